@@ -1,0 +1,59 @@
+# diarytrial: `make demo` to see it run, `make test` for the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+STAMP := $(VENV)/.installed
+PG_URL ?= postgres://postgres@127.0.0.1:5432/diarytrial
+
+.PHONY: demo test lint typecheck pytest pytest-postgres bench reference chromium clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/diarytrial demo
+
+test: $(STAMP) lint typecheck pytest pytest-postgres
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) chromium
+	$(BIN)/pytest -q
+
+# The whole suite again on PostgreSQL: required in CI, skipped with a notice elsewhere.
+pytest-postgres: $(STAMP) chromium
+	@if $(PY) -m diarytrial.web.pgcheck "$(PG_URL)"; then \
+		DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q; \
+	elif [ "$${CI:-}" = "true" ]; then \
+		echo "PostgreSQL is required in CI but is not reachable at $(PG_URL)"; exit 1; \
+	else \
+		echo "PostgreSQL is not reachable at $(PG_URL): ran the SQLite suite only."; \
+	fi
+
+# Browser tests drive Debian's Chromium; install it when it is missing and we may.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+			sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else \
+			echo "Chromium is missing and cannot be installed here: browser tests will be skipped."; \
+		fi; \
+	fi
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) var/diarytrial.sqlite3 out .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,8 @@
+"""diarytrial: blinded, placebo-controlled crossover trials with nightly symptom diaries."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("diarytrial")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"

@@ -1,0 +1,65 @@
+"""The `diarytrial` command: our own commands, and Django's management commands.
+
+``diarytrial protocol check FILE`` and the other commands below work without a database.
+Any other first word is handed to Django, so ``diarytrial migrate`` or ``diarytrial
+runserver`` behave as ``manage.py`` would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from diarytrial.commands import protocol_commands
+
+EXIT_USAGE = 2
+
+Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
+
+OWN_COMMANDS: dict[str, Register] = {
+    "protocol": protocol_commands.register,
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="diarytrial",
+        description=(
+            "Run a blinded crossover trial with nightly symptom diaries. Besides the commands "
+            "below, every Django management command works too (diarytrial migrate, "
+            "diarytrial runserver, diarytrial help)."
+        ),
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for register in OWN_COMMANDS.values():
+        register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in OWN_COMMANDS or args[0] in {"-h", "--help"}:
+        parser = build_parser()
+        namespace = parser.parse_args(args)
+        if namespace.command is None:
+            parser.print_help()
+            return EXIT_USAGE
+        handler: Callable[[argparse.Namespace], int] = namespace.handler
+        return handler(namespace)
+    return run_django(args)
+
+
+def run_django(args: list[str]) -> int:
+    """Run a Django management command, as manage.py would."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diarytrial.web.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["diarytrial", *args])
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Our own sub-commands of `diarytrial`; each module registers one command group."""
