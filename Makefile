@@ -28,12 +28,12 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP) chromium
-	$(BIN)/pytest -q
+	DIARYTRIAL_ENV=test $(BIN)/pytest -q
 
 # The whole suite again on PostgreSQL: required in CI, skipped with a notice elsewhere.
 pytest-postgres: $(STAMP) chromium
 	@if $(PY) -m diarytrial.web.pgcheck "$(PG_URL)"; then \
-		DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q; \
+		DIARYTRIAL_ENV=test DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q; \
 	elif [ "$${CI:-}" = "true" ]; then \
 		echo "PostgreSQL is required in CI but is not reachable at $(PG_URL)"; exit 1; \
 	else \

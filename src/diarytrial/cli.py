@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from diarytrial.commands import protocol_commands
+from diarytrial.commands import protocol_commands, simulate_commands
 
 EXIT_USAGE = 2
 
@@ -20,6 +20,7 @@ Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg
 
 OWN_COMMANDS: dict[str, Register] = {
     "protocol": protocol_commands.register,
+    "simulate": simulate_commands.register,
 }
 
 
@@ -55,8 +56,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_django(args: list[str]) -> int:
     """Run a Django management command, as manage.py would."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diarytrial.web.settings")
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
+    try:
+        # Load the settings now, so that a missing variable (SECRET_KEY in production...)
+        # is reported as one line saying what to set rather than as a traceback.
+        _ = settings.INSTALLED_APPS
+    except ImproperlyConfigured as error:
+        print(f"diarytrial: cannot start: {error}", file=sys.stderr)
+        return 1
     execute_from_command_line(["diarytrial", *args])
     return 0
 

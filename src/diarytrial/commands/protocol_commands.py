@@ -51,7 +51,9 @@ def describe_protocol(protocol: Protocol, console: Console) -> None:
     for column in ("arm", "role", *protocol.dosing.levels):
         arms.add_column(column)
     for arm in protocol.arms:
-        arms.add_row(arm.name, arm.role, *(f"{arm.dose_mg[lv]:g} mg" for lv in protocol.dosing.levels))
+        arms.add_row(
+            arm.name, arm.role, *(f"{arm.dose_mg[lv]:g} mg" for lv in protocol.dosing.levels)
+        )
     console.print(arms)
 
     start = dt.date(2000, 1, 1)  # day numbers only; the calendar starts at enrolment

@@ -24,8 +24,10 @@ def load_example(name: str) -> ProtocolFile:
     """Load a protocol shipped with diarytrial, e.g. ``ldn-fibromyalgia``."""
     if name not in EXAMPLES:
         raise ValueError(f"unknown example {name!r}; choose one of {', '.join(EXAMPLES)}")
-    text = resources.files("diarytrial.protocol").joinpath(f"examples/{name}.toml").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("diarytrial.protocol")
+        .joinpath(f"examples/{name}.toml")
+        .read_text(encoding="utf-8")
     )
     return parse_protocol(text, source=f"examples/{name}.toml")
 

@@ -16,7 +16,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-_TOKEN = re.compile(r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>>=)|(?P<paren>[()])|(?P<word>[a-z][a-z0-9_]*))")
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>>=)|(?P<paren>[()])|(?P<word>[a-z][a-z0-9_]*))"
+)
 
 
 class RuleSyntaxError(ValueError):

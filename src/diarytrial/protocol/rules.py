@@ -36,18 +36,21 @@ def _duplicates(path: Path, ids: Iterable[str]) -> Iterator[tuple[Path, str]]:
 def _check_arms(protocol: Protocol) -> Iterator[tuple[Path, str]]:
     yield from _duplicates(("arms",), [arm.id for arm in protocol.arms])
     if not protocol.active_arms:
-        yield ("arms",), "no arm has role = \"active\"; a placebo-controlled trial needs one"
+        yield ("arms",), 'no arm has role = "active"; a placebo-controlled trial needs one'
     if not protocol.placebo_arms:
-        yield ("arms",), "no arm has role = \"placebo\"; a placebo-controlled trial needs one"
+        yield ("arms",), 'no arm has role = "placebo"; a placebo-controlled trial needs one'
     levels = set(protocol.dosing.levels)
     for k, arm in enumerate(protocol.arms):
         given = set(arm.dose_mg)
         if given != levels:
             missing = ", ".join(sorted(levels - given)) or "none"
             extra = ", ".join(sorted(given - levels)) or "none"
-            yield ("arms", k, "dose_mg"), (
-                f"give the content of every dose level in [dosing] levels "
-                f"(missing: {missing}; not a level: {extra})"
+            yield (
+                ("arms", k, "dose_mg"),
+                (
+                    f"give the content of every dose level in [dosing] levels "
+                    f"(missing: {missing}; not a level: {extra})"
+                ),
             )
         if arm.role == "placebo" and any(mg != 0 for mg in arm.dose_mg.values()):
             yield ("arms", k, "dose_mg"), "a placebo arm contains 0 mg at every dose level"
@@ -66,9 +69,12 @@ def _check_dosing(protocol: Protocol) -> Iterator[tuple[Path, str]]:
         and dosing.start_level in dosing.levels
         and dosing.levels.index(dosing.reduced_level) >= dosing.levels.index(dosing.start_level)
     ):
-        yield ("dosing", "reduced_level"), (
-            "the reduced level must come before the start level in [dosing] levels "
-            "(levels are listed lowest first)"
+        yield (
+            ("dosing", "reduced_level"),
+            (
+                "the reduced level must come before the start level in [dosing] levels "
+                "(levels are listed lowest first)"
+            ),
         )
 
 
@@ -77,13 +83,17 @@ def _check_design(protocol: Protocol) -> Iterator[tuple[Path, str]]:
     arm_ids = [arm.id for arm in protocol.arms]
     if design.kind == "crossover":
         if design.blocks is not None or design.block_order is not None:
-            yield ("design", "blocks"), (
-                "blocks and block_order belong to kind = \"nof1\"; a crossover lists its sequences"
+            yield (
+                ("design", "blocks"),
+                ('blocks and block_order belong to kind = "nof1"; a crossover lists its sequences'),
             )
         if not design.sequences:
-            yield ("design", "sequences"), (
-                "list the sequences of arms, e.g. sequences = [[\"ldn\", \"placebo\"], "
-                "[\"placebo\", \"ldn\"]]"
+            yield (
+                ("design", "sequences"),
+                (
+                    'list the sequences of arms, e.g. sequences = [["ldn", "placebo"], '
+                    '["placebo", "ldn"]]'
+                ),
             )
             return
         lengths = {len(s) for s in design.sequences}
@@ -94,8 +104,9 @@ def _check_design(protocol: Protocol) -> Iterator[tuple[Path, str]]:
                 yield ("design", "sequences", k), "a sequence needs at least one period"
             for arm in sequence:
                 if arm not in arm_ids:
-                    yield ("design", "sequences", k), (
-                        f"{arm!r} is not an arm; the arms are {', '.join(arm_ids)}"
+                    yield (
+                        ("design", "sequences", k),
+                        (f"{arm!r} is not an arm; the arms are {', '.join(arm_ids)}"),
                     )
         if len({tuple(s) for s in design.sequences}) < len(design.sequences):
             yield ("design", "sequences"), "a sequence is listed twice"
@@ -105,14 +116,19 @@ def _check_design(protocol: Protocol) -> Iterator[tuple[Path, str]]:
                 yield ("design", "sequences"), f"the arm {arm!r} is in no sequence"
     else:
         if design.sequences is not None:
-            yield ("design", "sequences"), (
-                "an n-of-1 design derives its sequences from blocks and block_order; remove sequences"
+            yield (
+                ("design", "sequences"),
+                (
+                    "an n-of-1 design derives its sequences from blocks and block_order; "
+                    "remove sequences"
+                ),
             )
         if design.blocks is None:
             yield ("design", "blocks"), "say how many blocks of two periods, e.g. blocks = 3"
         if design.block_order is None:
-            yield ("design", "block_order"), (
-                "choose block_order = \"randomized_pairs\", \"ABAB\" or \"ABBA\""
+            yield (
+                ("design", "block_order"),
+                ('choose block_order = "randomized_pairs", "ABAB" or "ABBA"'),
             )
         if len(protocol.arms) != 2:
             yield ("arms",), "an n-of-1 design compares exactly two arms"
@@ -160,8 +176,9 @@ def _check_responder(protocol: Protocol) -> Iterator[tuple[Path, str]]:
     item_ids = [item.id for item in protocol.diary.items]
     for item in rule.items():
         if item not in item_ids:
-            yield ("responder", "rule"), (
-                f"{item!r} is not a diary item; the items are {', '.join(item_ids)}"
+            yield (
+                ("responder", "rule"),
+                (f"{item!r} is not a diary item; the items are {', '.join(item_ids)}"),
             )
 
 
@@ -169,8 +186,9 @@ def _check_analysis(protocol: Protocol) -> Iterator[tuple[Path, str]]:
     analysis = protocol.analysis
     design = protocol.design
     if design.baseline_days == 0:
-        yield ("design", "baseline_days"), (
-            "improvement is measured from baseline: give at least one baseline day"
+        yield (
+            ("design", "baseline_days"),
+            ("improvement is measured from baseline: give at least one baseline day"),
         )
     if _period_count(protocol) is None:
         return
@@ -182,18 +200,24 @@ def _check_analysis(protocol: Protocol) -> Iterator[tuple[Path, str]]:
     )
     if analysis.window == "last_days":
         if analysis.last_days is None:
-            yield ("analysis", "last_days"), "window = \"last_days\" needs last_days = <number>"
+            yield ("analysis", "last_days"), 'window = "last_days" needs last_days = <number>'
         elif analysis.last_days > shortest:
-            yield ("analysis", "last_days"), (
-                f"{analysis.last_days} days is longer than the shortest treatment period "
-                f"({shortest} days)"
+            yield (
+                ("analysis", "last_days"),
+                (
+                    f"{analysis.last_days} days is longer than the shortest treatment period "
+                    f"({shortest} days)"
+                ),
             )
     elif analysis.last_days is not None:
-        yield ("analysis", "last_days"), "last_days applies only with window = \"last_days\""
+        yield ("analysis", "last_days"), 'last_days applies only with window = "last_days"'
     if analysis.improvement_endpoint == "final_days" and analysis.final_days > shortest:
-        yield ("analysis", "final_days"), (
-            f"{analysis.final_days} days is longer than the shortest treatment period "
-            f"({shortest} days)"
+        yield (
+            ("analysis", "final_days"),
+            (
+                f"{analysis.final_days} days is longer than the shortest treatment period "
+                f"({shortest} days)"
+            ),
         )
 
 
@@ -204,9 +228,12 @@ def _check_randomization(protocol: Protocol) -> Iterator[tuple[Path, str]]:
     n = len(protocol.sequences)
     for k, size in enumerate(sizes):
         if size % n:
-            yield ("randomization", "block_sizes", k), (
-                f"a block of {size} cannot hold each of the {n} sequences equally often; "
-                f"use a multiple of {n}"
+            yield (
+                ("randomization", "block_sizes", k),
+                (
+                    f"a block of {size} cannot hold each of the {n} sequences equally often; "
+                    f"use a multiple of {n}"
+                ),
             )
     if len(set(sizes)) < len(sizes):
         yield ("randomization", "block_sizes"), "a block size is listed twice"

@@ -86,9 +86,11 @@ class Design(_Model):
     block_order: BlockOrder | None = None
     baseline_days: Annotated[int, Field(ge=0, le=365)]
     washout_days: Annotated[int, Field(ge=0, le=365)] = 0
-    treatment_days: dict[Slug, Annotated[int, Field(ge=1, le=730)]] | list[
-        Annotated[int, Field(ge=1, le=730)]
-    ] | Annotated[int, Field(ge=1, le=730)]
+    treatment_days: (
+        dict[Slug, Annotated[int, Field(ge=1, le=730)]]
+        | list[Annotated[int, Field(ge=1, le=730)]]
+        | Annotated[int, Field(ge=1, le=730)]
+    )
 
     @field_validator("treatment_days", mode="before")
     @classmethod
@@ -144,7 +146,9 @@ class Diary(_Model):
             try:
                 return dt.time.fromisoformat(value)
             except ValueError:
-                raise ValueError(f"{value!r} is not a clock time; write it as HH:MM, e.g. 18:00")
+                raise ValueError(
+                    f"{value!r} is not a clock time; write it as HH:MM, e.g. 18:00"
+                ) from None
         return value
 
     @property
@@ -266,7 +270,10 @@ class Protocol(_Model):
     def _nof1_arms(self) -> tuple[str, str]:
         active = [arm.id for arm in self.arms if arm.role == "active"]
         placebo = [arm.id for arm in self.arms if arm.role == "placebo"]
-        return (active[0] if active else self.arms[0].id, placebo[0] if placebo else self.arms[1].id)
+        return (
+            active[0] if active else self.arms[0].id,
+            placebo[0] if placebo else self.arms[1].id,
+        )
 
     def sequence_code(self, sequence: tuple[str, ...]) -> str:
         """Letters for a sequence: the first arm is A, the second B, ... e.g. ``AB``."""
@@ -303,8 +310,13 @@ class Protocol(_Model):
         if self.design.baseline_days > 0:
             phases.append(
                 PhaseTemplate(
-                    index=0, kind="baseline", period=0, arm=None, condition="baseline",
-                    block=None, days=self.design.baseline_days,
+                    index=0,
+                    kind="baseline",
+                    period=0,
+                    arm=None,
+                    condition="baseline",
+                    block=None,
+                    days=self.design.baseline_days,
                 )
             )
         per_block = self.periods_per_block
@@ -312,14 +324,23 @@ class Protocol(_Model):
             if k > 1 and self.design.washout_days > 0:
                 phases.append(
                     PhaseTemplate(
-                        index=len(phases), kind="washout", period=None, arm=None,
-                        condition="washout", block=None, days=self.design.washout_days,
+                        index=len(phases),
+                        kind="washout",
+                        period=None,
+                        arm=None,
+                        condition="washout",
+                        block=None,
+                        days=self.design.washout_days,
                     )
                 )
             phases.append(
                 PhaseTemplate(
-                    index=len(phases), kind="treatment", period=k, arm=arm,
-                    condition=self.condition_of(arm), block=(k - 1) // per_block + 1,
+                    index=len(phases),
+                    kind="treatment",
+                    period=k,
+                    arm=arm,
+                    condition=self.condition_of(arm),
+                    block=(k - 1) // per_block + 1,
                     days=self.treatment_days_for(k, arm),
                 )
             )

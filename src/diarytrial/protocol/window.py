@@ -36,7 +36,9 @@ def _instant(day: dt.date, clock: dt.time, tz: ZoneInfo, *, later: bool) -> dt.d
     return (second if later else first).astimezone(UTC)
 
 
-def window_bounds(diary_date: dt.date, tz: ZoneInfo, diary: Diary) -> tuple[dt.datetime, dt.datetime]:
+def window_bounds(
+    diary_date: dt.date, tz: ZoneInfo, diary: Diary
+) -> tuple[dt.datetime, dt.datetime]:
     """UTC instants at which the window of `diary_date` opens and closes (closing excluded)."""
     opens = _instant(diary_date, diary.opens, tz, later=False)
     close_day = diary_date + dt.timedelta(days=1) if diary.crosses_midnight else diary_date

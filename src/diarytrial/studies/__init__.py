@@ -1,0 +1,1 @@
+"""The studies app: a study and the versions of its protocol file."""

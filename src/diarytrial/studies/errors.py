@@ -1,0 +1,36 @@
+"""What the studies services and selectors refuse; each message says what to do instead."""
+
+from __future__ import annotations
+
+from diarytrial.web.errors import ApplicationError, ConflictError, InvalidInputError, NotFoundError
+
+
+class StudyNotFoundError(NotFoundError):
+    """No study has this slug."""
+
+    code = "study_not_found"
+
+
+class StudyAlreadyExistsError(ConflictError):
+    """A study with the protocol's study.id exists already."""
+
+    code = "study_already_exists"
+
+
+class ProtocolStudyMismatchError(InvalidInputError):
+    """An amendment whose study.id is not the amended study's."""
+
+    code = "protocol_study_mismatch"
+
+
+class ProtocolAlreadyRecordedError(ConflictError):
+    """An amendment whose text is identical to a version already recorded."""
+
+    code = "protocol_already_recorded"
+
+
+class ProtocolVersionAlteredError(ApplicationError):
+    """A stored protocol text no longer matches its recorded SHA-256: the row was changed."""
+
+    code = "protocol_version_altered"
+    http_status = 500

@@ -1,0 +1,1 @@
+"""``diarytrial study_create FILE``."""

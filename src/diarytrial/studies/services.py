@@ -1,0 +1,99 @@
+"""Writes of the studies app. Each public function is one transaction and the only place its
+rows are written, so the audit event of each write will be added in exactly one place.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import Max
+
+from diarytrial.protocol import ProtocolError, ProtocolFile, parse_protocol
+from diarytrial.studies.errors import (
+    ProtocolAlreadyRecordedError,
+    ProtocolStudyMismatchError,
+    StudyAlreadyExistsError,
+)
+from diarytrial.studies.models import ProtocolVersion, Study
+from diarytrial.web.errors import ProtocolInvalidError
+
+
+def _protocol_validate(*, text: str, source: str) -> ProtocolFile:
+    try:
+        return parse_protocol(text, source=source)
+    except ProtocolError as error:
+        raise ProtocolInvalidError(error) from None
+
+
+@transaction.atomic
+def study_create_from_protocol(*, text: str, source: str, created_by: User | None) -> Study:
+    """Create a study from protocol `text` (read from file `source`), with protocol version 1.
+
+    Raises ProtocolInvalidError with every problem of the text, or StudyAlreadyExistsError.
+    """
+    loaded = _protocol_validate(text=text, source=source)
+    info = loaded.protocol.study
+    if Study.objects.filter(slug=info.id).exists():
+        raise StudyAlreadyExistsError(
+            f"A study with id {info.id!r} exists already. To change its protocol, amend it; "
+            f"to start another study, give the protocol a new study.id.",
+            extra={"study": info.id},
+        )
+    study = Study(slug=info.id, title=info.title)
+    study.full_clean()
+    study.save()
+    version = ProtocolVersion(
+        study=study,
+        number=1,
+        text=loaded.text,
+        sha256=loaded.sha256,
+        source=source,
+        created_by=created_by,
+    )
+    version.full_clean()
+    version.save()
+    return study
+
+
+@transaction.atomic
+def study_amend_protocol(
+    *, study: Study, text: str, source: str, created_by: User | None
+) -> ProtocolVersion:
+    """Record protocol `text` as the next version of `study`'s protocol and return it.
+
+    The study's title follows the new protocol's (on `study` too). Raises ProtocolInvalidError,
+    ProtocolStudyMismatchError (another study.id) or ProtocolAlreadyRecordedError (identical text).
+    """
+    loaded = _protocol_validate(text=text, source=source)
+    if loaded.protocol.study.id != study.slug:
+        raise ProtocolStudyMismatchError(
+            f"{source} is the protocol of study {loaded.protocol.study.id!r}, not of "
+            f"{study.slug!r}: an amendment keeps the study.id of the study it amends.",
+            extra={"study": study.slug, "protocol_study": loaded.protocol.study.id},
+        )
+    # Locking the study row serializes concurrent amendments, so version numbers never clash.
+    locked = Study.objects.select_for_update().get(pk=study.pk)
+    same = ProtocolVersion.objects.filter(study=locked, sha256=loaded.sha256).first()
+    if same is not None:
+        raise ProtocolAlreadyRecordedError(
+            f"{source} is identical to version {same.number} of the protocol of "
+            f"{study.slug!r}; nothing to amend. Change the file, then amend again.",
+            extra={"study": study.slug, "version": same.number},
+        )
+    highest = ProtocolVersion.objects.filter(study=locked).aggregate(highest=Max("number"))
+    version = ProtocolVersion(
+        study=locked,
+        number=(highest["highest"] or 0) + 1,
+        text=loaded.text,
+        sha256=loaded.sha256,
+        source=source,
+        created_by=created_by,
+    )
+    version.full_clean()
+    version.save()
+    if locked.title != loaded.protocol.study.title:
+        locked.title = loaded.protocol.study.title
+        locked.full_clean()
+        locked.save(update_fields=["title"])
+        study.title = locked.title
+    return version

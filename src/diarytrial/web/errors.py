@@ -1,0 +1,61 @@
+"""One hierarchy for the errors a person can cause and fix: refused input, conflicts, misses.
+
+Services raise these; a management command, a view or the API renders them. Each class has a
+stable ``code`` (for RFC 7807 problem details) and the HTTP status it maps to. Programming
+errors stay ordinary exceptions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from diarytrial.protocol import Problem, ProtocolError
+
+
+class ApplicationError(Exception):
+    """Something the user asked for was refused; `message` says what happened and what to do."""
+
+    code: ClassVar[str] = "application_error"
+    http_status: ClassVar[int] = 400
+
+    def __init__(self, message: str, *, extra: Mapping[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra: dict[str, object] = dict(extra or {})
+
+
+class InvalidInputError(ApplicationError):
+    """The input is well-formed but cannot be used as it is."""
+
+    code = "invalid_input"
+    http_status = 422
+
+
+class NotFoundError(ApplicationError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class ConflictError(ApplicationError):
+    """The request clashes with what is already recorded (a duplicate, a stale state)."""
+
+    code = "conflict"
+    http_status = 409
+
+
+class ProtocolInvalidError(InvalidInputError):
+    """A protocol text that fails validation; `problems` lists every problem found."""
+
+    code = "protocol_invalid"
+
+    def __init__(self, error: ProtocolError) -> None:
+        super().__init__(str(error), extra={"source": error.source})
+        self.source = error.source
+        self.problems: list[Problem] = list(error.problems)
+
+    def describe_problems(self, source: str | None = None) -> list[str]:
+        """One line per problem, ``file:line: field: message``, naming `source` as the file."""
+        return [problem.describe(source or self.source) for problem in self.problems]

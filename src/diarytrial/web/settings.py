@@ -1,0 +1,200 @@
+"""Django settings, read from environment variables; no secrets live in this file.
+
+``DIARYTRIAL_ENV`` picks the environment: ``development`` (the default: DEBUG on, a
+development-only secret key, SQLite in ``var/``), ``test`` (as development, DEBUG off, fast
+password hashing) or ``production`` (refuses to start without ``SECRET_KEY`` and
+``ALLOWED_HOSTS``; HTTPS-only hardening that passes ``diarytrial check --deploy``).
+Every variable is described in docs/deployment.md.
+
+One module rather than a package of per-environment modules on purpose: pytest imports every
+module under src/ for doctests, and a production module that fails fast on import would break
+that; here the production block runs only when DIARYTRIAL_ENV=production.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+
+from diarytrial.web.environment import (
+    env_bool,
+    env_environment,
+    env_int,
+    env_list,
+    env_list_required,
+    env_required,
+    env_str,
+)
+
+ENVIRONMENT = env_environment()
+PRODUCTION = ENVIRONMENT == "production"
+
+# Runtime files (the SQLite database, collected static files) live beside the project where
+# the command runs, unless DIARYTRIAL_VAR_DIR points elsewhere.
+VAR_DIR = Path(env_str("DIARYTRIAL_VAR_DIR") or Path.cwd() / "var").resolve()
+
+# --- Core -----------------------------------------------------------------------------------
+
+DEVELOPMENT_ONLY_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+
+if PRODUCTION:
+    SECRET_KEY = env_required(
+        "SECRET_KEY",
+        "production needs a secret key of at least 50 random characters; generate one with "
+        "python -c 'import secrets; print(secrets.token_urlsafe(64))' and set SECRET_KEY to it",
+    )
+    ALLOWED_HOSTS = env_list_required(
+        "ALLOWED_HOSTS",
+        "production needs the host names this site is served under, comma-separated, "
+        "e.g. ALLOWED_HOSTS=trial.example.org",
+    )
+    DEBUG = False
+else:
+    SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_ONLY_SECRET_KEY)
+    ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+    DEBUG = env_bool("DEBUG", ENVIRONMENT == "development")
+
+# Old keys still accepted for signatures while a new SECRET_KEY is rolled out.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "diarytrial.studies",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "diarytrial.web.urls"
+WSGI_APPLICATION = "diarytrial.web.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL")
+# Persistent connections pay off with PostgreSQL behind several web processes.
+CONN_MAX_AGE = env_int("CONN_MAX_AGE", 60 if PRODUCTION else 0)
+
+DATABASES: dict[str, dict[str, Any]]
+if DATABASE_URL:
+    DATABASES = {
+        "default": dict(
+            dj_database_url.parse(
+                DATABASE_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=CONN_MAX_AGE > 0
+            )
+        )
+    }
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "diarytrial.sqlite3",
+            "OPTIONS": {
+                # Take the write lock when a transaction starts, so that a web request and a
+                # background worker wait for each other instead of failing with "locked".
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Users ----------------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+if ENVIRONMENT == "test":
+    # Real hashing costs ~0.2 s per user; tests create many.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# --- Time and language ----------------------------------------------------------------------
+
+LANGUAGE_CODE = "en"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT") or VAR_DIR / "static")
+
+# --- Logging: everything to stderr, for the process manager or container to collect -----------
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "{asctime} {levelname} {name}: {message}", "style": "{"},
+    },
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stderr",
+            "formatter": "plain",
+        },
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replaces Django's default handlers (console when DEBUG, mail to ADMINS) with ours.
+        "django": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
+    },
+}
+
+# --- Security -------------------------------------------------------------------------------
+
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Load balancers probe the health endpoint over plain HTTP.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env_bool("TRUST_X_FORWARDED_PROTO", False):
+        # Only behind a proxy that sets this header itself and drops it from clients.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
