@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from tests.dataset_builders import make_dataset
 
 from diarytrial.dataset import (
     TABLES,
@@ -17,7 +18,6 @@ from diarytrial.dataset import (
     read_dataset,
     write_dataset,
 )
-from tests.dataset_builders import make_dataset
 
 
 def test_round_trip_keeps_every_value(tmp_path: Path) -> None:

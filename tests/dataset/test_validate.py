@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
+from tests.dataset_builders import make_dataset
 
 from diarytrial.dataset import TrialDataset, validate_dataset
-from tests.dataset_builders import make_dataset
 
 
 def _with(dataset: TrialDataset, **tables: pd.DataFrame) -> TrialDataset:

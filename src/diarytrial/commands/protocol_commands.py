@@ -33,7 +33,7 @@ def protocol_check(args: argparse.Namespace) -> int:
     try:
         loaded = load_protocol(args.file)
     except ProtocolError as error:
-        console = Console(stderr=True, highlight=False)
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
         console.print(f"[bold red]{error.source}[/]: the protocol has problems; fix each of these:")
         for problem in error.problems:
             console.print(f"  {problem.describe(error.source)}", markup=False)

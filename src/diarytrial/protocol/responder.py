@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>>=)|(?P<paren>[()])|(?P<word>[a-z][a-z0-9_]*))"
+    r"\s*(?:(?P<num>\d+(?:\.\d+)?)|(?P<op>>=|<=|==|>|<|=)|(?P<paren>[()])|(?P<word>[a-z][a-z0-9_]*))"
 )
 
 

@@ -13,16 +13,17 @@ Path = tuple[str | int, ...]
 
 def check_protocol(protocol: Protocol) -> list[tuple[Path, str]]:
     """Every cross-field problem of `protocol`, as (field path, message)."""
-    return [
+    problems = [
         *_check_arms(protocol),
         *_check_dosing(protocol),
         *_check_design(protocol),
         *_check_diary(protocol),
         *_check_responder(protocol),
-        *_check_analysis(protocol),
-        *_check_randomization(protocol),
         *_duplicates(("eligibility",), [q.id for q in protocol.eligibility]),
     ]
+    if any(path[0] in {"arms", "design"} for path, _ in problems):
+        return problems  # the checks below need a schedule, which needs a sound design
+    return [*problems, *_check_analysis(protocol), *_check_randomization(protocol)]
 
 
 def _duplicates(path: Path, ids: Iterable[str]) -> Iterator[tuple[Path, str]]:
