@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import pandas as pd
 
 from diarytrial.dataset import TrialDataset
-from diarytrial.protocol import load_example, make_schedule
+from diarytrial.protocol import Phase, load_example, make_schedule
 
 START = dt.date(2026, 1, 5)
 
@@ -67,6 +68,81 @@ def make_dataset(*, participants: int = 2, days_with_entries: int = 3) -> TrialD
                         "late": day == 1,
                     }
                 )
+    participants_frame = pd.DataFrame(people)
+    participants_frame["age"] = participants_frame["age"].astype("Int64")
+    periods_frame = pd.DataFrame(periods)
+    for name in ("period", "block"):
+        periods_frame[name] = periods_frame[name].astype("Int64")
+    return TrialDataset(
+        protocol=protocol,
+        participants=participants_frame,
+        periods=periods_frame,
+        diary=pd.DataFrame(diary),
+        provenance={"generator": "tests"},
+    )
+
+
+def make_daily_dataset(
+    *,
+    protocol_name: str = "nof1-ldn",
+    sequences: list[tuple[str, ...]] | None = None,
+    value: Callable[[str, Phase, int], float | None] = lambda item, phase, day: 5.0,
+) -> TrialDataset:
+    """A dataset with an entry every night of every phase for each of `sequences`.
+
+    `value(item, phase, day_in_phase)` gives the answer (None: the item is not answered).
+    Participant k is ``P-k``, starting on START, answering at 21:00 Los Angeles time.
+    """
+    protocol = load_example(protocol_name)
+    chosen = sequences or [protocol.protocol.sequences[0]]
+    people, periods, diary = [], [], []
+    for k, sequence in enumerate(chosen):
+        pid = f"P-{k}"
+        people.append(
+            {
+                "participant_id": pid,
+                "site": "home",
+                "sequence": "-".join(sequence),
+                "start_date": pd.Timestamp(START),
+                "randomized_on": pd.Timestamp(START),
+                "timezone": "America/Los_Angeles",
+                "status": "completed",
+                "withdrawn_on": pd.NaT,
+                "withdrawal_reason": None,
+                "age": 50,
+                "opioid_use": False,
+            }
+        )
+        for phase in make_schedule(protocol.protocol, sequence, START).phases:
+            periods.append(
+                {
+                    "participant_id": pid,
+                    "phase": phase.index,
+                    "kind": phase.kind,
+                    "period": phase.period,
+                    "block": phase.block,
+                    "arm": phase.arm,
+                    "condition": phase.condition,
+                    "start": pd.Timestamp(phase.start),
+                    "end": pd.Timestamp(phase.end),
+                }
+            )
+            for day in range(phase.days):
+                date = phase.start + dt.timedelta(days=day)
+                for item in protocol.protocol.diary.items:
+                    answer = value(item.id, phase, day + 1)
+                    if answer is None:
+                        continue
+                    diary.append(
+                        {
+                            "participant_id": pid,
+                            "diary_date": pd.Timestamp(date),
+                            "item": item.id,
+                            "value": float(answer),
+                            "submitted_at": pd.Timestamp(date, tz="UTC") + pd.Timedelta(hours=29),
+                            "late": False,
+                        }
+                    )
     participants_frame = pd.DataFrame(people)
     participants_frame["age"] = participants_frame["age"].astype("Int64")
     periods_frame = pd.DataFrame(periods)

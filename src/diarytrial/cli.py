@@ -12,7 +12,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from diarytrial.commands import protocol_commands, simulate_commands
+from diarytrial.commands import (
+    analyze_commands,
+    demo_commands,
+    power_commands,
+    protocol_commands,
+    simulate_commands,
+)
 
 EXIT_USAGE = 2
 
@@ -21,6 +27,9 @@ Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg
 OWN_COMMANDS: dict[str, Register] = {
     "protocol": protocol_commands.register,
     "simulate": simulate_commands.register,
+    "analyze": analyze_commands.register,
+    "power": power_commands.register,
+    "demo": demo_commands.register,
 }
 
 

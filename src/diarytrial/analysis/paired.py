@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import stats
+from scipy.optimize import brentq
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -214,10 +215,15 @@ def _normal_signed_rank_p(v: float, d: FloatArray, ranks: FloatArray) -> float:
 
 
 def _asymptotic_hodges_lehmann(d: FloatArray, alpha: float) -> tuple[float, float, float]:
-    """R's asymptotic interval: roots of the continuity-corrected normal statistic in mu."""
-    from scipy.optimize import brentq
+    """R's asymptotic interval and estimate: roots in mu of the normal signed-rank statistic.
 
-    def statistic(mu: float, quantile: float, correct: bool = True) -> float:
+    As R does, when the requested level cannot be reached within the range of the data (few,
+    tied values) alpha is doubled until it can; with no reachable level the interval is the
+    median twice. The estimate is the root without continuity correction, or the median of
+    the differences when the statistic does not change sign.
+    """
+
+    def statistic(mu: float, quantile: float = 0.0, correct: bool = True) -> float:
         shifted = d - mu
         shifted = shifted[shifted != 0]
         k = len(shifted)
@@ -225,14 +231,34 @@ def _asymptotic_hodges_lehmann(d: FloatArray, alpha: float) -> tuple[float, floa
         _, ties = np.unique(ranks, return_counts=True)
         centre = float(ranks[shifted > 0].sum()) - k * (k + 1) / 4
         sigma = math.sqrt(k * (k + 1) * (2 * k + 1) / 24 - np.sum(ties**3 - ties) / 48)
+        if sigma == 0:
+            return math.nan
         correction = math.copysign(0.5, centre) if centre != 0 and correct else 0.0
         return (centre - correction) / sigma - quantile
 
     low_mu, high_mu = float(d.min()), float(d.max())
-    z = float(stats.norm.ppf(1 - alpha / 2))
-    low = brentq(statistic, low_mu, high_mu, args=(z,), xtol=1e-10)
-    high = brentq(statistic, low_mu, high_mu, args=(-z,), xtol=1e-10)
-    estimate = brentq(statistic, low_mu, high_mu, args=(0.0, False), xtol=1e-10)
+    at_low, at_high = statistic(low_mu), statistic(high_mu)
+    median = float(np.median(d))
+    if not (math.isfinite(at_low) and math.isfinite(at_high)):
+        return math.nan, math.nan, (low_mu + high_mu) / 2
+    while alpha < 1:
+        z = float(stats.norm.ppf(1 - alpha / 2))
+        if at_low - z >= 0 and at_high + z <= 0:
+            break
+        alpha *= 2
+    if alpha < 1:
+        low = brentq(statistic, low_mu, high_mu, args=(z,), xtol=1e-10)
+        high = brentq(statistic, low_mu, high_mu, args=(-z,), xtol=1e-10)
+    else:
+        low = high = median
+
+    def uncorrected(mu: float) -> float:
+        return statistic(mu, 0.0, False)
+
+    if uncorrected(low_mu) * uncorrected(high_mu) < 0:
+        estimate = brentq(uncorrected, low_mu, high_mu, xtol=1e-10)
+    else:
+        estimate = median
     return float(low), float(high), float(estimate)
 
 

@@ -1,0 +1,236 @@
+"""The primary contrast: a linear mixed model of each item's daily values (design.md § 4)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from diarytrial.analysis.mixed import Correlation, MixedModelResult, gls_ar1, mixed_model
+from diarytrial.dataset.model import TrialDataset
+
+
+def model_frame(dataset: TrialDataset, item: str) -> pd.DataFrame:
+    """Daily values of `item` on treatment days, coded for the mixed model.
+
+    Rows: diary values inside the analysis window of each treatment phase (baseline and washout
+    days are left out; ``analysis.window = "last_days"`` keeps each phase's last days).
+    Columns: ``participant_id``, ``day`` (integer day number, so a gap of g days gives
+    rho^g), ``y``, ``active`` (1 on the active condition), ``period_2`` ... ``period_K``
+    (treatment period indicators; period 1 is the reference), in an n-of-1 design
+    ``block_2`` ... (block indicators; block 1 is the reference), ``sequence_2`` ...
+    (sequence indicators, for the carry-over test; the first sequence is the reference).
+    """
+    protocol = dataset.protocol.protocol
+    if item not in {i.id for i in protocol.diary.items}:
+        known = ", ".join(i.id for i in protocol.diary.items)
+        raise ValueError(f"{item!r} is not a diary item; the items are {known}")
+    periods = dataset.periods
+    treatment = periods[periods["kind"].astype(str) == "treatment"].copy()
+    treatment["participant_id"] = treatment["participant_id"].astype(str)
+    start = pd.to_datetime(treatment["start"])
+    end = pd.to_datetime(treatment["end"])
+    if protocol.analysis.window == "last_days" and protocol.analysis.last_days:
+        cutoff = end - pd.Timedelta(days=protocol.analysis.last_days - 1)
+        start = start.where(start >= cutoff, cutoff)
+    treatment["first"], treatment["last"] = start, end
+    diary = dataset.diary[dataset.diary["item"].astype(str) == item]
+    rows = diary.assign(participant_id=diary["participant_id"].astype(str))[
+        ["participant_id", "diary_date", "value"]
+    ].merge(
+        treatment[["participant_id", "period", "block", "condition", "first", "last"]],
+        on="participant_id",
+    )
+    date = pd.to_datetime(rows["diary_date"])
+    rows = rows[(date >= rows["first"]) & (date <= rows["last"])]
+    sequences = dataset.participants.assign(
+        participant_id=dataset.participants["participant_id"].astype(str)
+    ).set_index("participant_id")["sequence"]
+    frame = pd.DataFrame(
+        {
+            "participant_id": rows["participant_id"].to_numpy(),
+            "day": pd.to_datetime(rows["diary_date"])
+            .to_numpy()
+            .astype("datetime64[D]")
+            .astype(np.int64),
+            "y": rows["value"].to_numpy(dtype=float),
+            "active": (rows["condition"].astype(str) == "active").to_numpy(dtype=float),
+        }
+    )
+    period = rows["period"].to_numpy(dtype=int)
+    for k in range(2, int(period.max()) + 1 if len(period) else 0):
+        frame[f"period_{k}"] = (period == k).astype(float)
+    if dataset.protocol.protocol.design.kind == "nof1":
+        block = rows["block"].to_numpy(dtype=int)
+        for k in range(2, int(block.max()) + 1 if len(block) else 0):
+            frame[f"block_{k}"] = (block == k).astype(float)
+    codes = sorted(str(s) for s in sequences.dropna().unique())
+    sequence = frame["participant_id"].map(sequences).astype(str)
+    for k, code in enumerate(codes[1:], start=2):
+        frame[f"sequence_{k}"] = (sequence == code).to_numpy(dtype=float)
+    return frame.sort_values(["participant_id", "day"]).reset_index(drop=True)
+
+
+def adjustment_terms(frame: pd.DataFrame, dataset: TrialDataset) -> list[str]:
+    """The period (or, in an n-of-1 design, block) indicators of a model frame."""
+    # In an n-of-1 series each period has one condition, so periods are confounded with the
+    # treatment; the blocks (each holding both conditions) take their place.
+    nof1 = dataset.protocol.protocol.design.kind == "nof1"
+    return [c for c in frame.columns if c.startswith("block_" if nof1 else "period_")]
+
+
+@dataclass(frozen=True)
+class PrimaryContrast:
+    """Active minus placebo on one item, from the mixed model of its daily values.
+
+    ``estimate`` is in the item's own units (for pain, negative is better); ``improvement``
+    re-signs it so that positive is better. ``period`` holds each period indicator's
+    estimate and p (block indicators in an n-of-1 design); ``carryover_p`` tests the
+    sequence effect (None when the design has a single sequence or a single participant);
+    ``sensitivity_*`` is the same contrast under the random-intercept-only model.
+    """
+
+    item: str
+    direction: str
+    estimate: float
+    improvement: float
+    se: float
+    df: float
+    ci_low: float
+    ci_high: float
+    p: float
+    rho: float
+    sigma_b: float
+    sigma: float
+    n_obs: int
+    n_participants: int
+    boundary: bool
+    model: str
+    period: dict[str, tuple[float, float]]
+    carryover_p: float | None
+    sensitivity_estimate: float
+    sensitivity_se: float
+    sensitivity_p: float
+
+
+def primary_contrast(
+    dataset: TrialDataset, item: str, *, correlation: Correlation = "ar1"
+) -> PrimaryContrast:
+    """Fit the primary model to `item` and return the active-vs-placebo contrast.
+
+    Model (nlme): ``lme(y ~ active + period, random = ~1 | id, correlation = corAR1(form =
+    ~day | id), method = "REML")``; with a single participant (n-of-1) the random intercept is
+    dropped (``gls``), and in an n-of-1 design blocks replace periods. Carry-over: the same
+    model with the sequence indicators added; its p is the t-test of the sequence coefficient
+    (two sequences) or a Wald chi-square test of all of them. The sensitivity analysis refits
+    without AR(1) (``lmer(y ~ active + period + (1|id))``).
+    """
+    frame = model_frame(dataset, item)
+    if frame.empty:
+        raise ValueError(f"no daily values of {item!r} fall in the treatment periods")
+    period_terms = adjustment_terms(frame, dataset)
+    sequence_terms = [c for c in frame.columns if c.startswith("sequence_")]
+    fixed = ["active", *period_terms]
+    single = frame["participant_id"].nunique() == 1
+    fit = _fit(frame, fixed, correlation="ar1" if correlation == "ar1" else "none", single=single)
+    carryover: float | None = None
+    if sequence_terms and not single:
+        with_sequence = _fit(
+            frame, [*fixed, *sequence_terms], correlation=correlation, single=False
+        )
+        carryover = _joint_p(with_sequence, sequence_terms)
+    sensitivity = _fit(frame, fixed, correlation="none", single=single)
+    direction = dataset.protocol.protocol.diary.item(item).direction
+    k = fit.terms.index("active")
+    sign = -1.0 if direction == "higher_is_worse" else 1.0
+    s = sensitivity.terms.index("active")
+    return PrimaryContrast(
+        item=item,
+        direction=direction,
+        estimate=fit.estimate[k],
+        improvement=sign * fit.estimate[k],
+        se=fit.se[k],
+        df=fit.df[k],
+        ci_low=fit.ci_low[k],
+        ci_high=fit.ci_high[k],
+        p=fit.p[k],
+        rho=fit.rho,
+        sigma_b=fit.sigma_b,
+        sigma=fit.sigma,
+        n_obs=fit.n_obs,
+        n_participants=int(frame["participant_id"].nunique()),
+        boundary=fit.boundary,
+        model=("gls" if single else "lme") + ("+AR(1)" if fit.correlation == "ar1" else ""),
+        period={
+            t: (fit.estimate[fit.terms.index(t)], fit.p[fit.terms.index(t)]) for t in period_terms
+        },
+        carryover_p=carryover,
+        sensitivity_estimate=sensitivity.estimate[s],
+        sensitivity_se=sensitivity.se[s],
+        sensitivity_p=sensitivity.p[s],
+    )
+
+
+def _fit(
+    frame: pd.DataFrame, fixed: list[str], *, correlation: Correlation, single: bool
+) -> MixedModelResult:
+    if single:
+        if correlation == "ar1":
+            return gls_ar1(frame, outcome="y", fixed=fixed, time="day")
+        return _least_squares(frame, fixed)
+    return mixed_model(
+        frame, outcome="y", fixed=fixed, group="participant_id", time="day", correlation=correlation
+    )
+
+
+def _least_squares(frame: pd.DataFrame, fixed: list[str]) -> MixedModelResult:
+    """Ordinary least squares for one participant, in the shape of a mixed-model result."""
+    x = np.column_stack([np.ones(len(frame)), frame[fixed].to_numpy(dtype=float)])
+    y = frame["y"].to_numpy(dtype=float)
+    beta, _, rank, _ = np.linalg.lstsq(x, y, rcond=None)
+    n, p = x.shape
+    if rank < p or n <= p:
+        raise ValueError("too few days or collinear periods to fit the model for this participant")
+    residual = y - x @ beta
+    sigma2 = float(residual @ residual) / (n - p)
+    cov = sigma2 * np.linalg.inv(x.T @ x)
+    se = np.sqrt(np.diag(cov))
+    t = beta / se
+    df = float(n - p)
+    p_values = 2 * stats.t.sf(np.abs(t), df)
+    q = float(stats.t.ppf(0.975, df))
+    return MixedModelResult(
+        terms=("(Intercept)", *fixed),
+        estimate=tuple(map(float, beta)),
+        se=tuple(map(float, se)),
+        df=(df,) * p,
+        t=tuple(map(float, t)),
+        p=tuple(map(float, p_values)),
+        ci_low=tuple(map(float, beta - q * se)),
+        ci_high=tuple(map(float, beta + q * se)),
+        vcov=tuple(tuple(map(float, row)) for row in cov),
+        sigma_b=math.nan,
+        sigma=math.sqrt(sigma2),
+        rho=0.0,
+        loglik=math.nan,
+        n_obs=n,
+        n_groups=1,
+        boundary=False,
+        correlation="none",
+        random_intercept=False,
+        conf_level=0.95,
+    )
+
+
+def _joint_p(fit: MixedModelResult, terms: list[str]) -> float:
+    """p of the t-test for one term; Wald chi-square for several."""
+    index = [fit.terms.index(t) for t in terms]
+    if len(index) == 1:
+        return fit.p[index[0]]
+    beta = np.array([fit.estimate[i] for i in index])
+    cov = np.array([[fit.vcov[i][j] for j in index] for i in index])
+    wald = float(beta @ np.linalg.solve(cov, beta))
+    return float(stats.chi2.sf(wald, len(index)))

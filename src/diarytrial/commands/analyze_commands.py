@@ -1,0 +1,125 @@
+"""`diarytrial analyze DIR [--json FILE]`: analyse a trial dataset and print a summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from diarytrial.analysis.results import TrialResults, analyze_trial, results_to_dict
+from diarytrial.dataset import DatasetError, dataset_sha256, read_dataset
+
+EXIT_INVALID = 2
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser("analyze", help="analyse a trial dataset folder")
+    parser.add_argument("directory", metavar="DIR", type=Path, help="trial dataset folder")
+    parser.add_argument(
+        "--json", metavar="FILE", type=Path, help="write every number to FILE (JSON)"
+    )
+    parser.set_defaults(handler=analyze)
+
+
+def analyze(args: argparse.Namespace) -> int:
+    """Read DIR, analyse it, print the summary and optionally write the JSON."""
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        dataset = read_dataset(args.directory)
+    except DatasetError as error:
+        errors.print(f"[bold red]{error.source}[/]: the trial dataset has problems:")
+        for issue in error.issues:
+            errors.print(f"  {issue.describe()}", markup=False)
+        return EXIT_INVALID
+    results = analyze_trial(dataset)
+    print_summary(results, Console(highlight=False))
+    if args.json is not None:
+        document = results_to_dict(results)
+        document["provenance"]["dataset_sha256"] = dataset_sha256(args.directory)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(
+            json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        )
+        Console(highlight=False).print(f"Every number: {args.json}")
+    return 0
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _p(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def print_summary(results: TrialResults, console: Console) -> None:
+    """Readable tables of the main results."""
+    console.print(f"[bold]{results.title}[/]")
+    randomized = results.flow[results.flow["stage"] == "randomized"]["n"].sum()
+    analysed = results.flow[results.flow["stage"] == "analysed"]["n"].sum()
+    console.print(f"{randomized} randomized, {analysed} analysed (complete in every condition).")
+
+    table = Table(
+        title="Improvement from baseline and the mixed-model contrast", title_justify="left"
+    )
+    for column in ("item", "active %", "placebo %", "difference (points)", "95% CI", "p", "rho"):
+        table.add_column(column)
+    summary = {
+        (str(r["item"]), str(r["condition"])): float(r["mean"])
+        for r in results.improvement_summary.to_dict("records")
+    }
+    for item, contrast in results.primary.items():
+        means = [_number(summary.get((item, c))) for c in ("active", "placebo")]
+        table.add_row(
+            item,
+            *means,
+            _number(contrast.estimate, 2),
+            f"{_number(contrast.ci_low, 2)} to {_number(contrast.ci_high, 2)}",
+            _p(contrast.p),
+            _number(contrast.rho, 2),
+        )
+    console.print(table)
+    for item, problem in results.primary_problems.items():
+        console.print(f"[yellow]{item}[/]: the mixed model could not be fitted: {problem}")
+
+    responders = Table(title=f"Responders: {results.responder_rule}", title_justify="left")
+    for column in ("condition", "responders", "assessed", "rate"):
+        responders.add_column(column)
+    for record in results.responder_summary.to_dict("records"):
+        responders.add_row(
+            str(record["condition"]),
+            str(record["responders"]),
+            str(record["n"]),
+            f"{float(record['rate']):.0%}",
+        )
+    console.print(responders)
+    if results.responder_test is not None:
+        console.print(f"Exact McNemar p = {_p(results.responder_test.p)}")
+
+    onset = results.time_course.onset_week
+    console.print(
+        "Onset (first week from which the mean improvement stays at or above "
+        f"{results.time_course.threshold:g}%): "
+        + ", ".join(f"{c} {w if w is not None else 'never'}" for c, w in onset.items())
+    )
+    improved = results.pgic_improved.to_dict("records")
+    if improved:
+        console.print(
+            "PGIC much or very much improved: "
+            + ", ".join(f"{r['condition']} {r['improved']}/{r['n']}" for r in improved if r["n"])
+        )
+    if results.nof1 is not None:
+        for effect in results.nof1.to_dict("records"):
+            console.print(
+                f"n-of-1 {effect['participant_id']}: benefit "
+                f"{_number(float(effect['mean_benefit']))} points "
+                f"({_number(float(effect['ci_low']))} to {_number(float(effect['ci_high']))}) "
+                f"over {effect['blocks']} blocks; P(benefit > {float(effect['cid']):g}) = "
+                f"{_number(float(effect['p_exceeds_cid']), 2)}"
+            )
