@@ -55,5 +55,14 @@ chromium:
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
+# Regenerate the R reference values the statistics tests compare with (needs R with lme4, nlme:
+# apt-get install -y r-base-core r-cran-lme4 r-cran-nlme).
+reference: $(STAMP)
+	cd tests/analysis/fixtures/reml && Rscript make_reference.R
+	cd tests/analysis/fixtures/paired && Rscript make_fixtures.R
+	cd tests/analysis/fixtures/safety && Rscript make_fixtures.R
+	$(PY) tests/analysis/fixtures/primary/make_frame.py
+	cd tests/analysis/fixtures/primary && Rscript fit.R
+
 clean:
 	rm -rf $(VENV) var/diarytrial.sqlite3 out .mypy_cache .ruff_cache .pytest_cache

@@ -17,6 +17,7 @@ from diarytrial.commands import (
     demo_commands,
     power_commands,
     protocol_commands,
+    report_commands,
     simulate_commands,
 )
 
@@ -30,6 +31,7 @@ OWN_COMMANDS: dict[str, Register] = {
     "analyze": analyze_commands.register,
     "power": power_commands.register,
     "demo": demo_commands.register,
+    "report": report_commands.register,
 }
 
 

@@ -11,9 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from diarytrial.analysis.results import TrialResults, analyze_trial, results_to_dict
+from diarytrial.commands.problems import report_dataset_error
 from diarytrial.dataset import DatasetError, dataset_sha256, read_dataset
-
-EXIT_INVALID = 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,14 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def analyze(args: argparse.Namespace) -> int:
     """Read DIR, analyse it, print the summary and optionally write the JSON."""
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         dataset = read_dataset(args.directory)
     except DatasetError as error:
-        errors.print(f"[bold red]{error.source}[/]: the trial dataset has problems:")
-        for issue in error.issues:
-            errors.print(f"  {issue.describe()}", markup=False)
-        return EXIT_INVALID
+        return report_dataset_error(error)
     results = analyze_trial(dataset)
     print_summary(results, Console(highlight=False))
     if args.json is not None:

@@ -10,10 +10,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from diarytrial.commands.problems import report_message, report_protocol_error
 from diarytrial.protocol import ProtocolError, load_protocol
 from diarytrial.simulate.power import power_analysis
 
-EXIT_INVALID = 2
 BAR_WIDTH = 40
 
 
@@ -47,17 +47,13 @@ def _sizes(text: str) -> list[int]:
 
 def power(args: argparse.Namespace) -> int:
     """Simulate, print the power table and a bar plot; exit 2 on bad input."""
-    errors = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         protocol = load_protocol(args.protocol)
         sizes = _sizes(args.participants)
     except ProtocolError as error:
-        for problem in error.problems:
-            errors.print(problem.describe(error.source), markup=False)
-        return EXIT_INVALID
+        return report_protocol_error(error)
     except ValueError as error:
-        errors.print(str(error), markup=False)
-        return EXIT_INVALID
+        return report_message(str(error))
     console = Console(highlight=False)
     with Progress(
         TextColumn("simulating"),
@@ -78,8 +74,7 @@ def power(args: argparse.Namespace) -> int:
                 progress=lambda done, total: bar.update(task, completed=done),
             )
         except ValueError as error:
-            errors.print(str(error), markup=False)
-            return EXIT_INVALID
+            return report_message(str(error))
     item = protocol.protocol.diary.items[0].label
     title = f"Power at alpha {args.alpha:g}, {args.trials:,} trials each (seed {args.seed})"
     out = Table(title=title, title_justify="left")

@@ -8,6 +8,7 @@ import datetime as dt
 from rich.console import Console
 from rich.table import Table
 
+from diarytrial.commands.problems import report_protocol_error
 from diarytrial.protocol import (
     PGIC_LABELS,
     ProtocolError,
@@ -16,8 +17,6 @@ from diarytrial.protocol import (
     parse_rule,
 )
 from diarytrial.protocol.schema import Protocol
-
-EXIT_INVALID = 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,11 +32,7 @@ def protocol_check(args: argparse.Namespace) -> int:
     try:
         loaded = load_protocol(args.file)
     except ProtocolError as error:
-        console = Console(stderr=True, highlight=False, soft_wrap=True)
-        console.print(f"[bold red]{error.source}[/]: the protocol has problems; fix each of these:")
-        for problem in error.problems:
-            console.print(f"  {problem.describe(error.source)}", markup=False)
-        return EXIT_INVALID
+        return report_protocol_error(error)
     console = Console(highlight=False)
     console.print(f"[bold]{loaded.protocol.study.title}[/]  ({loaded.protocol.study.id})")
     console.print(f"{args.file}: valid, sha256 {loaded.sha256[:16]}")

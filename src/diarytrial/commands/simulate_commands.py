@@ -9,9 +9,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from diarytrial.commands.problems import report_protocol_error
 from diarytrial.protocol import ProtocolError, load_protocol
 
-EXIT_INVALID = 2
 PROGRESS_FROM = 2000
 """Show a progress bar from this many participants on; smaller runs take a moment."""
 
@@ -52,11 +52,7 @@ def simulate(args: argparse.Namespace) -> int:
     try:
         loaded = load_protocol(args.protocol)
     except ProtocolError as error:
-        console = Console(stderr=True, highlight=False)
-        console.print(f"[bold red]{error.source}[/]: the protocol has problems; fix each of these:")
-        for problem in error.problems:
-            console.print(f"  {problem.describe(error.source)}", markup=False)
-        return EXIT_INVALID
+        return report_protocol_error(error)
     console = Console(highlight=False)
     began = time.perf_counter()
     if args.participants >= PROGRESS_FROM:

@@ -3,7 +3,7 @@
 A diary of 10,000 participants x 180 nights x 6 items is 10.8 million rows; pandas'
 ``to_csv`` needs most of a minute for it. Dataset columns repeat few distinct values
 (participants, dates, items, scale points), so each column is factorised, its distinct values
-formatted once, and the bytes of every row are scattered into one buffer with numpy.
+formatted once, and blocks of rows are assembled as byte matrices with numpy.
 
 Text form of each type (what R's ``read.csv`` and pandas' ``read_csv`` read back unchanged):
 string as is (quoted per RFC 4180 when it holds a comma, quote or line break), integer in
@@ -15,7 +15,9 @@ decimal, number in the shortest form that round-trips (``12`` for 12.0), boolean
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,7 +89,7 @@ _FORMATTERS = {
 @dataclass(frozen=True)
 class _Encoded:
     codes: npt.NDArray[np.intp]  # index into `texts`; the last entry is the empty (missing) text
-    texts: list[bytes]
+    texts: npt.NDArray[np.bytes_]  # fixed-width byte strings
 
 
 def _encode(series: pd.Series, column: Column) -> _Encoded:
@@ -102,10 +104,10 @@ def _encode(series: pd.Series, column: Column) -> _Encoded:
     except ValueError as error:
         raise ValueError(f"column {column.name!r}: {error}") from None
     codes = np.where(codes < 0, len(texts), codes)
-    return _Encoded(codes=codes, texts=[*texts, b""])
+    return _Encoded(codes=codes, texts=np.append(texts, np.array([b""])))
 
 
-def _format_uniques(uniques: Any, column: Column) -> list[bytes]:
+def _format_uniques(uniques: Any, column: Column) -> npt.NDArray[np.bytes_]:
     """Text of each distinct value; instants and dates are formatted by numpy in bulk."""
     if column.type in {"date", "datetime"} and isinstance(uniques, pd.DatetimeIndex):
         tz = uniques.tz
@@ -118,62 +120,85 @@ def _format_uniques(uniques: Any, column: Column) -> list[bytes]:
                 raise ValueError("a date column holds dates, not times of day")
             texts = np.datetime_as_string(stamps, unit="D")
         else:
-            whole = np.all(naive.microsecond == 0) and np.all(naive.nanosecond == 0)
-            texts = np.char.add(np.datetime_as_string(stamps, unit="s" if whole else "us"), "Z")
-        return [text.encode("ascii") for text in texts.tolist()]
+            whole = bool(np.all(naive.microsecond == 0) and np.all(naive.nanosecond == 0))
+            if whole:
+                return _whole_second_instants(stamps.astype("datetime64[s]"))
+            texts = np.char.add(np.datetime_as_string(stamps, unit="us"), "Z")
+        return np.char.encode(texts, "ascii")
     format_value = _FORMATTERS[column.type]
-    return [format_value(value).encode("utf-8") for value in uniques]
+    return np.array([format_value(value).encode("utf-8") for value in uniques], dtype=np.bytes_)
+
+
+def _whole_second_instants(stamps: npt.NDArray[np.datetime64]) -> npt.NDArray[np.bytes_]:
+    """``YYYY-MM-DDTHH:MM:SSZ`` for many instants: format each day and each second once."""
+    days = stamps.astype("datetime64[D]")
+    unique_days, day_index = np.unique(days, return_inverse=True)
+    day_texts = np.char.encode(np.datetime_as_string(unique_days, unit="D"), "ascii")
+    seconds = (stamps - days).astype(np.int64)
+    unique_seconds, second_index = np.unique(seconds, return_inverse=True)
+    clock = [
+        f"T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}Z".encode("ascii")
+        for s in unique_seconds.tolist()
+    ]
+    out: npt.NDArray[np.bytes_] = np.char.add(
+        day_texts[day_index], np.array(clock, dtype="S10")[second_index]
+    )
+    return out
+
+
+CHUNK_ROWS = 500_000
+"""Rows encoded at a time: bounds the memory of the byte matrix (about 30 MB a chunk)."""
 
 
 def encode_table(frame: pd.DataFrame, table: Table) -> bytes:
     """The CSV bytes of `frame` with `table`'s columns, header first, LF line ends."""
+    return b"".join(iter_table_bytes(frame, table))
+
+
+def iter_table_bytes(frame: pd.DataFrame, table: Table) -> Iterator[bytes]:
+    """The CSV of `frame` in pieces: the header, then blocks of rows."""
     missing = [name for name in table.column_names if name not in frame.columns]
     if missing:
         raise ValueError(f"table {table.name!r} lacks the column(s) {', '.join(missing)}")
-    header = (",".join(table.column_names) + "\n").encode("utf-8")
-    rows = len(frame)
-    if rows == 0:
-        return header
-    encoded = [_encode(frame[c.name], c) for c in table.columns]
-    lengths = [np.array([len(t) for t in e.texts], dtype=np.int64)[e.codes] for e in encoded]
-    row_length = np.sum(lengths, axis=0) + len(encoded)  # separators plus the newline
-    ends = np.cumsum(row_length)
-    out = np.empty(int(ends[-1]), dtype=np.uint8)
-    position = ends - row_length
-    for k, (column, length) in enumerate(zip(encoded, lengths, strict=True)):
-        _scatter(out, position, column, length)
-        position += length
-        out[position] = ord("\n") if k == len(encoded) - 1 else ord(",")
-        position += 1
-    return header + out.tobytes()
-
-
-def _scatter(
-    out: npt.NDArray[np.uint8],
-    position: npt.NDArray[np.int64],
-    column: _Encoded,
-    length: npt.NDArray[np.int64],
-) -> None:
-    """Copy each row's text of `column` into `out` at `position`."""
-    width = max(len(t) for t in column.texts)
-    if width == 0:
+    yield (",".join(table.column_names) + "\n").encode("utf-8")
+    if len(frame) == 0:
         return
-    table = np.zeros((len(column.texts), width), dtype=np.uint8)
-    for k, text in enumerate(column.texts):
-        table[k, : len(text)] = np.frombuffer(text, dtype=np.uint8)
-    widths = {len(t) for t in column.texts[:-1]}
-    fixed = len(widths) == 1 and not np.any(column.codes == len(column.texts) - 1)
-    for j in range(width):
-        if fixed:  # codes, dates and instants: every row has this byte
-            out[position + j] = table[column.codes, j]
-        else:
-            rows = np.flatnonzero(length > j)
-            out[position[rows] + j] = table[column.codes[rows], j]
+    encoded = [_encode(frame[c.name], c) for c in table.columns]
+    # Each column gets a slot as wide as its widest text plus its separator; a row is the
+    # slots side by side, padded with NUL bytes, which CSV text never contains. Dropping
+    # every NUL byte of a block of rows leaves exactly the rows' text.
+    slots = []
+    for k, column in enumerate(encoded):
+        width = column.texts.dtype.itemsize
+        slot = np.zeros((len(column.texts), width + 1), dtype=np.uint8)
+        if width:
+            slot[:, :width] = column.texts.view(np.uint8).reshape(len(column.texts), width)
+        lengths = np.char.str_len(column.texts)
+        slot[np.arange(len(column.texts)), lengths] = ord("\n" if k == len(encoded) - 1 else ",")
+        slots.append(slot)
+    row_width = sum(slot.shape[1] for slot in slots)
+    for first in range(0, len(frame), CHUNK_ROWS):
+        last = min(first + CHUNK_ROWS, len(frame))
+        block = np.empty((last - first, row_width), dtype=np.uint8)
+        offset = 0
+        for slot, column in zip(slots, encoded, strict=True):
+            width = slot.shape[1]
+            block[:, offset : offset + width] = slot[column.codes[first:last]]
+            offset += width
+        flat = block.ravel()
+        yield flat[flat != 0].tobytes()
 
 
-def write_table(frame: pd.DataFrame, table: Table, path: Path) -> None:
-    """Write `frame` as `table`'s CSV file at `path`."""
-    path.write_bytes(encode_table(frame, table))
+def write_table(frame: pd.DataFrame, table: Table, path: Path) -> tuple[int, str]:
+    """Write `frame` as `table`'s CSV file at `path`; return its size and SHA-256."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("wb") as out:
+        for piece in iter_table_bytes(frame, table):
+            out.write(piece)
+            digest.update(piece)
+            size += len(piece)
+    return size, digest.hexdigest()
 
 
 @dataclass(frozen=True)

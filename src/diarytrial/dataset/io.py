@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from diarytrial.dataset.csvio import CellProblem, encode_table, read_table
+from diarytrial.dataset.csvio import CellProblem, read_table, write_table
 from diarytrial.dataset.model import TrialDataset, empty_table
 from diarytrial.dataset.tables import TABLES, Table
 from diarytrial.dataset.validate import DatasetError, DatasetIssue, validate_dataset
@@ -29,9 +29,8 @@ def write_dataset(dataset: TrialDataset, directory: str | Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     resources: list[dict[str, Any]] = []
     for table in TABLES:
-        content = encode_table(dataset.table(table.name), table)
-        (directory / table.filename).write_bytes(content)
-        resources.append(_table_resource(table, content))
+        size, sha256 = write_table(dataset.table(table.name), table, directory / table.filename)
+        resources.append(_table_resource(table, size, sha256))
     protocol_bytes = dataset.protocol.text.encode("utf-8")
     (directory / PROTOCOL_FILE).write_bytes(protocol_bytes)
     resources.append(
@@ -63,7 +62,7 @@ def write_dataset(dataset: TrialDataset, directory: str | Path) -> Path:
     return path
 
 
-def _table_resource(table: Table, content: bytes) -> dict[str, Any]:
+def _table_resource(table: Table, size: int, sha256: str) -> dict[str, Any]:
     fields = []
     for column in table.columns:
         field: dict[str, Any] = {
@@ -100,8 +99,8 @@ def _table_resource(table: Table, content: bytes) -> dict[str, Any]:
         "format": "csv",
         "mediatype": "text/csv",
         "encoding": "utf-8",
-        "bytes": len(content),
-        "hash": "sha256:" + hashlib.sha256(content).hexdigest(),
+        "bytes": size,
+        "hash": "sha256:" + sha256,
         "schema": schema,
     }
 

@@ -7,10 +7,10 @@ one-dimensional problems are root-finding on exact derivatives.
 gamma: df/dgamma is evaluated on a log grid over [0, 1e8]; every upward
 sign change is solved (Chandrupatla's bracketing method,
 :func:`scipy.optimize.elementwise.find_root`, vectorised over trials and
-brackets) and the
-candidate with the lowest criterion wins, the boundary ``gamma = 0`` being a
-candidate whenever df/dgamma(0) >= 0.  Chandrupatla's method, like Brent's,
-keeps a sign-changing bracket and converges to machine precision.
+brackets) and the candidate with the lowest criterion wins, the boundary
+``gamma = 0`` being a candidate whenever df/dgamma(0) >= 0.  Chandrupatla's
+method, like Brent's, keeps a sign-changing bracket and converges to machine
+precision.
 
 rho: the profile is evaluated on a grid over [-0.999, 0.999] (all grid
 points at once); the root of g' in the bracket around the grid minimum is

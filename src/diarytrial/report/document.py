@@ -1,0 +1,379 @@
+"""Assemble the report: the sections in the order of a paper's results, the CSS and the footer.
+
+The page is one HTML file with inline CSS and inline SVG, and nothing that needs the network or
+JavaScript. Nothing in it depends on the clock, the machine or dict order, so the same dataset
+and results always give the same string.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from diarytrial.analysis.results import TrialResults
+from diarytrial.dataset.model import TrialDataset
+from diarytrial.protocol.schema import Protocol
+from diarytrial.report import format as fmt
+from diarytrial.report.consort import consort_figure
+from diarytrial.report.daily import condition_key, daily_series, series_panel
+from diarytrial.report.figures import TREATMENTS, pgic_figure, time_course_figure
+from diarytrial.report.labels import condition_label, item_label
+from diarytrial.report.methods import methods_section, seed_text
+from diarytrial.report.nof1 import patient_page
+from diarytrial.report.tables import (
+    adverse_event_table,
+    baseline_table,
+    compliance_participant_table,
+    compliance_summary_table,
+    dose_reduction_table,
+    primary_table,
+    responder_table,
+    secondary_table,
+    side_effect_table,
+)
+
+_e = html.escape
+
+CSS = """
+@page {
+  size: A4; margin: 16mm 14mm 18mm 14mm;
+  @bottom-right { content: counter(page) " / " counter(pages); font: 8pt sans-serif;
+    color: #5f5f5f; }
+}
+:root { --ink: #222; --muted: #5f5f5f; --rule: #bdbdbd; --accent: #0072B2; --low: #D55E00; }
+* { box-sizing: border-box; }
+html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body {
+  margin: 0 auto; padding: 24px 28px 40px; max-width: 210mm; color: var(--ink);
+  font: 10.5pt/1.5 Charter, "Bitstream Charter", "Sitka Text", Cambria, Georgia,
+    "Liberation Serif", "Nimbus Roman", serif;
+  counter-reset: figure table;
+}
+h1, h2, h3, caption, figcaption, table, nav, footer, .meta {
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
+    "Liberation Sans", sans-serif;
+}
+h1 { font-size: 19pt; line-height: 1.25; margin: 0 0 4px; }
+h2 { font-size: 13.5pt; margin: 26px 0 8px; padding-bottom: 3px;
+  border-bottom: 1.5px solid var(--ink); break-after: avoid; page-break-after: avoid; }
+h3 { font-size: 11.5pt; margin: 18px 0 6px; break-after: avoid; page-break-after: avoid; }
+p { margin: 0 0 8px; }
+code { font: 9pt/1.4 "DejaVu Sans Mono", Menlo, Consolas, monospace; background: #f3f3f3;
+  padding: 0 3px; border-radius: 2px; overflow-wrap: anywhere; }
+ul.items { margin: 0 0 8px; padding-left: 20px; }
+.meta { color: var(--muted); font-size: 9.5pt; margin: 0 0 12px; }
+.summary { border-left: 3px solid var(--accent); background: #f2f7fb; padding: 8px 12px;
+  margin: 12px 0 8px; }
+nav { font-size: 9pt; color: var(--muted); margin: 8px 0 0; }
+nav ol { margin: 0; padding: 0; list-style: none; display: flex; flex-wrap: wrap; gap: 2px 14px; }
+nav a { color: var(--accent); text-decoration: none; }
+figure { margin: 12px 0 16px; break-inside: avoid; page-break-inside: avoid; }
+figure svg { display: block; width: 100%; height: auto; max-width: 100%; }
+figcaption { font-size: 9pt; color: var(--muted); margin-top: 4px; }
+figcaption::before { counter-increment: figure; content: "Figure " counter(figure) ". ";
+  font-weight: bold; color: var(--ink); }
+figure.small-multiples { break-inside: auto; page-break-inside: auto; }
+.panels { display: grid; grid-template-columns: repeat(3, 1fr); gap: 4px 10px; margin-top: 6px; }
+.panels svg { break-inside: avoid; page-break-inside: avoid; }
+table { border-collapse: collapse; width: 100%; margin: 10px 0 16px; font-size: 8.8pt;
+  line-height: 1.35; break-inside: avoid; page-break-inside: avoid; }
+table.dense { font-size: 8pt; width: auto; min-width: 60%; break-inside: auto;
+  page-break-inside: auto; }
+table.dense tr { break-inside: avoid; page-break-inside: avoid; }
+caption { caption-side: top; text-align: left; font-size: 9.5pt; font-weight: 600;
+  padding-bottom: 4px; }
+caption::before { counter-increment: table; content: "Table " counter(table) ". ";
+  font-weight: bold; }
+thead th { border-top: 1.5px solid var(--ink); border-bottom: 1px solid var(--ink);
+  vertical-align: bottom; font-weight: 600; }
+thead th[colspan] { text-align: center; border-bottom: 1px solid var(--rule); }
+thead tr + tr th { border-top: 0; }
+th, td { padding: 3px 6px; text-align: left; vertical-align: top; }
+tbody th { font-weight: normal; min-width: 8.5em; }
+tbody tr:last-child th, tbody tr:last-child td { border-bottom: 1.5px solid var(--ink); }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+thead .num { text-align: right; }
+tfoot td { font-size: 8pt; color: var(--muted); padding-top: 4px; border: 0; }
+td.num { white-space: nowrap; }
+td.low { color: var(--low); font-weight: 600; }
+th .sub { font-weight: normal; color: var(--muted); font-size: 8pt; }
+table.outcome tbody th { width: 36%; }
+section.patient { break-before: page; page-break-before: always; }
+footer { margin-top: 32px; padding-top: 8px; border-top: 1px solid var(--rule); font-size: 8.5pt;
+  color: var(--muted); break-inside: avoid; page-break-inside: avoid; }
+footer dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 12px; margin: 0 0 6px; }
+footer dt { font-weight: 600; color: var(--ink); }
+footer dd { margin: 0; font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace;
+  overflow-wrap: anywhere; }
+@media print {
+  body { padding: 0; max-width: none; font-size: 10pt; }
+  nav { display: none; }
+  /* The grid of small multiples is taller than what is left of most pages. */
+  #daily { break-before: page; page-break-before: always; }
+  a { color: inherit; text-decoration: none; }
+}
+""".strip()
+
+
+def _figure(svg: str, caption: str, *, css_class: str = "") -> str:
+    classes = f' class="{css_class}"' if css_class else ""
+    return f"<figure{classes}>{svg}<figcaption>{_e(caption)}</figcaption></figure>"
+
+
+def _section(anchor: str, title: str, body: str) -> str:
+    return f'<section id="{anchor}"><h2>{_e(title)}</h2>{body}</section>'
+
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("methods", "Methods"),
+    ("flow", "Participant flow"),
+    ("baseline", "Baseline characteristics"),
+    ("primary", "Primary outcome"),
+    ("responders", "Responders and secondary outcomes"),
+    ("time-course", "Time course"),
+    ("daily", "Daily diaries"),
+    ("pgic", "Global impression of change"),
+    ("safety", "Side effects, adverse events and dose reductions"),
+    ("compliance", "Diary compliance"),
+)
+
+
+def _summary(protocol: Protocol, results: TrialResults) -> str:
+    """Three sentences with the main numbers, as an abstract would give them."""
+    flow = results.flow
+    randomized = int(flow.loc[flow["stage"] == "randomized", "n"].sum())
+    analysed = int(flow.loc[flow["stage"] == "analysed", "n"].sum())
+    primary = item_label(protocol, results.primary_item).lower()
+    names = {c: condition_label(protocol, c) for c in TREATMENTS}
+    summary = results.improvement_summary
+    means = {
+        str(r.condition): r.mean
+        for r in summary[summary["item"] == results.primary_item].itertuples(index=False)
+    }
+    people = "patient" if protocol.design.kind == "nof1" else "participant"
+    text = (
+        f"{fmt.plural(randomized, people)} randomized, {analysed} analysed. "
+        f"{_e(primary.capitalize())} improved from baseline by "
+        f"{fmt.percent(means.get('active'))} on {_e(names['active'])} and by "
+        f"{fmt.percent(means.get('placebo'))} on {_e(names['placebo'])}"
+    )
+    comparison = results.comparisons.get(results.primary_item)
+    if comparison is not None and comparison.t is not None:
+        text += f" (paired t-test {fmt.p_statement(comparison.t.p)})"
+    text += "."
+    contrast = results.primary.get(results.primary_item)
+    if contrast is not None:
+        text += (
+            f" The mixed model of daily {_e(primary)} gave active − placebo "
+            f"{fmt.estimate_with_interval(contrast.estimate, contrast.ci_low, contrast.ci_high)} "
+            f"points ({fmt.p_statement(contrast.p)})."
+        )
+    rates = results.responder_summary.set_index("condition")
+    if {"active", "placebo"} <= set(rates.index):
+        text += (
+            f" Responders: {fmt.share(rates.loc['active', 'rate'])} on {_e(names['active'])} "
+            f"and {fmt.share(rates.loc['placebo', 'rate'])} on {_e(names['placebo'])}"
+        )
+        if results.responder_test is not None:
+            text += f" (exact McNemar {fmt.p_statement(results.responder_test.p)})"
+        text += "."
+    return f'<p class="summary">{text}</p>'
+
+
+def _time_course(protocol: Protocol, results: TrialResults) -> str:
+    course = results.time_course
+    if course.weekly.empty:
+        return "<p>No participant has a baseline and a diary value in a treatment week.</p>"
+    return _figure(
+        time_course_figure(course, protocol),
+        f"Mean improvement of {item_label(protocol, results.primary_item).lower()} from "
+        "baseline by week of each treatment period, with ±1 standard error; the dashed "
+        f"line marks {fmt.decimal(course.threshold, 0)}% improvement and the dotted line the "
+        "onset (the first week from which the mean stays at or above it).",
+    )
+
+
+def _pgic(protocol: Protocol, results: TrialResults) -> str:
+    if results.pgic.empty or int(results.pgic["n"].max()) == 0:
+        return "<p>No answer to the Patient Global Impression of Change was recorded.</p>"
+    return _figure(
+        pgic_figure(results.pgic, protocol),
+        "Patient Global Impression of Change at the end of each treatment period, by "
+        "condition; numbers in the bars are answers.",
+    ) + _pgic_text(protocol, results)
+
+
+def _pgic_text(protocol: Protocol, results: TrialResults) -> str:
+    c = results.pgic_comparison
+    names = {k: _e(condition_label(protocol, k)) for k in TREATMENTS}
+    if c.pairs == 0:
+        return "<p>No participant answered the PGIC under both conditions.</p>"
+    return (
+        f"<p>Among the {c.pairs} participants who answered under both conditions, "
+        f"{c.improved_active} were much or very much improved on {names['active']} and "
+        f"{c.improved_placebo} on {names['placebo']} ({c.only_active} only on "
+        f"{names['active']}, {c.only_placebo} only on {names['placebo']}; exact McNemar "
+        f"{fmt.p_statement(c.mcnemar_p)}). Median score {fmt.decimal(c.median_active)} on "
+        f"{names['active']} and {fmt.decimal(c.median_placebo)} on {names['placebo']} (1 = very "
+        f"much improved); Wilcoxon signed-rank {fmt.p_statement(c.wilcoxon_p)}, Hodges-Lehmann "
+        f"difference {fmt.estimate_with_interval(c.pseudomedian, c.ci_low, c.ci_high)}.</p>"
+    )
+
+
+def _daily(dataset: TrialDataset, results: TrialResults) -> str:
+    protocol = dataset.protocol.protocol
+    item = protocol.diary.item(results.primary_item)
+    series = daily_series(dataset, item.id)
+    if not series:
+        return "<p>No participant has diary data.</p>"
+    last_day = max(max(p.last for p in s.phases) for s in series)
+    conditions = [
+        c
+        for c in ("baseline", "active", "placebo", "washout")
+        if any(p.condition == c for s in series for p in s.phases)
+    ]
+    panels = "".join(
+        series_panel(s, protocol=protocol, item=item, last_day=last_day) for s in series
+    )
+    body = (
+        condition_key(protocol, conditions, with_block=False)
+        + f'<div class="panels">{panels}</div>'
+    )
+    caption = (
+        f"Daily {item.label.lower()} of every participant ({item.lowest}-{item.highest}, "
+        f"{'lower' if item.direction == 'higher_is_worse' else 'higher'} is better) by study day, "
+        "phases shaded by condition; panels ordered by sequence (in brackets) and participant. "
+        "Gaps are days without a diary entry."
+    )
+    return _figure(body, caption, css_class="small-multiples")
+
+
+def _nof1_section(dataset: TrialDataset, results: TrialResults) -> str:
+    if results.nof1 is None or results.nof1.empty:
+        return _section("nof1", "n-of-1 results", "<p>No patient has two usable blocks.</p>")
+    protocol = dataset.protocol.protocol
+    series = {s.participant_id: s for s in daily_series(dataset, results.primary_item)}
+    pages = "".join(
+        patient_page(
+            dataset,
+            results,
+            effect,
+            series.get(str(effect["participant_id"])),
+            figure=_figure,
+        )
+        for _, effect in results.nof1.iterrows()
+    )
+    intro = (
+        f"<p>One page per patient, following the CENT 2015 statement (Vohra et al., BMJ "
+        f"2015;350:h1738). Primary item: {_e(item_label(protocol, results.primary_item).lower())}"
+        "; the benefit of a block is the improvement on active minus that on placebo.</p>"
+    )
+    reported = set(results.nof1["participant_id"].astype(str))
+    missing = sorted(set(series) - reported)
+    if missing:
+        intro += (
+            f"<p>No page for {_e(', '.join(missing))}: no block had enough completed diary days "
+            "in both of its periods.</p>"
+        )
+    return '<section id="nof1"><h2>n-of-1 results per patient</h2>' + intro + pages + "</section>"
+
+
+def _footer(results: TrialResults, dataset_hash: str) -> str:
+    rows = [
+        ("Seed", seed_text(results.provenance)),
+        ("Code version", f"diarytrial {results.code_version}"),
+        ("Dataset sha256", dataset_hash),
+        ("Protocol sha256", results.protocol_sha256),
+    ]
+    items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows)
+    return (
+        f"<footer><dl>{items}</dl><p>Made by <code>diarytrial report</code>. The same dataset "
+        "and code version always give this file byte for byte; it holds no date, so check the "
+        "hashes above to know which data it shows.</p></footer>"
+    )
+
+
+def render_report(dataset: TrialDataset, results: TrialResults, *, dataset_hash: str) -> str:
+    """The whole results report as one self-contained HTML document.
+
+    `results` must come from ``analyze_trial(dataset)``; `dataset_hash` identifies the data
+    (``dataset_sha256(folder)``) and is printed in the footer with the seed, the code version
+    and the protocol's sha256.
+    """
+    protocol = dataset.protocol.protocol
+    nof1 = protocol.design.kind == "nof1"
+    sections = list(SECTIONS) + ([("nof1", "n-of-1 results per patient")] if nof1 else [])
+    sequences = dict(
+        zip(
+            dataset.participants["participant_id"].astype(str),
+            dataset.participants["sequence"].astype(object).fillna("").astype(str),
+            strict=True,
+        )
+    )
+    design = "n-of-1 trial" if nof1 else "crossover trial"
+    header = (
+        f"<header><h1>{_e(results.title)}</h1>"
+        f'<p class="meta">Results report · study {_e(results.study_id)} · {design} · '
+        f"primary outcome: {_e(item_label(protocol, results.primary_item).lower())}</p>"
+        + _summary(protocol, results)
+        + "<nav><ol>"
+        + "".join(f'<li><a href="#{a}">{_e(t)}</a></li>' for a, t in sections)
+        + "</ol></nav></header>"
+    )
+    body = [
+        _section("methods", "Methods", methods_section(protocol, results)),
+        _section(
+            "flow",
+            "Participant flow",
+            _figure(
+                consort_figure(results.flow, protocol, dataset.participants),
+                "Participant flow, after the CONSORT 2010 extension to randomised crossover "
+                "trials. Analysed: a mean of the primary item at baseline and on each condition.",
+            ),
+        ),
+        _section("baseline", "Baseline characteristics", baseline_table(results, protocol)),
+        _section("primary", "Primary outcome", primary_table(results, protocol)),
+        _section(
+            "responders",
+            "Responders and secondary outcomes",
+            responder_table(results, protocol) + secondary_table(results, protocol),
+        ),
+        _section("time-course", "Time course", _time_course(protocol, results)),
+        _section("daily", "Daily diaries", _daily(dataset, results)),
+        _section("pgic", "Global impression of change", _pgic(protocol, results)),
+        _section(
+            "safety",
+            "Side effects, adverse events and dose reductions",
+            side_effect_table(results, protocol)
+            + adverse_event_table(results, protocol)
+            + dose_reduction_table(results, protocol),
+        ),
+        _section(
+            "compliance",
+            "Diary compliance",
+            compliance_summary_table(results, protocol)
+            + compliance_participant_table(results, protocol, sequences),
+        ),
+    ]
+    if nof1:
+        body.append(_nof1_section(dataset, results))
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="diarytrial {_e(results.code_version)}">'
+        f"<title>{_e(results.title)}: results</title><style>{CSS}</style></head>"
+        f"<body>{header}<main>{''.join(body)}</main>"
+        f"{_footer(results, dataset_hash)}</body></html>\n"
+    )
+
+
+def write_report(
+    dataset: TrialDataset, results: TrialResults, path: str | Path, *, dataset_hash: str
+) -> Path:
+    """Render the report and write it to `path` as UTF-8 (folders created); return the path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Bytes, not text mode: no platform newline translation, so the file is the same anywhere.
+    target.write_bytes(render_report(dataset, results, dataset_hash=dataset_hash).encode("utf-8"))
+    return target
