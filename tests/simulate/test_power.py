@@ -49,3 +49,12 @@ def test_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert pd.read_csv(csv)["participants"].tolist() == [6, 12]
     assert main(["power", "--protocol", str(protocol), "--participants", "ten", "--seed", "2"]) == 2
     assert "whole numbers separated by commas" in capsys.readouterr().err
+
+
+def test_diary_only_simulation_gives_the_same_diary() -> None:
+    from diarytrial.simulate import simulate_trial
+
+    full = simulate_trial(LDN, participants=12, seed=9)
+    diary_only = simulate_trial(LDN, participants=12, seed=9, events=False)
+    pd.testing.assert_frame_equal(full.diary, diary_only.diary)
+    assert len(diary_only.pgic) == len(diary_only.doses) == len(diary_only.side_effects) == 0

@@ -73,8 +73,14 @@ def simulate_course(
     parameters: SimulationParameters,
     rng: np.random.Generator,
     event_rng: np.random.Generator,
+    *,
+    events: bool = True,
 ) -> Course:
-    """Simulate every diary day of `people`; side effects draw from `event_rng`."""
+    """Simulate every diary day of `people`; side effects draw from `event_rng`.
+
+    With `events` False no side effect or dose reduction is drawn (the diary values are the
+    same: they come from `rng` alone).
+    """
     p = parameters
     items = protocol.diary.items
     profiles = [p.item_profile(item) for item in items]
@@ -141,9 +147,12 @@ def simulate_course(
         given &= ~(skipped & optional)
     value = np.where(given, value, np.nan)
 
-    episodes, reduction_day, cause, reduced_episode = _side_effects(
-        protocol, condition, in_trial, people, parameters, event_rng
-    )
+    if events:
+        episodes, reduction_day, cause, reduced_episode = _side_effects(
+            protocol, condition, in_trial, people, parameters, event_rng
+        )
+    else:
+        episodes, reduction_day, cause, reduced_episode = _no_side_effects(n)
     return Course(
         latent=latent,
         value=value,
@@ -153,6 +162,13 @@ def simulate_course(
         reduction_cause=cause,
         reduced_episode=reduced_episode,
     )
+
+
+def _no_side_effects(n: int) -> tuple[dict[str, IntArray], IntArray, IntArray, IntArray]:
+    none = np.zeros(0, dtype=np.int64)
+    names = ("person", "side_effect", "first", "last", "unpleasantness")
+    never = np.full(n, -1, dtype=np.int64)
+    return {name: none for name in names}, never, never.copy(), never.copy()
 
 
 def _side_effects(

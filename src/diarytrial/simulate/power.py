@@ -63,7 +63,9 @@ def power_analysis(
     total = sum(sizes) * trials
     done = 0
     for n in sizes:
-        dataset = simulate_trial(protocol, participants=n * trials, seed=rng, parameters=parameters)
+        dataset = simulate_trial(
+            protocol, participants=n * trials, seed=rng, parameters=parameters, events=False
+        )
         rows.append(_power_at(dataset, n, trials, alpha))
         done += n * trials
         if progress is not None:

@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from diarytrial.dataset.model import TrialDataset
-from diarytrial.dataset.tables import SEVERITIES, UNPLEASANTNESS
+from diarytrial.dataset.model import TrialDataset, empty_table
+from diarytrial.dataset.tables import SEVERITIES, TABLES_BY_NAME, UNPLEASANTNESS
 from diarytrial.protocol import ProtocolFile, make_schedule, window_bounds
 from diarytrial.protocol.schema import Protocol
 from diarytrial.simulate.course import SOMEWHAT, VERY, Course, simulate_course
@@ -36,6 +36,7 @@ def simulate_trial(
     parameters: SimulationParameters | None = None,
     start: dt.date = DEFAULT_START,
     progress: Progress | None = None,
+    events: bool = True,
 ) -> TrialDataset:
     """Simulate a whole trial run under `protocol`.
 
@@ -62,6 +63,10 @@ def simulate_trial(
         First day on which a participant can start baseline.
     progress : callable, optional
         Called as ``progress(done, total)`` with participant counts as the work goes on.
+    events : bool
+        False simulates the diaries only (no side effects, doses, adverse events or PGIC:
+        those tables stay empty), which is all a power analysis needs; the diary is the same
+        as with events, since the two are drawn from separate random streams.
 
     Returns
     -------
@@ -104,22 +109,27 @@ def simulate_trial(
         progress(0, participants)
     for lo in range(0, participants, CHUNK):
         group = people.slice(lo, min(lo + CHUNK, participants))
-        course = simulate_course(spec, days, group, p, symptom_rng, event_rng)
+        course = simulate_course(spec, days, group, p, symptom_rng, event_rng, events=events)
         ids = pd.Categorical.from_codes(np.arange(lo, lo + len(group)), dtype=categories)
         frames["diary"].append(_diary(spec, group, course, ids, tz, bounds, p, entry_rng))
-        frames["side_effects"].append(_side_effect_rows(spec, group, course, ids))
-        frames["doses"].append(_doses(spec, days, group, course, ids))
-        frames["adverse_events"].append(_adverse_events(spec, group, course, ids, p, event_rng))
-        frames["pgic"].append(_pgic(spec, days, group, course, ids, p, event_rng))
+        if events:
+            frames["side_effects"].append(_side_effect_rows(spec, group, course, ids))
+            frames["doses"].append(_doses(spec, days, group, course, ids))
+            frames["adverse_events"].append(_adverse_events(spec, group, course, ids, p, event_rng))
+            frames["pgic"].append(_pgic(spec, days, group, course, ids, p, event_rng))
         if progress is not None:
             progress(lo + len(group), participants)
 
-    tables = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
+    tables = {
+        name: pd.concat(parts, ignore_index=True) if parts else empty_table(TABLES_BY_NAME[name])
+        for name, parts in frames.items()
+    }
     # Only the diary, with millions of rows, keeps its codes categorical to save memory.
     for name in ("side_effects", "doses", "adverse_events", "pgic"):
         tables[name]["participant_id"] = tables[name]["participant_id"].astype(str)
-    events = tables["adverse_events"]
-    events.insert(1, "ae_id", [f"AE-{k:05d}" for k in range(1, len(events) + 1)])
+    adverse = tables["adverse_events"]
+    if "ae_id" not in adverse.columns:
+        adverse.insert(1, "ae_id", [f"AE-{k:05d}" for k in range(1, len(adverse) + 1)])
     return TrialDataset(
         protocol=protocol,
         participants=_participants(days, people, p.timezone),
@@ -127,7 +137,7 @@ def simulate_trial(
         diary=tables["diary"],
         side_effects=tables["side_effects"],
         doses=tables["doses"],
-        adverse_events=events,
+        adverse_events=adverse,
         pgic=tables["pgic"],
         provenance={
             "generator": "diarytrial simulate",

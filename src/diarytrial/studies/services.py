@@ -1,5 +1,5 @@
-"""Writes of the studies app. Each public function is one transaction and the only place its
-rows are written, so the audit event of each write will be added in exactly one place.
+"""Writes of the studies app. Each public function is one transaction that writes its rows
+and their audit events together.
 """
 
 from __future__ import annotations
@@ -8,6 +8,8 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Max
 
+from diarytrial.audit.models import AuditAction
+from diarytrial.audit.services import audit_record
 from diarytrial.protocol import ProtocolError, ProtocolFile, parse_protocol
 from diarytrial.studies.errors import (
     ProtocolAlreadyRecordedError,
@@ -52,7 +54,29 @@ def study_create_from_protocol(*, text: str, source: str, created_by: User | Non
     )
     version.full_clean()
     version.save()
+    audit_record(
+        actor=created_by,
+        action=AuditAction.CREATE,
+        obj=study,
+        study_slug=study.slug,
+        changes={"title": (None, study.title)},
+    )
+    _audit_version(version, created_by)
     return study
+
+
+def _audit_version(version: ProtocolVersion, actor: User | None) -> None:
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=version,
+        study_slug=version.study.slug,
+        changes={
+            "number": (None, version.number),
+            "sha256": (None, version.sha256),
+            "source": (None, version.source),
+        },
+    )
 
 
 @transaction.atomic
@@ -91,9 +115,19 @@ def study_amend_protocol(
     )
     version.full_clean()
     version.save()
+    _audit_version(version, created_by)
     if locked.title != loaded.protocol.study.title:
+        old_title = locked.title
         locked.title = loaded.protocol.study.title
         locked.full_clean()
         locked.save(update_fields=["title"])
         study.title = locked.title
+        audit_record(
+            actor=created_by,
+            action=AuditAction.UPDATE,
+            obj=locked,
+            study_slug=locked.slug,
+            changes={"title": (old_title, locked.title)},
+            reason=f"protocol amendment, version {version.number}",
+        )
     return version
