@@ -14,7 +14,7 @@ from diarytrial.studies.errors import (
 from diarytrial.studies.models import ProtocolVersion, Study
 from diarytrial.studies.selectors import study_current_protocol
 from diarytrial.studies.services import study_amend_protocol, study_create_from_protocol
-from diarytrial.web.errors import ApplicationError, ProtocolInvalidError
+from diarytrial.web.errors import ApplicationError, InvalidInputError, ProtocolInvalidError
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +190,25 @@ def test_amendments_of_two_studies_are_numbered_apart() -> None:
 
     assert version.number == 2
     assert study_current_protocol(first).number == 1
+
+
+@pytest.mark.django_db
+def test_sites_and_memberships_are_audited() -> None:
+    from diarytrial.audit.models import AuditEvent
+    from diarytrial.studies.models import Role
+    from diarytrial.studies.services import membership_grant, site_create
+
+    admin = make_user(username="admin")
+    study = make_study()
+    site = site_create(study=study, code="stanford", name="Stanford", actor=admin)
+    member = make_user(username="coordinator-a")
+    membership = membership_grant(
+        study=study, user=member, role=Role.COORDINATOR, sites=[site], actor=admin
+    )
+    assert list(membership.sites.all()) == [site]
+    last = AuditEvent.objects.latest("id")
+    assert last.object_type == "studies.studymembership"
+    assert last.changes[1] == {"field": "role", "old": None, "new": "coordinator"}
+    other = make_study(study_id="other")
+    with pytest.raises(InvalidInputError, match="belongs to another study"):
+        membership_grant(study=other, user=member, role=Role.COORDINATOR, sites=[site], actor=admin)

@@ -59,3 +59,61 @@ class ProtocolVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study.slug} protocol v{self.number}"
+
+
+class Role(models.TextChoices):
+    """Staff roles. Participants are not staff: they use the diary with their own device."""
+
+    COORDINATOR = "coordinator", "Coordinator"
+    INVESTIGATOR = "investigator", "Investigator"
+    PHARMACIST = "pharmacist", "Pharmacist"
+    STATISTICIAN = "statistician", "Statistician"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+BLINDED_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.STATISTICIAN})
+"""Roles that never see allocation (the statistician until the study is unblinded)."""
+
+UNBLINDED_ROLES = frozenset({Role.PHARMACIST})
+"""Roles that hold the allocation list and kit contents; each of their reads is audited."""
+
+
+class Site(models.Model):
+    """A place where participants are enrolled; coordinators work at one or more sites."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="sites")
+    code = models.SlugField(max_length=40, help_text="Short code, e.g. stanford.")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ("study", "code")
+        constraints = (
+            models.UniqueConstraint(fields=["study", "code"], name="studies_site_unique_code"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.study.slug}/{self.code}"
+
+
+class StudyMembership(models.Model):
+    """A staff user's role in a study, and the sites it covers (all sites when none listed)."""
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="study_memberships"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    sites = models.ManyToManyField(Site, blank=True, related_name="memberships")
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ("study", "user_id")
+        constraints = (
+            models.UniqueConstraint(
+                fields=["study", "user"], name="studies_membership_one_role_per_study"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role} in {self.study.slug}"

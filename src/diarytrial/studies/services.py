@@ -16,8 +16,8 @@ from diarytrial.studies.errors import (
     ProtocolStudyMismatchError,
     StudyAlreadyExistsError,
 )
-from diarytrial.studies.models import ProtocolVersion, Study
-from diarytrial.web.errors import ProtocolInvalidError
+from diarytrial.studies.models import ProtocolVersion, Role, Site, Study, StudyMembership
+from diarytrial.web.errors import InvalidInputError, ProtocolInvalidError
 
 
 def _protocol_validate(*, text: str, source: str) -> ProtocolFile:
@@ -131,3 +131,55 @@ def study_amend_protocol(
             reason=f"protocol amendment, version {version.number}",
         )
     return version
+
+
+@transaction.atomic
+def site_create(*, study: Study, code: str, name: str, actor: User | None) -> Site:
+    """Add a site to `study`."""
+    site = Site(study=study, code=code, name=name)
+    site.full_clean()
+    site.save()
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=site,
+        study_slug=study.slug,
+        changes={"code": (None, code), "name": (None, name)},
+    )
+    return site
+
+
+@transaction.atomic
+def membership_grant(
+    *,
+    study: Study,
+    user: User,
+    role: Role,
+    sites: list[Site] | None = None,
+    actor: User | None,
+    reason: str = "",
+) -> StudyMembership:
+    """Give `user` `role` in `study`, limited to `sites` (all sites when empty)."""
+    for site in sites or []:
+        if site.study_id != study.pk:
+            raise InvalidInputError(
+                f"site {site.code!r} belongs to another study than {study.slug!r}",
+                extra={"site": site.code},
+            )
+    membership = StudyMembership(study=study, user=user, role=role)
+    membership.full_clean()
+    membership.save()
+    membership.sites.set(sites or [])
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=membership,
+        study_slug=study.slug,
+        changes={
+            "user": (None, user.get_username()),
+            "role": (None, role.value),
+            "sites": (None, sorted(site.code for site in sites or [])),
+        },
+        reason=reason,
+    )
+    return membership
