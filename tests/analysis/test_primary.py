@@ -27,6 +27,7 @@ def test_model_frame_is_the_fixture(trial: TrialDataset) -> None:
     frame = model_frame(trial, "pain")
     stored = pd.read_csv(FIXTURES / "ldn_pain.csv")
     assert list(frame.columns) == list(stored.columns)
+    frame["participant_id"] = frame["participant_id"].astype(str)
     pd.testing.assert_frame_equal(frame, stored, check_dtype=False)
 
 

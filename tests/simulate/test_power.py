@@ -58,3 +58,14 @@ def test_diary_only_simulation_gives_the_same_diary() -> None:
     diary_only = simulate_trial(LDN, participants=12, seed=9, events=False)
     pd.testing.assert_frame_equal(full.diary, diary_only.diary)
     assert len(diary_only.pgic) == len(diary_only.doses) == len(diary_only.side_effects) == 0
+
+
+def test_keeping_some_items_keeps_their_answers() -> None:
+    from diarytrial.simulate import simulate_trial
+
+    full = simulate_trial(LDN, participants=6, seed=4)
+    pain_only = simulate_trial(LDN, participants=6, seed=4, items=["pain"])
+    expected = full.diary[full.diary["item"] == "pain"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(pain_only.diary, expected)
+    with pytest.raises(ValueError, match="stiffness: not a diary item"):
+        simulate_trial(LDN, participants=2, seed=4, items=["stiffness"])

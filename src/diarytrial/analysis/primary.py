@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -28,50 +30,86 @@ def model_frame(dataset: TrialDataset, item: str) -> pd.DataFrame:
     if item not in {i.id for i in protocol.diary.items}:
         known = ", ".join(i.id for i in protocol.diary.items)
         raise ValueError(f"{item!r} is not a diary item; the items are {known}")
-    periods = dataset.periods
-    treatment = periods[periods["kind"].astype(str) == "treatment"].copy()
-    treatment["participant_id"] = treatment["participant_id"].astype(str)
-    start = pd.to_datetime(treatment["start"])
-    end = pd.to_datetime(treatment["end"])
-    if protocol.analysis.window == "last_days" and protocol.analysis.last_days:
-        cutoff = end - pd.Timedelta(days=protocol.analysis.last_days - 1)
-        start = start.where(start >= cutoff, cutoff)
-    treatment["first"], treatment["last"] = start, end
+    people = dataset.participants
+    ids = pd.Index(sorted(people["participant_id"].astype(str).unique()))
+    phases = _treatment_phases(dataset, ids)
+
     diary = dataset.diary[dataset.diary["item"].astype(str) == item]
-    rows = diary.assign(participant_id=diary["participant_id"].astype(str))[
-        ["participant_id", "diary_date", "value"]
-    ].merge(
-        treatment[["participant_id", "period", "block", "condition", "first", "last"]],
-        on="participant_id",
+    who = _positions(diary["participant_id"], ids)
+    day = _day_numbers(diary["diary_date"])
+    # Each row's phase: the last phase of its participant starting on or before its day.
+    stride = np.int64(1 << 32)
+    starts = phases["who"] * stride + phases["first"]
+    found = np.searchsorted(starts, who * stride + day, side="right") - 1
+    safe = np.maximum(found, 0)
+    inside = (
+        (who >= 0)
+        & (found >= 0)
+        & (phases["who"][safe] == who)
+        & (day >= phases["first"][safe])
+        & (day <= phases["last"][safe])
     )
-    date = pd.to_datetime(rows["diary_date"])
-    rows = rows[(date >= rows["first"]) & (date <= rows["last"])]
-    sequences = dataset.participants.assign(
-        participant_id=dataset.participants["participant_id"].astype(str)
-    ).set_index("participant_id")["sequence"]
+    row_phase = safe[inside]
     frame = pd.DataFrame(
         {
-            "participant_id": rows["participant_id"].to_numpy(),
-            "day": pd.to_datetime(rows["diary_date"])
-            .to_numpy()
-            .astype("datetime64[D]")
-            .astype(np.int64),
-            "y": rows["value"].to_numpy(dtype=float),
-            "active": (rows["condition"].astype(str) == "active").to_numpy(dtype=float),
+            "participant_id": pd.Categorical.from_codes(who[inside], categories=ids),
+            "day": day[inside],
+            "y": diary["value"].to_numpy(dtype=float)[inside],
+            "active": phases["active"][row_phase],
         }
     )
-    period = rows["period"].to_numpy(dtype=int)
+    period = phases["period"][row_phase]
     for k in range(2, int(period.max()) + 1 if len(period) else 0):
         frame[f"period_{k}"] = (period == k).astype(float)
-    if dataset.protocol.protocol.design.kind == "nof1":
-        block = rows["block"].to_numpy(dtype=int)
+    if protocol.design.kind == "nof1":
+        block = phases["block"][row_phase]
         for k in range(2, int(block.max()) + 1 if len(block) else 0):
             frame[f"block_{k}"] = (block == k).astype(float)
-    codes = sorted(str(s) for s in sequences.dropna().unique())
-    sequence = frame["participant_id"].map(sequences).astype(str)
+    sequence_of = (
+        people.assign(participant_id=people["participant_id"].astype(str))
+        .set_index("participant_id")["sequence"]
+        .reindex(ids)
+        .astype(object)
+        .to_numpy()
+    )
+    codes = sorted(str(s) for s in pd.unique(sequence_of) if isinstance(s, str))
+    sequence = sequence_of[who[inside]]
     for k, code in enumerate(codes[1:], start=2):
-        frame[f"sequence_{k}"] = (sequence == code).to_numpy(dtype=float)
-    return frame.sort_values(["participant_id", "day"]).reset_index(drop=True)
+        frame[f"sequence_{k}"] = (sequence == code).astype(float)
+    return frame.sort_values(["participant_id", "day"], kind="stable").reset_index(drop=True)
+
+
+def _positions(column: pd.Series, ids: pd.Index) -> npt.NDArray[np.int64]:
+    """Position of each participant id of `column` in `ids` (-1 when absent)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        mapping = np.append(ids.get_indexer(column.cat.categories.astype(str)), -1)
+        return mapping[column.cat.codes.to_numpy()].astype(np.int64)
+    return ids.get_indexer(pd.Index(column.astype(str))).astype(np.int64)
+
+
+def _day_numbers(column: pd.Series) -> npt.NDArray[np.int64]:
+    return pd.to_datetime(column).to_numpy().astype("datetime64[D]").astype(np.int64)
+
+
+def _treatment_phases(dataset: TrialDataset, ids: pd.Index) -> dict[str, npt.NDArray[Any]]:
+    """Treatment phases as arrays sorted by participant and start, with the analysis window."""
+    analysis = dataset.protocol.protocol.analysis
+    periods = dataset.periods
+    treatment = periods[periods["kind"].astype(str) == "treatment"]
+    first = _day_numbers(treatment["start"])
+    last = _day_numbers(treatment["end"])
+    if analysis.window == "last_days" and analysis.last_days:
+        first = np.maximum(first, last - analysis.last_days + 1)
+    who = _positions(treatment["participant_id"], ids)
+    order = np.lexsort((first, who))
+    return {
+        "who": who[order],
+        "first": first[order],
+        "last": last[order],
+        "period": treatment["period"].to_numpy(dtype=np.int64)[order],
+        "block": treatment["block"].fillna(1).to_numpy(dtype=np.int64)[order],
+        "active": (treatment["condition"].astype(str) == "active").to_numpy(dtype=float)[order],
+    }
 
 
 def adjustment_terms(frame: pd.DataFrame, dataset: TrialDataset) -> list[str]:

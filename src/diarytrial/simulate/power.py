@@ -13,7 +13,7 @@ from diarytrial.analysis.improvement import responders
 from diarytrial.analysis.mixed import mixed_model_batch
 from diarytrial.analysis.primary import adjustment_terms, model_frame
 from diarytrial.dataset.model import TrialDataset
-from diarytrial.protocol import ProtocolFile
+from diarytrial.protocol import ProtocolFile, parse_rule
 from diarytrial.simulate.parameters import SimulationParameters
 from diarytrial.simulate.trial import simulate_trial
 
@@ -64,13 +64,24 @@ def power_analysis(
     done = 0
     for n in sizes:
         dataset = simulate_trial(
-            protocol, participants=n * trials, seed=rng, parameters=parameters, events=False
+            protocol,
+            participants=n * trials,
+            seed=rng,
+            parameters=parameters,
+            events=False,
+            items=_analysed_items(protocol),
         )
         rows.append(_power_at(dataset, n, trials, alpha))
         done += n * trials
         if progress is not None:
             progress(done, total)
     return pd.DataFrame(rows)
+
+
+def _analysed_items(protocol: ProtocolFile) -> list[str]:
+    """The primary item and the responder rule's items: all a power analysis reads."""
+    spec = protocol.protocol
+    return list(dict.fromkeys([spec.diary.items[0].id, *parse_rule(spec.responder.rule).items()]))
 
 
 def _trial_of(dataset: TrialDataset, n: int) -> pd.Series:
@@ -82,7 +93,9 @@ def _power_at(dataset: TrialDataset, n: int, trials: int, alpha: float) -> dict[
     item = dataset.protocol.protocol.diary.items[0].id
     trial_of = _trial_of(dataset, n)
     frame = model_frame(dataset, item)
-    frame["trial"] = frame["participant_id"].map(trial_of)
+    frame["trial"] = trial_of.reindex(frame["participant_id"].cat.categories).to_numpy()[
+        frame["participant_id"].cat.codes.to_numpy()
+    ]
     fits = mixed_model_batch(
         frame,
         trial="trial",

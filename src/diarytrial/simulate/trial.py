@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -37,6 +37,7 @@ def simulate_trial(
     start: dt.date = DEFAULT_START,
     progress: Progress | None = None,
     events: bool = True,
+    items: Sequence[str] | None = None,
 ) -> TrialDataset:
     """Simulate a whole trial run under `protocol`.
 
@@ -67,6 +68,9 @@ def simulate_trial(
         False simulates the diaries only (no side effects, doses, adverse events or PGIC:
         those tables stay empty), which is all a power analysis needs; the diary is the same
         as with events, since the two are drawn from separate random streams.
+    items : sequence of str, optional
+        Keep only these items' answers in the diary (every item is still simulated, so the
+        kept answers are those of a full run); default: all.
 
     Returns
     -------
@@ -89,6 +93,11 @@ def simulate_trial(
     p = parameters if parameters is not None else SimulationParameters()
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     spec = protocol.protocol
+    item_ids = [item.id for item in spec.diary.items]
+    unknown = sorted(set(items or ()) - set(item_ids))
+    if unknown:
+        raise ValueError(f"{', '.join(unknown)}: not a diary item of {spec.study.id}")
+    keep = np.array([items is None or item in items for item in item_ids])
     tz = ZoneInfo(p.timezone)
     days = sequence_days(spec)
     # Separate streams per part of the model, so that changing, say, side-effect rates leaves
@@ -111,7 +120,7 @@ def simulate_trial(
         group = people.slice(lo, min(lo + CHUNK, participants))
         course = simulate_course(spec, days, group, p, symptom_rng, event_rng, events=events)
         ids = pd.Categorical.from_codes(np.arange(lo, lo + len(group)), dtype=categories)
-        frames["diary"].append(_diary(spec, group, course, ids, tz, bounds, p, entry_rng))
+        frames["diary"].append(_diary(spec, group, course, ids, tz, bounds, p, entry_rng, keep))
         if events:
             frames["side_effects"].append(_side_effect_rows(spec, group, course, ids))
             frames["doses"].append(_doses(spec, days, group, course, ids))
@@ -270,6 +279,7 @@ def _diary(
     bounds: dict[np.datetime64, tuple[np.datetime64, np.datetime64]],
     parameters: SimulationParameters,
     rng: np.random.Generator,
+    keep: npt.NDArray[np.bool_],
 ) -> pd.DataFrame:
     who_day, day = np.nonzero(course.filled)
     dates = _dates(people.start[who_day], day)
@@ -278,7 +288,7 @@ def _diary(
     )
     submitted, late = _submission_times(protocol, dates, hours, tz, bounds, parameters, rng)
     values = course.value[who_day, day, :]  # (filled days, items)
-    entry, item = np.nonzero(~np.isnan(values))
+    entry, item = np.nonzero(~np.isnan(values) & keep)
     item_ids = [it.id for it in protocol.diary.items]
     return pd.DataFrame(
         {
