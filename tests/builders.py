@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
 from pathlib import Path
 
 from django.contrib.auth.models import User
+from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import diarytrial.protocol
+from diarytrial.accounts.services import totp_device_confirm, totp_device_start
+from diarytrial.participants.models import Participant, ParticipantStatus
+from diarytrial.participants.services import participant_enrol, participant_screen
 from diarytrial.protocol import load_example
-from diarytrial.studies.models import Study
-from diarytrial.studies.services import study_create_from_protocol
+from diarytrial.randomization.models import AllocationList, KitBatch
+from diarytrial.randomization.services import (
+    allocation_list_generate,
+    kit_inventory_generate,
+    participant_randomize,
+)
+from diarytrial.studies.models import Role, Site, Study, StudyMembership
+from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
+from diarytrial.studies.services import membership_grant, site_create, study_create_from_protocol
 
 EXAMPLE_STUDY_ID = "ldn_fibromyalgia"
 
@@ -33,8 +48,9 @@ def make_protocol_text(
     return text
 
 
-def make_user(*, username: str = "coordinator") -> User:
-    return User.objects.create_user(username=username)
+def make_user(*, username: str = "coordinator", password: str | None = None) -> User:
+    """A staff user; without `password` one that cannot sign in with a password."""
+    return User.objects.create_user(username=username, password=password)
 
 
 def make_study(
@@ -48,4 +64,123 @@ def make_study(
         text=make_protocol_text(study_id=study_id) if text is None else text,
         source="ldn-fibromyalgia.toml",
         created_by=created_by,
+    )
+
+
+def make_site(*, study: Study, code: str = "stanford", name: str | None = None) -> Site:
+    """A site of `study`, added through the service."""
+    return site_create(study=study, code=code, name=name or code.title(), actor=None)
+
+
+def make_member(
+    *,
+    study: Study,
+    role: Role,
+    sites: list[Site] | None = None,
+    username: str | None = None,
+    password: str | None = None,
+) -> StudyMembership:
+    """A new staff user with `role` in `study` (limited to `sites`), granted through the service.
+
+    The username defaults to the role's name; ``membership.user`` is the user.
+    """
+    user = make_user(username=username or role.value, password=password)
+    return membership_grant(study=study, user=user, role=role, sites=sites, actor=None)
+
+
+def totp_code(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+    """The device's code for now (or for `steps_ahead` 30-second steps later), as an app shows it.
+
+    A code is accepted once: after one was used, give the next (``steps_ahead=1``), which the
+    server still accepts for clock drift.
+    """
+    code = totp(
+        device.bin_key,
+        step=device.step,
+        t0=device.t0 - device.step * steps_ahead,
+        digits=device.digits,
+        drift=device.drift,
+    )
+    return f"{code:0{device.digits}d}"
+
+
+def make_totp_device(user: User) -> TOTPDevice:
+    """A confirmed TOTP device of `user`, set up through the services with the current code."""
+    device = totp_device_start(user=user)
+    if not totp_device_confirm(device=device, code=totp_code(device)):
+        raise RuntimeError("the TOTP device refused its own current code")
+    device.refresh_from_db()
+    return device
+
+
+def _eligible_answers(study: Study) -> dict[str, bool]:
+    protocol = protocol_version_load(study_current_protocol(study)).protocol
+    return {question.id: question.eligible_answer for question in protocol.eligibility}
+
+
+def make_participant(
+    *,
+    study: Study,
+    site: Site | None = None,
+    status: ParticipantStatus = ParticipantStatus.ENROLLED,
+    opioid_use: bool = False,
+    eligible: bool = True,
+    start_date: dt.date | None = None,
+    tz: str = "America/Los_Angeles",
+    actor: User | None = None,
+) -> Participant:
+    """A participant taken through the services up to `status` (screened, enrolled, randomized).
+
+    The site defaults to the study's first (made when it has none); every eligibility answer
+    is the eligible one unless `eligible` is False (then the first is not). Consent is given on
+    `start_date`, which defaults to the participant's today. ``randomized`` needs an allocation
+    list of the participant's stratum (see `make_allocation`).
+    """
+    if site is None:
+        site = Site.objects.filter(study=study).order_by("code").first() or make_site(study=study)
+    answers = _eligible_answers(study)
+    if not eligible and answers:
+        first = next(iter(answers))
+        answers[first] = not answers[first]
+    participant = participant_screen(
+        study=study, site=site, answers=answers, timezone=tz, opioid_use=opioid_use, actor=actor
+    )
+    if status == ParticipantStatus.SCREENED:
+        return participant
+    day = start_date or timezone.now().astimezone(zoneinfo.ZoneInfo(tz)).date()
+    consenter, _ = User.objects.get_or_create(username="consent-taker")
+    participant_enrol(
+        participant=participant,
+        consent_form_version="1.0",
+        consented_on=min(day, timezone.now().astimezone(zoneinfo.ZoneInfo(tz)).date()),
+        obtained_by=consenter,
+        start_date=day,
+        actor=actor,
+    )
+    if status == ParticipantStatus.ENROLLED:
+        return participant
+    if status != ParticipantStatus.RANDOMIZED:
+        raise ValueError(f"make_participant goes up to randomized, not {status}")
+    participant_randomize(participant=participant, actor=actor)
+    return participant
+
+
+def make_allocation(
+    *,
+    study: Study,
+    stratum: str = "opioid_use=false",
+    size: int = 20,
+    seed: int = 20130201,
+    actor: User | None = None,
+) -> AllocationList:
+    """The allocation list of `stratum` (at least `size` slots), generated through the service."""
+    return allocation_list_generate(study=study, stratum=stratum, size=size, seed=seed, actor=actor)
+
+
+def make_kits(
+    *, study: Study, per_arm_and_level: int = 3, seed: int = 7, actor: User | None = None
+) -> KitBatch:
+    """`per_arm_and_level` kits of every arm and dose level, generated through the service."""
+    return kit_inventory_generate(
+        study=study, per_arm_and_level=per_arm_and_level, seed=seed, actor=actor
     )

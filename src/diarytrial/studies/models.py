@@ -15,6 +15,19 @@ class Study(models.Model):
     )
     title = models.CharField(max_length=500, help_text="The current protocol's study.title.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Both are set by their own audited services (unblinding, database lock), never by hand.
+    unblinded_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the study was unblinded; from then on the statistician sees allocation.",
+    )
+    locked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the study database was locked for analysis.",
+    )
 
     class Meta:
         ordering = ("slug",)

@@ -1,8 +1,9 @@
 """One hierarchy for the errors a person can cause and fix: refused input, conflicts, misses.
 
-Services raise these; a management command, a view or the API renders them. Each class has a
-stable ``code`` (for RFC 7807 problem details) and the HTTP status it maps to. Programming
-errors stay ordinary exceptions.
+Services raise these; a management command, a view or the API renders them (pages and API
+through ``diarytrial.web.error_responses``). Each class has a stable ``code`` (for RFC 7807
+problem details), a short ``title`` and the HTTP status it maps to. Programming errors stay
+ordinary exceptions.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class ApplicationError(Exception):
     """Something the user asked for was refused; `message` says what happened and what to do."""
 
     code: ClassVar[str] = "application_error"
+    title: ClassVar[str] = "Request refused"
     http_status: ClassVar[int] = 400
 
     def __init__(self, message: str, *, extra: Mapping[str, object] | None = None) -> None:
@@ -29,6 +31,7 @@ class InvalidInputError(ApplicationError):
     """The input is well-formed but cannot be used as it is."""
 
     code = "invalid_input"
+    title = "Input cannot be used"
     http_status = 422
 
 
@@ -36,6 +39,7 @@ class NotFoundError(ApplicationError):
     """The thing asked for does not exist."""
 
     code = "not_found"
+    title = "Not found"
     http_status = 404
 
 
@@ -43,7 +47,24 @@ class ConflictError(ApplicationError):
     """The request clashes with what is already recorded (a duplicate, a stale state)."""
 
     code = "conflict"
+    title = "Conflicts with what is recorded"
     http_status = 409
+
+
+class NotSignedInError(ApplicationError):
+    """The request needs a signed-in staff user and has none."""
+
+    code = "not_signed_in"
+    title = "Sign in first"
+    http_status = 401
+
+
+class PermissionDeniedError(ApplicationError):
+    """The signed-in user's role does not allow this (or they have no role in the study)."""
+
+    code = "permission_denied"
+    title = "Not allowed"
+    http_status = 403
 
 
 class ProtocolInvalidError(InvalidInputError):

@@ -67,8 +67,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "diarytrial.audit",
     "diarytrial.studies",
+    "diarytrial.accounts",
+    "diarytrial.participants",
+    "diarytrial.randomization",
 ]
 
 MIDDLEWARE = [
@@ -77,8 +82,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "diarytrial.accounts.middleware.TwoStepRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it sees a view's ApplicationError first (exceptions go up the list).
+    "diarytrial.web.error_responses.ApplicationErrorMiddleware",
 ]
 
 ROOT_URLCONF = "diarytrial.web.urls"
@@ -87,7 +96,8 @@ WSGI_APPLICATION = "diarytrial.web.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The shared layout (base.html, staff/) and the pages of every app.
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -144,6 +154,21 @@ if ENVIRONMENT == "test":
     # Real hashing costs ~0.2 s per user; tests create many.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
+# --- Staff sign-in (accounts app; docs/architecture.md, "accounts and access") ------------------
+
+LOGIN_URL = "accounts:sign_in"
+LOGIN_REDIRECT_URL = "studies:list"
+# Staff must confirm each sign-in with a TOTP code; a user without an authenticator app is sent
+# to set one up before anything else. Off in development and test unless switched on.
+DIARYTRIAL_REQUIRE_TOTP = env_bool("DIARYTRIAL_REQUIRE_TOTP", PRODUCTION)
+OTP_TOTP_ISSUER = "diarytrial"
+# Sessions end after 30 idle minutes: every request saves the session and pushes its expiry.
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_SAVE_EVERY_REQUEST = True
+# Only behind a proxy that appends the client's address to X-Forwarded-For: the sign-in
+# throttle then counts that address instead of the proxy's.
+TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+
 # --- Time and language ----------------------------------------------------------------------
 
 LANGUAGE_CODE = "en"
@@ -155,6 +180,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT") or VAR_DIR / "static")
+STATICFILES_DIRS = [Path(__file__).resolve().parent / "static"]
 
 # --- Logging: everything to stderr, for the process manager or container to collect -----------
 

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from django.views.generic import RedirectView
 
+from diarytrial.accounts.views import admin_sign_in
 from diarytrial.web.views import healthz
 
 urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="studies:list"), name="home"),
+    # Before the admin's own: the admin signs in through ours (throttle, TOTP).
+    path("admin/login/", admin_sign_in, name="admin_sign_in"),
     path("admin/", admin.site.urls),
+    path("accounts/", include("diarytrial.accounts.urls")),
+    path("studies/", include("diarytrial.studies.urls")),
     path("healthz", healthz, name="healthz"),
 ]
+
+# Errors look the same everywhere: an HTML page, or problem details under /api/.
+handler400 = "diarytrial.web.error_responses.handler400"
+handler403 = "diarytrial.web.error_responses.handler403"
+handler404 = "diarytrial.web.error_responses.handler404"
+handler500 = "diarytrial.web.error_responses.handler500"

@@ -1,0 +1,1 @@
+"""The participants app: screening, consent, enrolment, the planned schedule and withdrawal."""

@@ -1,0 +1,41 @@
+"""``diarytrial kits_generate STUDY --per-arm-and-level N``: a kit inventory with random codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from diarytrial.randomization.management.commands._common import (
+    EXIT_REFUSED,
+    command_study,
+    command_user,
+)
+from diarytrial.randomization.services import kit_inventory_generate
+from diarytrial.web.errors import ApplicationError
+
+
+class Command(BaseCommand):
+    help = (
+        "Make N kits of every arm and dose level of a study, under random codes that say "
+        "nothing about their contents. Prints the count only."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("study", metavar="STUDY", help="the study's id (protocol study.id)")
+        parser.add_argument("--per-arm-and-level", type=int, required=True, metavar="N")
+        parser.add_argument("--seed", type=int, help="recorded seed (default: a random one)")
+        parser.add_argument("--by", metavar="USERNAME", help="the acting user (default: none)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        study = command_study(options["study"])
+        try:
+            batch = kit_inventory_generate(
+                study=study,
+                per_arm_and_level=options["per_arm_and_level"],
+                seed=options["seed"],
+                actor=command_user(options["by"]),
+            )
+        except ApplicationError as error:
+            raise CommandError(error.message, returncode=EXIT_REFUSED) from None
+        self.stdout.write(f"Made {batch.size} kits for {study.slug} (batch {batch.pk}).")
