@@ -3,25 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import zoneinfo
 from pathlib import Path
 
 from django.contrib.auth.models import User
+from django.test import Client
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import diarytrial.protocol
 from diarytrial.accounts.services import totp_device_confirm, totp_device_start
+from diarytrial.diary.models import DiaryEntry
+from diarytrial.diary.services import diary_entry_submit
 from diarytrial.participants.models import Participant, ParticipantStatus
+from diarytrial.participants.selectors import participant_protocol
 from diarytrial.participants.services import participant_enrol, participant_screen
-from diarytrial.protocol import load_example
-from diarytrial.randomization.models import AllocationList, KitBatch
+from diarytrial.protocol import load_example, window_bounds
+from diarytrial.randomization.models import AllocationList, Dispensing, KitBatch
+from diarytrial.randomization.selectors import kit_to_dispense
 from diarytrial.randomization.services import (
     allocation_list_generate,
+    kit_dispense,
     kit_inventory_generate,
     participant_randomize,
 )
+from diarytrial.safety.models import AdverseEvent
+from diarytrial.safety.services import adverse_event_record
 from diarytrial.studies.models import Role, Site, Study, StudyMembership
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
 from diarytrial.studies.services import membership_grant, site_create, study_create_from_protocol
@@ -183,4 +192,86 @@ def make_kits(
     """`per_arm_and_level` kits of every arm and dose level, generated through the service."""
     return kit_inventory_generate(
         study=study, per_arm_and_level=per_arm_and_level, seed=seed, actor=actor
+    )
+
+
+def make_dispensing(
+    *, participant: Participant, period: int = 1, actor: User | None = None
+) -> Dispensing:
+    """The kit `kit_to_dispense` names, dispensed to `participant` for `period` (needs kits)."""
+    kit = kit_to_dispense(participant=participant, period=period)
+    return kit_dispense(participant=participant, period=period, kit=kit, actor=actor)
+
+
+def client_for(user: User) -> Client:
+    """A test client signed in as `user` (without the sign-in form)."""
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def make_entry(
+    *,
+    participant: Participant,
+    diary_date: dt.date | None = None,
+    answers: dict[str, float] | None = None,
+    side_effects: dict[str, str] | None = None,
+    capsule_taken: bool | None = True,
+    client_id: uuid.UUID | None = None,
+    received_at: dt.datetime | None = None,
+) -> DiaryEntry:
+    """A diary entry submitted through the service, one hour after `diary_date`'s window opened.
+
+    `diary_date` defaults to the participant's start date; every item is answered at the middle
+    of its scale unless `answers` says otherwise (the given answers replace those defaults).
+    """
+    protocol = participant_protocol(participant)
+    day = diary_date or participant.start_date
+    if day is None:
+        raise ValueError("make_entry needs an enrolled participant or a diary_date")
+    opens, _ = window_bounds(day, zoneinfo.ZoneInfo(participant.timezone), protocol.diary)
+    moment = received_at or opens + dt.timedelta(hours=1)
+    values = {item.id: (item.lowest + item.highest) / 2 for item in protocol.diary.items}
+    values.update(answers or {})
+    return diary_entry_submit(
+        participant=participant,
+        client_id=client_id or uuid.uuid4(),
+        answers=values,
+        side_effects=side_effects or {},
+        capsule_taken=capsule_taken,
+        completed_at_device=moment - dt.timedelta(minutes=2),
+        received_at=moment,
+    )
+
+
+def make_adverse_event(
+    *,
+    participant: Participant,
+    term: str = "Headache",
+    side_effect: str = "headache",
+    onset_date: dt.date | None = None,
+    severity: str = "mild",
+    serious: bool = False,
+    related: str = "possible",
+    action: str = "none",
+    outcome: str = "recovering",
+    end_date: dt.date | None = None,
+    actor: User | None = None,
+) -> AdverseEvent:
+    """An adverse event recorded through the service; onset defaults to the start date."""
+    onset = onset_date or participant.start_date
+    if onset is None:
+        raise ValueError("make_adverse_event needs an enrolled participant or an onset_date")
+    return adverse_event_record(
+        participant=participant,
+        term=term,
+        side_effect=side_effect,
+        onset_date=onset,
+        end_date=end_date,
+        severity=severity,
+        serious=serious,
+        related=related,
+        action=action,
+        outcome=outcome,
+        actor=actor,
     )

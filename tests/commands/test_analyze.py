@@ -41,3 +41,17 @@ def test_a_bad_dataset_exits_2_with_its_problems(
     err = capsys.readouterr().err
     assert "diary.csv:2: value: value outside the item's scale" in err
     assert "Traceback" not in err
+
+
+def test_a_blinded_dataset_is_refused_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dataclasses
+
+    trial = simulate_trial(load_example("ldn-fibromyalgia"), participants=4, seed=4)
+    folder = tmp_path / "trial"
+    write_dataset(dataclasses.replace(trial, provenance={"blinded": True}), folder)
+    assert main(["analyze", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "blinded export" in err
+    assert "Traceback" not in err

@@ -303,7 +303,7 @@ def test_a_screened_person_may_withdraw_but_never_come_back() -> None:
         actor=None,
     )
 
-    with pytest.raises(ParticipantStatusError, match="is withdrawn; a withdrawn participant"):
+    with pytest.raises(ParticipantStatusError, match="is withdrawn, so they cannot be"):
         participant_enrol(
             participant=participant,
             consent_form_version="1",

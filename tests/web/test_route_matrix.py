@@ -32,8 +32,19 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, include, path, reverse
-from tests.builders import make_member, make_site, make_study, make_user
+from tests.builders import (
+    make_adverse_event,
+    make_allocation,
+    make_dispensing,
+    make_kits,
+    make_member,
+    make_participant,
+    make_site,
+    make_study,
+    make_user,
+)
 
+from diarytrial.participants.models import ParticipantStatus
 from diarytrial.studies.models import Role, Site, Study
 
 ANONYMOUS = "anonymous"
@@ -106,6 +117,50 @@ def _study_url(name: str) -> Callable[[MatrixWorld], str]:
     return lambda world: reverse(name, kwargs={"study": world.study.slug})
 
 
+CARE = (COORDINATOR, INVESTIGATOR)  # screen, enrol, randomize, complete, withdraw
+UNBLINDING = (INVESTIGATOR, PHARMACIST)  # emergency unblinding
+
+
+def _participant_url(
+    name: str, *, status: ParticipantStatus = ParticipantStatus.ENROLLED, site: int = 0
+) -> Callable[[MatrixWorld], str]:
+    """A participant of `status` at the world's site `site` (0 is the coordinator's)."""
+
+    def url(world: MatrixWorld) -> str:
+        active = status == ParticipantStatus.ACTIVE
+        if status == ParticipantStatus.RANDOMIZED or active:
+            make_allocation(study=world.study)
+        participant = make_participant(
+            study=world.study,
+            site=world.sites[site],
+            status=ParticipantStatus.RANDOMIZED if active else status,
+        )
+        if active:
+            make_kits(study=world.study, per_arm_and_level=1)
+            make_dispensing(participant=participant)
+        return reverse(name, kwargs={"study": world.study.slug, "participant": participant.code})
+
+    return url
+
+
+def _adverse_event_url(name: str) -> Callable[[MatrixWorld], str]:
+    def url(world: MatrixWorld) -> str:
+        participant = make_participant(study=world.study, site=world.sites[0])
+        event = make_adverse_event(participant=participant)
+        return reverse(
+            name,
+            kwargs={"study": world.study.slug, "participant": participant.code, "event": event.pk},
+        )
+
+    return url
+
+
+def _allocation_list_url(world: MatrixWorld) -> str:
+    make_allocation(study=world.study, stratum="opioid_use=false")
+    url = reverse("randomization:allocation_list", kwargs={"study": world.study.slug})
+    return f"{url}?stratum=opioid_use%3Dfalse"
+
+
 ROUTES: dict[str, RouteCase] = {
     "home": RouteCase(url=lambda w: reverse("home"), expected=everyone(302)),
     "healthz": RouteCase(url=lambda w: reverse("healthz"), expected=everyone(200)),
@@ -130,6 +185,105 @@ ROUTES: dict[str, RouteCase] = {
     ),
     "studies:list": RouteCase(url=lambda w: reverse("studies:list"), expected=signed_in_page()),
     "studies:home": RouteCase(url=_study_url("studies:home"), expected=study_page()),
+    # Participant pages: every role reads, coordinators only their sites (404 for another's).
+    "participants:list": RouteCase(url=_study_url("participants:list"), expected=study_page()),
+    "participants:screen": RouteCase(
+        url=_study_url("participants:screen"), expected=study_page(allowed=CARE)
+    ),
+    "participants:detail": RouteCase(
+        url=_participant_url("participants:detail", site=1),  # the coordinator's other site
+        expected={**study_page(), COORDINATOR: 404},
+    ),
+    "participants:enrol": RouteCase(
+        url=_participant_url("participants:enrol", status=ParticipantStatus.SCREENED),
+        expected=study_page(allowed=CARE),
+    ),
+    "participants:randomize": RouteCase(
+        url=_participant_url("participants:randomize"), expected=study_page(allowed=CARE)
+    ),
+    "participants:complete": RouteCase(
+        url=_participant_url("participants:complete", status=ParticipantStatus.ACTIVE),
+        expected=study_page(allowed=CARE),
+    ),
+    "participants:withdraw": RouteCase(
+        url=_participant_url("participants:withdraw"), expected=study_page(allowed=CARE)
+    ),
+    "participants:unblind": RouteCase(
+        url=_participant_url("participants:unblind", status=ParticipantStatus.RANDOMIZED),
+        expected=study_page(allowed=UNBLINDING),
+    ),
+    "participants:unblind_result": RouteCase(
+        # Nothing to show without an unblinding just done: back to the participant's page.
+        url=_participant_url("participants:unblind_result", status=ParticipantStatus.RANDOMIZED),
+        expected=study_page(allowed=UNBLINDING, status=302),
+    ),
+    # Safety, on a participant: coordinators and investigators of the participant's site.
+    "safety:adverse_event_new": RouteCase(
+        url=_participant_url("safety:adverse_event_new"), expected=study_page(allowed=CARE)
+    ),
+    "safety:adverse_event_change": RouteCase(
+        url=_adverse_event_url("safety:adverse_event_change"), expected=study_page(allowed=CARE)
+    ),
+    "safety:adverse_event_remove": RouteCase(
+        url=_adverse_event_url("safety:adverse_event_remove"), expected=study_page(allowed=CARE)
+    ),
+    "safety:dose_change": RouteCase(
+        url=_participant_url("safety:dose_change"), expected=study_page(allowed=CARE)
+    ),
+    # The database page: everyone reads it; its forms only post (GET: 405).
+    "exports:database": RouteCase(url=_study_url("exports:database"), expected=study_page()),
+    "exports:lock": RouteCase(
+        url=_study_url("exports:lock"), expected=study_page(allowed=(ADMINISTRATOR,), status=405)
+    ),
+    "exports:unlock": RouteCase(
+        url=_study_url("exports:unlock"),
+        expected=study_page(allowed=(ADMINISTRATOR,), status=405),
+    ),
+    "exports:unblind": RouteCase(
+        url=_study_url("exports:unblind"),
+        expected=study_page(allowed=(STATISTICIAN,), status=405),
+    ),
+    "exports:download": RouteCase(
+        url=_study_url("exports:download"),
+        expected=study_page(
+            allowed=(COORDINATOR, INVESTIGATOR, STATISTICIAN, ADMINISTRATOR), status=405
+        ),
+    ),
+    # The pharmacist's pages; forms that only post answer GET with 405.
+    "randomization:pharmacy": RouteCase(
+        url=_study_url("randomization:pharmacy"), expected=study_page(allowed=(PHARMACIST,))
+    ),
+    "randomization:dispense": RouteCase(
+        url=_study_url("randomization:dispense"),
+        expected=study_page(allowed=(PHARMACIST,), status=405),
+    ),
+    "randomization:kits": RouteCase(
+        url=_study_url("randomization:kits"), expected=study_page(allowed=(PHARMACIST,))
+    ),
+    "randomization:kits_generate": RouteCase(
+        url=_study_url("randomization:kits_generate"),
+        expected=study_page(allowed=(PHARMACIST,), status=405),
+    ),
+    "randomization:kits_import": RouteCase(
+        url=_study_url("randomization:kits_import"),
+        expected=study_page(allowed=(PHARMACIST,), status=405),
+    ),
+    "randomization:allocation_lists": RouteCase(
+        url=_study_url("randomization:allocation_lists"),
+        expected=study_page(allowed=(PHARMACIST,)),
+    ),
+    "randomization:allocation_generate": RouteCase(
+        url=_study_url("randomization:allocation_generate"),
+        expected=study_page(allowed=(PHARMACIST,), status=405),
+    ),
+    "randomization:allocation_list": RouteCase(
+        url=_allocation_list_url, expected=study_page(allowed=(PHARMACIST,))
+    ),
+    "randomization:enrolment": RouteCase(
+        # The statistician too, once the study is unblinded (not in this world).
+        url=_study_url("randomization:enrolment"),
+        expected=study_page(allowed=(PHARMACIST,)),
+    ),
 }
 
 COVERED_NAMESPACES = {"admin": "tests/web/test_admin_access.py"}

@@ -87,6 +87,12 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
     independently; an item that cannot be fitted (too little data) is reported in
     ``primary_problems`` rather than stopping the analysis.
     """
+    if dataset.provenance.get("blinded"):
+        raise ValueError(
+            "this is a blinded export: it says nothing about who received the drug, so it "
+            "cannot be analysed by condition. Analyse the unblinded export the statistician "
+            "makes after the database lock and unblinding."
+        )
     protocol = dataset.protocol.protocol
     items = [item.id for item in protocol.diary.items]
     improvement = percent_improvement(dataset)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from diarytrial.analysis.results import TrialResults, analyze_trial, results_to_dict
-from diarytrial.commands.problems import report_dataset_error
+from diarytrial.commands.problems import report_dataset_error, report_message
 from diarytrial.dataset import DatasetError, dataset_sha256, read_dataset
 
 
@@ -30,7 +30,10 @@ def analyze(args: argparse.Namespace) -> int:
         dataset = read_dataset(args.directory)
     except DatasetError as error:
         return report_dataset_error(error)
-    results = analyze_trial(dataset)
+    try:
+        results = analyze_trial(dataset)
+    except ValueError as error:
+        return report_message(f"{args.directory}: the analysis cannot run: {error}")
     print_summary(results, Console(highlight=False))
     if args.json is not None:
         document = results_to_dict(results)

@@ -1,28 +1,32 @@
-"""`diarytrial demo`: the main job, run end to end on the shipped LDN example."""
+"""`diarytrial demo`: the main job, run end to end on the shipped LDN example.
+
+It creates the demo study in a database of its own (SQLite in the output folder, made anew on
+each run), runs the simulated participants through the live system's services, locks,
+unblinds and exports the trial dataset, analyses it, writes the results report, and then
+serves the web app with one account per role (unless ``--no-serve``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 from pathlib import Path
 
 from rich.console import Console
 
-from diarytrial.analysis.results import TrialResults, analyze_trial
-from diarytrial.dataset import dataset_sha256, read_dataset, write_dataset
-from diarytrial.protocol import load_example
-from diarytrial.report import write_report
-from diarytrial.simulate import simulate_trial
+from diarytrial.analysis.results import TrialResults
 
-DEMO_PROTOCOL = "ldn-fibromyalgia"
 DEMO_PARTICIPANTS = 31  # as randomized in the published trial
 DEMO_SEED = 2013
+ADDRESS = "127.0.0.1:8000"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
-        "demo", help="simulate the LDN trial, analyse it and write the results report"
+        "demo",
+        help="run the LDN trial through the live system, analyse it, report, serve the app",
     )
     parser.add_argument(
         "--out", type=Path, default=Path("out/demo"), help="output folder (default: out/demo)"
@@ -31,36 +35,72 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--participants", type=int, default=DEMO_PARTICIPANTS, help="participants to randomize"
     )
+    parser.add_argument(
+        "--no-serve", action="store_true", help="stop after the report instead of serving"
+    )
     parser.set_defaults(handler=demo)
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Simulate, write the dataset, analyse it, write the report; say what and where."""
+    """Run the demo; print what was done, where the files are and how to sign in."""
     console = Console(highlight=False)
     started = time.perf_counter()
-    protocol = load_example(DEMO_PROTOCOL)
-    console.print(f"[bold]diarytrial demo[/]: {protocol.protocol.study.title}")
-    folder = args.out / "dataset"
-    write_dataset(simulate_trial(protocol, participants=args.participants, seed=args.seed), folder)
+    out: Path = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    database = out / "demo.sqlite3"
+    for leftover in out.glob("demo.sqlite3*"):
+        leftover.unlink()
+    # The demo never touches the main database: it gets its own, made anew.
+    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
+    # Notifications (serious adverse events, unpleasant side effects) become files to read.
+    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
+    os.environ["EMAIL_FILE_PATH"] = str(out / "mail")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diarytrial.web.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+    from diarytrial.analysis.results import analyze_trial
+    from diarytrial.dataset import dataset_sha256, read_dataset, write_dataset
+    from diarytrial.demo.live import run_live_demo
+    from diarytrial.report import write_report
+
+    console.print("[bold]diarytrial demo[/]: the LDN fibromyalgia trial, through the live system")
+    live = run_live_demo(participants=args.participants, seed=args.seed, log=lambda line: None)
+    people = live.dataset.participants
+    withdrawn = int((people["status"].astype(str) == "withdrawn").sum())
+    console.print(
+        f"1. Ran {len(people)} participants (seed {args.seed}) through the services: "
+        f"{len(people) - withdrawn} completed, {withdrawn} withdrew; {live.entries:,} nightly "
+        "entries; then locked the database, unblinded and exported."
+    )
+    folder = out / "dataset"
+    write_dataset(live.dataset, folder)
+    console.print(f"   Trial dataset: {folder}")
     # The analysis reads the dataset back from disk, as it would read any trial's export.
     dataset = read_dataset(folder)
-    participants = dataset.participants
-    withdrawn = int((participants["status"].astype(str) == "withdrawn").sum())
-    console.print(
-        f"1. Simulated {len(participants)} participants (seed {args.seed}): "
-        f"{len(participants) - withdrawn} completed, {withdrawn} withdrew."
-    )
-    console.print(f"   Trial dataset: {folder.resolve()}")
     results = analyze_trial(dataset)
     console.print("2. Analysed it:")
     for line in headline(results):
         console.print(f"   {line}")
     report = write_report(
-        dataset, results, args.out / "report.html", dataset_hash=dataset_sha256(folder)
+        dataset, results, out / "report.html", dataset_hash=dataset_sha256(folder)
     )
-    console.print(f"3. Results report: {report.resolve()}")
-    console.print(f"   open it in a browser: file://{report.resolve()}")
+    console.print(f"3. Results report: {report}")
+    console.print(f"   open it in a browser: file://{report}")
     console.print(f"Done in {time.perf_counter() - started:.1f} s.")
+    console.print(f"4. The web app: http://{ADDRESS}/ (database {database}); sign in as")
+    for login in live.logins:
+        console.print(f"   {login.role:<14} {login.username:<14} password {login.password}")
+    if args.no_serve:
+        console.print(
+            f"   To serve it: DATABASE_URL=sqlite:///{database} .venv/bin/diarytrial runserver"
+        )
+        return 0
+    console.print("   Serving; stop with Ctrl-C.")
+    call_command("runserver", ADDRESS, use_reloader=False)
     return 0
 
 
@@ -82,13 +122,14 @@ def headline(results: TrialResults) -> list[str]:
             f"mixed model, drug - placebo: {contrast.estimate:.2f} points "
             f"(95% CI {contrast.ci_low:.2f} to {contrast.ci_high:.2f}), {_p(contrast.p)}"
         )
-    summary = results.responder_summary
-    rates = dict(zip(summary["condition"].astype(str), summary["rate"].astype(float), strict=True))
+    responders = results.responder_summary
+    rates = dict(
+        zip(responders["condition"].astype(str), responders["rate"].astype(float), strict=True)
+    )
     if {"active", "placebo"} <= set(rates):
         test = results.responder_test
         lines.append(
-            f"responders {rates['active']:.0%} on the drug vs "
-            f"{rates['placebo']:.0%} on placebo"
+            f"responders {rates['active']:.0%} on the drug vs {rates['placebo']:.0%} on placebo"
             + (f" (exact McNemar {_p(test.p)})" if test is not None else "")
         )
     return lines

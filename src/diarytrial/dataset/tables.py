@@ -13,6 +13,8 @@ FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"
 
 STATUSES = ("screened", "enrolled", "randomized", "active", "completed", "withdrawn")
 CONDITIONS = ("baseline", "active", "placebo", "washout")
+BLINDED_CONDITION = "blinded"
+"""The condition of a treatment phase in a blinded export: active or placebo is not told."""
 PHASE_KINDS = ("baseline", "treatment", "washout")
 UNPLEASANTNESS = ("not_at_all", "somewhat", "very")
 SEVERITIES = ("mild", "moderate", "severe")
@@ -109,7 +111,12 @@ PERIODS = Table(
             False,
         ),
         Column("arm", "string", "Arm id given in a treatment period (masked when blinded).", False),
-        Column("condition", "string", "Condition of the phase.", enum=CONDITIONS),
+        Column(
+            "condition",
+            "string",
+            "Condition of the phase; 'blinded' for treatment in a blinded export.",
+            enum=(*CONDITIONS, BLINDED_CONDITION),
+        ),
         Column("start", "date", "First diary date of the phase."),
         Column("end", "date", "Last diary date of the phase (inclusive)."),
     ),

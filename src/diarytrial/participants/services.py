@@ -41,6 +41,7 @@ from diarytrial.protocol import Protocol, Schedule
 from diarytrial.simulate.people import CODE_ALPHABET
 from diarytrial.studies.models import Site, Study
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
+from diarytrial.studies.services import require_unlocked
 from diarytrial.web.errors import InvalidInputError
 
 Status = ParticipantStatus
@@ -97,8 +98,8 @@ def participant_transition_check(participant: Participant, to: str) -> None:
     target = Status(to)
     hint = _NEXT_STEP[current] if target != current else ""
     raise ParticipantStatusError(
-        f"Participant {participant.code} is {current.label.lower()}; a "
-        f"{current.label.lower()} participant cannot be {_VERB.get(target, target.label.lower())}."
+        f"Participant {participant.code} is {current.label.lower()}, so they cannot be "
+        f"{_VERB.get(target, target.label.lower())}."
         + (f" {hint}" if hint else ""),
         extra={"participant": participant.code, "status": current.value, "to": target.value},
     )
@@ -238,6 +239,7 @@ def participant_screen(
     ``eligible=False`` and ``ineligibility_reason`` naming each failed question; enrolling them
     is refused. The participant keeps this protocol version through later amendments.
     """
+    require_unlocked(study)
     if site.study_id != study.pk:
         raise InvalidInputError(
             f"Site {site.code!r} belongs to another study than {study.slug!r}; screen the "
@@ -401,6 +403,7 @@ def participant_enrol(
     start dose level is the protocol's ``opioid_start_level`` for opioid users (when it sets
     one), else its ``start_level``.
     """
+    require_unlocked(participant.study)
     locked = participant_lock(participant)
     participant_transition_check(locked, Status.ENROLLED)
     if not locked.eligible:
@@ -448,6 +451,7 @@ def consent_record(
     actor: User | None,
 ) -> Consent:
     """Record a further consent (e.g. to an amended consent form) of an enrolled participant."""
+    require_unlocked(participant.study)
     locked = participant_lock(participant)
     if locked.status not in (Status.ENROLLED, Status.RANDOMIZED, Status.ACTIVE):
         raise ParticipantStatusError(
@@ -470,6 +474,7 @@ def participant_withdraw(
     *, participant: Participant, reason: str, on: dt.date, actor: User | None
 ) -> Participant:
     """Withdraw a participant from date `on`, saying why; their data are kept, never deleted."""
+    require_unlocked(participant.study)
     text = _required_reason(reason, f"participant {participant.code} withdraws")
     locked = participant_lock(participant)
     participant_transition_check(locked, Status.WITHDRAWN)
@@ -504,6 +509,7 @@ def participant_activate(
     Dispensing the first kit does this by itself; call it directly only when a participant
     starts without a dispensed kit.
     """
+    require_unlocked(participant.study)
     locked = participant_lock(participant)
     participant_transition_check(locked, Status.ACTIVE)
     before = snapshot(locked, PARTICIPANT_AUDITED_FIELDS)
@@ -519,6 +525,7 @@ def participant_complete(
     *, participant: Participant, on: dt.date, actor: User | None
 ) -> Participant:
     """Record that an active participant completed the trial on `on`."""
+    require_unlocked(participant.study)
     locked = participant_lock(participant)
     participant_transition_check(locked, Status.COMPLETED)
     if on > participant_today(locked):
@@ -555,6 +562,7 @@ def participant_dose_level_set(
     `level` is a level id of the participant's protocol (e.g. ``reduced``). The pharmacist's
     next kit follows the new level. The safety app calls this when a dose is lowered.
     """
+    require_unlocked(participant.study)
     text = _required_reason(reason, f"the dose level of {participant.code} changes")
     locked = participant_lock(participant)
     if locked.status not in (Status.ENROLLED, Status.RANDOMIZED, Status.ACTIVE):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from diarytrial.web.errors import ConflictError, InvalidInputError
+from diarytrial.web.errors import ConflictError, InvalidInputError, NotFoundError
 
 
 class StratumInvalidError(InvalidInputError):
@@ -61,6 +61,12 @@ class KitNotAvailableError(ConflictError):
     """A kit already dispensed or destroyed."""
 
     code = "kit_not_available"
+
+
+class KitNotFoundError(NotFoundError):
+    """No kit with this code in the study."""
+
+    code = "kit_not_found"
 
 
 class KitMismatchError(InvalidInputError):

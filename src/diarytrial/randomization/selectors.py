@@ -14,7 +14,7 @@ only, which checks the role with ``study_role_required(Role.PHARMACIST)``.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import transaction
 from django.db.models import Count, Q
@@ -26,6 +26,7 @@ from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.selectors import participant_protocol
 from diarytrial.protocol import Protocol, make_schedule
 from diarytrial.randomization.errors import (
+    KitNotFoundError,
     NoKitAvailableError,
     NotRandomizedError,
     PeriodInvalidError,
@@ -39,10 +40,16 @@ from diarytrial.randomization.models import (
     KitStatus,
     Randomization,
 )
-from diarytrial.randomization.plans import PlannedSlot, allocation_plan, fingerprint, slots_content
+from diarytrial.randomization.plans import (
+    PlannedSlot,
+    allocation_plan,
+    fingerprint,
+    slots_content,
+    stratum_keys_all,
+)
 from diarytrial.studies.access import AnyUser, is_unblinded, require_role
-from diarytrial.studies.models import Role, Study
-from diarytrial.studies.selectors import protocol_version_load
+from diarytrial.studies.models import Role, Site, Study
+from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
 from diarytrial.web.errors import PermissionDeniedError
 
 # --- blinded-safe -----------------------------------------------------------------------------
@@ -398,3 +405,170 @@ def allocation_list_verify(*, allocation_list: AllocationList) -> bool:
     return stored == regenerated and allocation_list.fingerprint == fingerprint(
         salt=allocation_list.salt, content=content
     )
+
+
+# --- for the pharmacist's pages ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DispensingDue:
+    """The next treatment period of a participant that has no kit yet, and the kit proposed.
+
+    `kit_code` is None when no available kit holds what the participant needs. The proposal
+    carries the kit's code only: what the kit contains is on the inventory page, whose every
+    read is recorded.
+    """
+
+    participant_code: str
+    site_code: str
+    period: int
+    starts_on: dt.date
+    dose_level: str
+    kit_code: str | None
+
+    def due_by(self, day: dt.date) -> bool:
+        """True when the period has begun by `day`."""
+        return self.starts_on <= day
+
+
+def dispensing_due(*, user: AnyUser, study: Study) -> list[DispensingDue]:
+    """For every randomized or active participant, their next period without a dispensed kit.
+
+    Pharmacist only (PermissionDeniedError otherwise). Rows are ordered by the period's first
+    day, then code; each proposes an available kit of the period's arm at the participant's
+    current dose level, a different one for each row, in code order: the first row needing a
+    kind of kit gets the kit `kit_to_dispense` names. A fixed number of queries however
+    many participants.
+    """
+    require_role(user, study, Role.PHARMACIST)
+    participants = list(
+        Participant.objects.filter(
+            study=study,
+            status__in=(ParticipantStatus.RANDOMIZED, ParticipantStatus.ACTIVE),
+            randomization__isnull=False,
+        )
+        .select_related("site", "protocol_version", "randomization__slot")
+        .order_by("code")
+    )
+    dispensed: dict[int, set[int]] = {}
+    for participant_id, period in Dispensing.objects.filter(
+        participant__in=[p.pk for p in participants]
+    ).values_list("participant_id", "period"):
+        dispensed.setdefault(participant_id, set()).add(period)
+    protocols: dict[int, Protocol] = {}
+    wanted: list[tuple[DispensingDue, str]] = []
+    for participant in participants:
+        if participant.start_date is None:  # pragma: no cover - enrolment sets it
+            continue
+        version = participant.protocol_version
+        if version.pk not in protocols:
+            protocols[version.pk] = protocol_version_load(version).protocol
+        protocol = protocols[version.pk]
+        sequence = _sequence(protocol, participant.randomization.slot.sequence_code)
+        schedule = make_schedule(protocol, sequence, participant.start_date)
+        done = dispensed.get(participant.pk, set())
+        phase = next((p for p in schedule.treatment_phases() if p.period not in done), None)
+        if phase is None or phase.period is None or phase.arm is None:
+            continue
+        row = DispensingDue(
+            participant_code=participant.code,
+            site_code=participant.site.code,
+            period=phase.period,
+            starts_on=phase.start,
+            dose_level=participant.dose_level,
+            kit_code=None,
+        )
+        wanted.append((row, phase.arm))
+    wanted.sort(key=lambda item: (item[0].starts_on, item[0].participant_code))
+    available: dict[tuple[str, str], list[str]] = {}
+    for code, arm, level in (
+        Kit.objects.filter(study=study, status=KitStatus.AVAILABLE)
+        .order_by("-code")
+        .values_list("code", "arm", "dose_level")
+    ):
+        available.setdefault((arm, level), []).append(code)  # highest first: pop() the lowest
+    rows = []
+    for row, arm in wanted:
+        codes = available.get((arm, row.dose_level))
+        rows.append(replace(row, kit_code=codes.pop() if codes else None))
+    return rows
+
+
+@dataclass(frozen=True)
+class SequenceEnrolment:
+    """How many participants were randomized to one sequence, by their status now: unblinded."""
+
+    sequence_code: str
+    arm_names: tuple[str, ...]
+    by_status: tuple[tuple[str, int], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(count for _, count in self.by_status)
+
+
+def enrolment_by_sequence(*, user: AnyUser, study: Study) -> list[SequenceEnrolment]:
+    """The randomized participants of `study` counted by sequence and current status.
+
+    For an unblinded reader only (PermissionDeniedError otherwise); the read is recorded as an
+    audit READ event of each allocation list. Every sequence of the current protocol is listed,
+    also those nobody is on yet.
+    """
+    _require_unblinded(user, study, "see enrolment by sequence")
+    protocol = protocol_version_load(study_current_protocol(study)).protocol
+    counts: dict[str, dict[str, int]] = {}
+    for sequence_code, status, n in (
+        AllocationSlot.objects.filter(allocation_list__study=study, used_by__isnull=False)
+        .order_by()
+        .values("sequence_code", "used_by__status")
+        .annotate(n=Count("id"))
+        .values_list("sequence_code", "used_by__status", "n")
+    ):
+        counts.setdefault(sequence_code, {})[status] = n
+    statuses = [s for s in ParticipantStatus if s not in _NEVER_RANDOMIZED]
+    codes = [protocol.sequence_code(sequence) for sequence in protocol.sequences]
+    codes += sorted(set(counts) - set(codes))
+    rows = []
+    for code in codes:
+        try:
+            names = tuple(protocol.arm(arm).name for arm in protocol.sequence_from_code(code))
+        except (KeyError, ValueError):  # a sequence of an earlier protocol version
+            names = ()
+        by_status = tuple((s.value, counts.get(code, {}).get(s.value, 0)) for s in statuses)
+        rows.append(SequenceEnrolment(code, names, by_status))
+    with transaction.atomic():
+        for allocation_list in AllocationList.objects.filter(study=study).order_by("stratum"):
+            audit_record(
+                actor=user if user.is_authenticated else None,
+                action=AuditAction.READ,
+                obj=allocation_list,
+                study_slug=study.slug,
+                reason="enrolment by sequence read",
+            )
+    return rows
+
+
+_NEVER_RANDOMIZED = frozenset({ParticipantStatus.SCREENED, ParticipantStatus.ENROLLED})
+
+
+def allocation_strata_without_list(*, study: Study) -> list[str]:
+    """The strata of the study's current protocol and sites that have no allocation list yet."""
+    protocol = protocol_version_load(study_current_protocol(study)).protocol
+    sites = Site.objects.filter(study=study).values_list("code", flat=True)
+    existing = set(AllocationList.objects.filter(study=study).values_list("stratum", flat=True))
+    return [
+        key
+        for key in stratum_keys_all(protocol.randomization.strata, site_codes=sites)
+        if key not in existing
+    ]
+
+
+def kit_get(*, study: Study, code: str) -> Kit:
+    """The kit `code` of `study`, to hand to a service; KitNotFoundError when there is none."""
+    kit = Kit.objects.filter(study=study, code=code.strip().upper()).first()
+    if kit is None:
+        raise KitNotFoundError(
+            f"Study {study.slug!r} has no kit {code!r}; check the code on the box.",
+            extra={"kit": code},
+        )
+    return kit

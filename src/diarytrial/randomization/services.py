@@ -73,6 +73,7 @@ from diarytrial.randomization.selectors import _period_arm
 from diarytrial.studies.access import require_role
 from diarytrial.studies.models import Role, Site, Study, StudyMembership
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
+from diarytrial.studies.services import require_unlocked
 from diarytrial.web.errors import InvalidInputError
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def allocation_list_generate(
     recorded on the list (unblinded), drawn with `secrets` when not given. A stratum has one
     list, generated once. The audit event records the list's fingerprint, not its content.
     """
+    require_unlocked(study)
     protocol, version_pk = _current_protocol(study)
     site_codes = Site.objects.filter(study=study).values_list("code", flat=True)
     try:
@@ -198,6 +200,7 @@ def participant_randomize(*, participant: Participant, actor: User | None) -> Ra
     Raises AlreadyRandomizedError, AllocationListMissingError, AllocationListExhaustedError or
     ParticipantStatusError. The audit events name the slot's id, never the sequence.
     """
+    require_unlocked(participant.study)
     locked = participant_lock(participant)
     if Randomization.objects.filter(participant=locked).exists():
         raise AlreadyRandomizedError(
@@ -334,6 +337,7 @@ def kit_inventory_generate(
     repeats a code of the study. The seed (drawn when not given) is recorded on the batch,
     which only unblinded roles read; the audit records the batch's fingerprint.
     """
+    require_unlocked(study)
     if not 1 <= per_arm_and_level <= MAX_KITS_PER_ARM_AND_LEVEL:
         raise InvalidInputError(
             f"Make from 1 to {MAX_KITS_PER_ARM_AND_LEVEL} kits of each arm and dose level; "
@@ -420,6 +424,7 @@ def kit_inventory_import(
     (no code twice); any problem refuses the whole file with KitImportInvalidError, one line
     per problem. Kits are stored in code order whatever the file's order.
     """
+    require_unlocked(study)
     protocol, _ = _current_protocol(study)
     Study.objects.select_for_update().filter(pk=study.pk).first()
     kits, problems = _kit_rows(study, protocol, csv_text)
@@ -442,6 +447,7 @@ def _kit_lock(kit: Kit) -> Kit:
 @transaction.atomic
 def kit_destroy(*, kit: Kit, reason: str, actor: User | None) -> Kit:
     """Take an available kit out of use (damaged, expired), saying why."""
+    require_unlocked(kit.study)
     text = reason.strip()
     if not text:
         raise ReasonRequiredError(f"Say why kit {kit.code} is destroyed.")
@@ -475,6 +481,7 @@ def kit_dispense(
     level (the one ``kit_to_dispense`` names). The first dispensing makes a randomized
     participant active. Blinded staff see the result as "kit K-7Q3M dispensed".
     """
+    require_unlocked(participant.study)
     locked = participant_lock(participant)
     arm = _period_arm(locked, period)
     kit_locked = _kit_lock(kit)
@@ -599,6 +606,7 @@ def participant_unblind_emergency(
     (``emergency_unblinded_at``) for the analysis, and the study's investigators e-mailed once
     the transaction commits.
     """
+    require_unlocked(participant.study)
     text = reason.strip()
     if not text:
         raise ReasonRequiredError(

@@ -34,3 +34,23 @@ class ProtocolVersionAlteredError(ApplicationError):
 
     code = "protocol_version_altered"
     http_status = 500
+
+
+class StudyLockedError(ApplicationError):
+    """A write to a study whose database is locked for analysis."""
+
+    code = "study_locked"
+    title = "Study database locked"
+    http_status = 423
+
+
+class StudyLockStateError(ConflictError):
+    """Locking a locked study, or unlocking one that is not locked."""
+
+    code = "study_lock_state"
+
+
+class LockReasonRequiredError(InvalidInputError):
+    """Locking or unlocking a study without saying why."""
+
+    code = "reason_required"

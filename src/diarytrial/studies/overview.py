@@ -9,7 +9,8 @@ from django.db.models import Prefetch
 
 from diarytrial.audit.models import AuditEvent
 from diarytrial.audit.selectors import audit_history
-from diarytrial.studies.access import sites_visible_to, studies_visible_to
+from diarytrial.participants.selectors import StatusCount, participant_status_counts
+from diarytrial.studies.access import is_unblinded, sites_visible_to, studies_visible_to
 from diarytrial.studies.models import ProtocolVersion, Role, Site, Study, StudyMembership
 
 
@@ -51,6 +52,8 @@ class StudyOverview:
     sites: list[Site]
     members_by_role: list[RoleMembers]
     history: list[AuditEvent]
+    participant_counts: list[StatusCount]
+    unblinded: bool
 
     @property
     def current_protocol(self) -> ProtocolVersion | None:
@@ -59,7 +62,8 @@ class StudyOverview:
 
 
 def study_overview(*, study: Study, user: User) -> StudyOverview:
-    """The study's protocol versions, the sites `user` sees, its members by role, its history.
+    """The study's protocol versions, the sites `user` sees, its members by role, its history,
+    the participants of those sites by status, and whether `user` may see allocation.
 
     A fixed number of queries, however many versions, sites and members there are.
     """
@@ -75,10 +79,13 @@ def study_overview(*, study: Study, user: User) -> StudyOverview:
     members_by_role = [
         RoleMembers(role=role, members=[m for m in memberships if m.role == role]) for role in Role
     ]
+    sites = sites_visible_to(user, study)
     return StudyOverview(
         study=study,
         protocol_versions=versions,
-        sites=list(sites_visible_to(user, study)),
+        sites=list(sites),
         members_by_role=[group for group in members_by_role if group.members],
         history=list(audit_history(study)),
+        participant_counts=participant_status_counts(study=study, sites=sites),
+        unblinded=is_unblinded(user, study),
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from diarytrial.protocol import ProtocolFile, parse_protocol
 from diarytrial.studies.errors import ProtocolVersionAlteredError, StudyNotFoundError
 from diarytrial.studies.models import ProtocolVersion, Study
@@ -24,13 +26,20 @@ def study_current_protocol(study: Study) -> ProtocolVersion:
     return ProtocolVersion.objects.select_related("study").filter(study=study).latest("number")
 
 
+@functools.lru_cache(maxsize=64)
+def _parse_cached(text: str, source: str) -> ProtocolFile:
+    # Services read the protocol on every write; a version's text never changes, and the
+    # parsed ProtocolFile is immutable, so each distinct text is parsed once per process.
+    return parse_protocol(text, source=source)
+
+
 def protocol_version_load(version: ProtocolVersion) -> ProtocolFile:
     """The stored protocol text, parsed again; raises ProtocolVersionAlteredError if it was changed.
 
     The text was valid when recorded; a ProtocolError here means the protocol schema changed
     incompatibly since, which is a bug to fix in the code, not in the data.
     """
-    loaded = parse_protocol(version.text, source=version.source)
+    loaded = _parse_cached(version.text, version.source)
     if loaded.sha256 != version.sha256:
         raise ProtocolVersionAlteredError(
             f"The stored text of protocol version {version.number} of {version.study.slug!r} "

@@ -1,23 +1,34 @@
 """Writes of the studies app. Each public function is one transaction that writes its rows
 and their audit events together.
+
+The database lock lives here too: `study_lock` and `study_unlock` (administrators only), and
+`require_unlocked`, the guard every write service of the trial's apps calls first.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
+import datetime as dt
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
 from diarytrial.protocol import ProtocolError, ProtocolFile, parse_protocol
+from diarytrial.studies.access import is_administrator
 from diarytrial.studies.errors import (
+    LockReasonRequiredError,
     ProtocolAlreadyRecordedError,
     ProtocolStudyMismatchError,
     StudyAlreadyExistsError,
+    StudyLockedError,
+    StudyLockStateError,
 )
 from diarytrial.studies.models import ProtocolVersion, Role, Site, Study, StudyMembership
-from diarytrial.web.errors import InvalidInputError, ProtocolInvalidError
+from diarytrial.web.errors import InvalidInputError, PermissionDeniedError, ProtocolInvalidError
 
 
 def _protocol_validate(*, text: str, source: str) -> ProtocolFile:
@@ -88,6 +99,7 @@ def study_amend_protocol(
     The study's title follows the new protocol's (on `study` too). Raises ProtocolInvalidError,
     ProtocolStudyMismatchError (another study.id) or ProtocolAlreadyRecordedError (identical text).
     """
+    require_unlocked(study)
     loaded = _protocol_validate(text=text, source=source)
     if loaded.protocol.study.id != study.slug:
         raise ProtocolStudyMismatchError(
@@ -136,6 +148,7 @@ def study_amend_protocol(
 @transaction.atomic
 def site_create(*, study: Study, code: str, name: str, actor: User | None) -> Site:
     """Add a site to `study`."""
+    require_unlocked(study)
     site = Site(study=study, code=code, name=name)
     site.full_clean()
     site.save()
@@ -160,6 +173,7 @@ def membership_grant(
     reason: str = "",
 ) -> StudyMembership:
     """Give `user` `role` in `study`, limited to `sites` (all sites when empty)."""
+    require_unlocked(study)
     for site in sites or []:
         if site.study_id != study.pk:
             raise InvalidInputError(
@@ -183,3 +197,105 @@ def membership_grant(
         reason=reason,
     )
     return membership
+
+
+# --- database lock ------------------------------------------------------------------------------
+
+
+def require_unlocked(study: Study) -> None:
+    """Raise StudyLockedError (423) when `study`'s database is locked; call it first in a write.
+
+    Reads the lock from the database, not from `study` (which may be stale). Inside a
+    transaction it also holds the study's row (``FOR NO KEY UPDATE`` on PostgreSQL) until the
+    transaction ends, so `study_lock` waits for the writes under way, and writes that start
+    after it see the lock: no change can commit after the LOCK event. Writes of one study are
+    serialized by this; they are serialized at the audit chain's head anyway.
+    """
+    rows = Study.objects.filter(pk=study.pk)
+    if transaction.get_connection().in_atomic_block:
+        rows = rows.select_for_update(no_key=True)
+    locked_at = rows.values_list("locked_at", flat=True).first()
+    if locked_at is not None:
+        raise StudyLockedError(
+            f"The database of study {study.slug!r} was locked for analysis on "
+            f"{locked_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC: its data can no longer "
+            f"be changed. If a change is needed, ask the study's administrator to unlock it, "
+            f"saying why.",
+            extra={"study": study.slug, "locked_at": locked_at.isoformat()},
+        )
+
+
+def _lock_check(
+    *, study: Study, reason: str, actor: AbstractBaseUser | AnonymousUser | None, what: str
+) -> str:
+    if actor is None or not is_administrator(actor, study):
+        raise PermissionDeniedError(
+            f"Only an administrator of study {study.slug!r} may {what} its database.",
+            extra={"study": study.slug},
+        )
+    text = reason.strip()
+    if not text:
+        raise LockReasonRequiredError(
+            f"Say why the database of {study.slug!r} is to be {what}ed: the reason is kept in "
+            f"the audit trail."
+        )
+    return text
+
+
+@transaction.atomic
+def study_lock(*, study: Study, reason: str, actor: User) -> Study:
+    """Lock `study`'s database for analysis: from now on every write to its data is refused.
+
+    Administrators only (PermissionDeniedError); a reason is required (LockReasonRequiredError);
+    a locked study cannot be locked again (StudyLockStateError). Recorded as a LOCK event.
+    """
+    text = _lock_check(study=study, reason=reason, actor=actor, what="lock")
+    # FOR UPDATE waits for every write that holds the row through `require_unlocked`.
+    locked = Study.objects.select_for_update().get(pk=study.pk)
+    if locked.locked_at is not None:
+        raise StudyLockStateError(
+            f"The database of {study.slug!r} is locked already (since "
+            f"{locked.locked_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC).",
+            extra={"study": study.slug},
+        )
+    locked.locked_at = timezone.now()
+    locked.save(update_fields=["locked_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.LOCK,
+        obj=locked,
+        study_slug=locked.slug,
+        changes={"locked_at": (None, locked.locked_at)},
+        reason=text,
+    )
+    study.locked_at = locked.locked_at
+    return locked
+
+
+@transaction.atomic
+def study_unlock(*, study: Study, reason: str, actor: User) -> Study:
+    """Unlock `study`'s database, so that its data can be changed again (and locked again).
+
+    Administrators only, with a reason; refused (StudyLockStateError) when it is not locked.
+    Recorded as an UNLOCK event with the lock's time as the old value.
+    """
+    text = _lock_check(study=study, reason=reason, actor=actor, what="unlock")
+    locked = Study.objects.select_for_update().get(pk=study.pk)
+    if locked.locked_at is None:
+        raise StudyLockStateError(
+            f"The database of {study.slug!r} is not locked; nothing to unlock.",
+            extra={"study": study.slug},
+        )
+    was = locked.locked_at
+    locked.locked_at = None
+    locked.save(update_fields=["locked_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UNLOCK,
+        obj=locked,
+        study_slug=locked.slug,
+        changes={"locked_at": (was, None)},
+        reason=text,
+    )
+    study.locked_at = None
+    return locked

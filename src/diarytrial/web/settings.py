@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "diarytrial.accounts",
     "diarytrial.participants",
     "diarytrial.randomization",
+    "diarytrial.diary",
+    "diarytrial.safety",
+    "diarytrial.exports",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +171,25 @@ SESSION_SAVE_EVERY_REQUEST = True
 # Only behind a proxy that appends the client's address to X-Forwarded-For: the sign-in
 # throttle then counts that address instead of the proxy's.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+
+# --- E-mail (notifications to investigators and coordinators, reminders) ---------------------
+
+# SMTP in production (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD,
+# EMAIL_USE_TLS); elsewhere mails are printed to the console unless EMAIL_BACKEND says otherwise
+# (the demo writes them to files in its output folder).
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend"
+    if PRODUCTION
+    else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "diarytrial <diarytrial@localhost>")
 
 # --- Time and language ----------------------------------------------------------------------
 

@@ -16,6 +16,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("diarytrial.accounts.urls")),
     path("studies/", include("diarytrial.studies.urls")),
+    path("studies/<slug:study>/participants/", include("diarytrial.participants.urls")),
+    path(
+        "studies/<slug:study>/participants/<str:participant>/",
+        include("diarytrial.safety.urls"),
+    ),
+    path("studies/<slug:study>/", include("diarytrial.randomization.urls")),
+    path("studies/<slug:study>/database/", include("diarytrial.exports.urls")),
     path("healthz", healthz, name="healthz"),
 ]
 

@@ -1,0 +1,1 @@
+"""The demo: the LDN trial run end to end through the live system."""

@@ -1,0 +1,1 @@
+"""The diary app: nightly entries in the protocol's window, side effects, PGIC, blinding guesses."""

@@ -1,0 +1,74 @@
+"""Read-only admin pages; diary data are written through the services only (and audited)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from diarytrial.diary.models import (
+    BlindingGuess,
+    DiaryAnswer,
+    DiaryEntry,
+    DiarySubmission,
+    PgicAnswer,
+    SideEffectReport,
+)
+from diarytrial.studies.admin import ReadOnlyAdminMixin
+
+
+class DiaryAnswerInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = DiaryAnswer
+    fields = ("item", "value")
+    readonly_fields = fields
+    extra = 0
+
+
+class SideEffectReportInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = SideEffectReport
+    fields = ("side_effect", "unpleasantness")
+    readonly_fields = fields
+    extra = 0
+
+
+class DiarySubmissionInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
+    model = DiarySubmission
+    fields = ("client_id", "kind", "received_at", "completed_at_device", "late")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(DiaryEntry)
+class DiaryEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("participant", "diary_date", "received_at", "late", "status")
+    list_filter = ("status", "late")
+    search_fields = ("participant__code",)
+    readonly_fields = (
+        "participant",
+        "diary_date",
+        "client_id",
+        "timezone",
+        "received_at",
+        "completed_at_device",
+        "late",
+        "capsule_taken",
+        "status",
+        "created_at",
+        "updated_at",
+    )
+    inlines = (DiaryAnswerInline, SideEffectReportInline, DiarySubmissionInline)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DiaryEntry]:
+        return super().get_queryset(request).select_related("participant")
+
+
+@admin.register(PgicAnswer)
+class PgicAnswerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("participant", "period", "score", "answered_on")
+    list_select_related = ("participant",)
+
+
+@admin.register(BlindingGuess)
+class BlindingGuessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("participant", "period", "guess", "answered_on")
+    list_select_related = ("participant",)

@@ -1,0 +1,222 @@
+"""A participant's nightly diary: one entry per diary date, its answers and side effects, each
+upload that produced it, and the end-of-period questions (PGIC, blinding guess).
+
+Nothing here names an arm. Entries are written by ``diary.services`` only and never deleted; a
+correction changes the answers and the audit trail keeps the old values.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.timezone import now
+
+from diarytrial.participants.models import Participant
+
+
+class EntryStatus(models.TextChoices):
+    """Whether the answers are the participant's own, or were corrected by staff."""
+
+    SUBMITTED = "submitted", "Submitted"
+    CORRECTED = "corrected", "Corrected by staff"
+
+
+class Unpleasantness(models.TextChoices):
+    """How unpleasant a ticked side effect was; the trial dataset's values."""
+
+    NOT_AT_ALL = "not_at_all", "Not at all unpleasant"
+    SOMEWHAT = "somewhat", "Somewhat unpleasant"
+    VERY = "very", "Very unpleasant"
+
+
+class SubmissionKind(models.TextChoices):
+    """What an upload did to its entry."""
+
+    CREATED = "created", "Created the entry"
+    CORRECTED = "corrected", "Replaced the answers (the participant's own correction)"
+
+
+class GuessChoice(models.TextChoices):
+    """A participant's guess of what they took in a period."""
+
+    DRUG = "drug", "The study drug"
+    PLACEBO = "placebo", "Placebo"
+    DONT_KNOW = "dont_know", "Don't know"
+
+
+class DiaryEntry(models.Model):
+    """The diary of one participant for one diary date (the local date its window opened)."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="diary_entries"
+    )
+    diary_date = models.DateField(help_text="The local date on which the entry's window opened.")
+    client_id = models.UUIDField(
+        unique=True, help_text="The id the device gave the upload that created the entry."
+    )
+    timezone = models.CharField(
+        max_length=64, help_text="The participant's IANA time zone the window was computed in."
+    )
+    received_at = models.DateTimeField(
+        help_text="Server time (UTC) the answers in effect were received; the server decides."
+    )
+    completed_at_device = models.DateTimeField(
+        null=True, blank=True, help_text="When the device says it was completed (its own clock)."
+    )
+    late = models.BooleanField(
+        default=False,
+        help_text="Completed inside its window but received after it closed (offline sync).",
+    )
+    capsule_taken = models.BooleanField(
+        null=True, blank=True, help_text="The participant says they took the study capsule."
+    )
+    status = models.CharField(
+        max_length=10, choices=EntryStatus.choices, default=EntryStatus.SUBMITTED
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("participant", "diary_date")
+        verbose_name_plural = "diary entries"
+        constraints = (
+            models.UniqueConstraint(
+                fields=["participant", "diary_date"], name="diary_diaryentry_one_per_date"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=EntryStatus.values), name="diary_diaryentry_status_known"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"diary {self.diary_date} of {self.participant_id}"
+
+
+class DiaryAnswer(models.Model):
+    """The answer to one diary item, on the item's scale."""
+
+    entry = models.ForeignKey(DiaryEntry, on_delete=models.PROTECT, related_name="answers")
+    item = models.CharField(max_length=40, help_text="The protocol's diary item id.")
+    value = models.FloatField()
+
+    class Meta:
+        ordering = ("entry", "item")
+        constraints = (
+            models.UniqueConstraint(
+                fields=["entry", "item"], name="diary_diaryanswer_one_per_item"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.item}={self.value:g} ({self.entry_id})"
+
+
+class SideEffectReport(models.Model):
+    """A side effect ticked in the entry's checklist, with how unpleasant it was."""
+
+    entry = models.ForeignKey(DiaryEntry, on_delete=models.PROTECT, related_name="side_effects")
+    side_effect = models.CharField(max_length=40, help_text="The protocol's side-effect id.")
+    unpleasantness = models.CharField(max_length=10, choices=Unpleasantness.choices)
+
+    class Meta:
+        ordering = ("entry", "side_effect")
+        constraints = (
+            models.UniqueConstraint(
+                fields=["entry", "side_effect"], name="diary_sideeffectreport_one_per_effect"
+            ),
+            models.CheckConstraint(
+                condition=Q(unpleasantness__in=Unpleasantness.values),
+                name="diary_sideeffectreport_unpleasantness_known",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.side_effect} ({self.unpleasantness}) in {self.entry_id}"
+
+
+class DiarySubmission(models.Model):
+    """One upload from the participant's device, kept so that a repeated upload is recognised.
+
+    The first upload creates the entry; a later one for the same date inside its window
+    replaces the answers. Its `content` is the upload as received (normalized).
+    """
+
+    entry = models.ForeignKey(DiaryEntry, on_delete=models.PROTECT, related_name="submissions")
+    client_id = models.UUIDField(unique=True)
+    kind = models.CharField(max_length=10, choices=SubmissionKind.choices)
+    received_at = models.DateTimeField()
+    completed_at_device = models.DateTimeField(null=True, blank=True)
+    late = models.BooleanField(default=False)
+    content = models.JSONField(help_text="answers, side_effects and capsule_taken as uploaded.")
+
+    class Meta:
+        ordering = ("entry", "received_at", "id")
+
+    def __str__(self) -> str:
+        return f"upload {self.client_id}"
+
+
+class PgicAnswer(models.Model):
+    """The Patient Global Impression of Change at the end of one treatment period."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="pgic_answers"
+    )
+    period = models.PositiveSmallIntegerField(help_text="The treatment period the answer closes.")
+    score = models.PositiveSmallIntegerField(
+        help_text="1 very much improved ... 4 no change ... 7 very much worse (PGIC_LABELS)."
+    )
+    answered_on = models.DateField(help_text="Diary date of the answer.")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty when the participant answered on their device.",
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ("participant", "period")
+        constraints = (
+            models.UniqueConstraint(
+                fields=["participant", "period"], name="diary_pgicanswer_one_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=1, score__lte=7), name="diary_pgicanswer_score_1_to_7"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"PGIC period {self.period} of {self.participant_id}"
+
+
+class BlindingGuess(models.Model):
+    """What the participant believes they took in one treatment period."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="blinding_guesses"
+    )
+    period = models.PositiveSmallIntegerField()
+    guess = models.CharField(max_length=10, choices=GuessChoice.choices)
+    answered_on = models.DateField()
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ("participant", "period")
+        constraints = (
+            models.UniqueConstraint(
+                fields=["participant", "period"], name="diary_blindingguess_one_per_period"
+            ),
+            models.CheckConstraint(
+                condition=Q(guess__in=GuessChoice.values), name="diary_blindingguess_guess_known"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"blinding guess period {self.period} of {self.participant_id}"

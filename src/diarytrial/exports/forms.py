@@ -1,0 +1,41 @@
+"""The shape of what the database page accepts: a reason for a lock, an unlock or unblinding."""
+
+from __future__ import annotations
+
+from django import forms
+
+
+class LockForm(forms.Form):
+    """Lock or unlock the database, saying why."""
+
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the audit trail.",
+        error_messages={"required": "Say why."},
+    )
+
+
+class UnblindForm(forms.Form):
+    """Unblind the study for its statistician: why, and that it cannot be undone."""
+
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="e.g. Database locked, final analysis. Kept in the audit trail.",
+        error_messages={"required": "Say why the study is unblinded."},
+    )
+    understood = forms.BooleanField(
+        label="I understand that this shows me every participant's allocation from now on, "
+        "and that it cannot be undone.",
+        error_messages={"required": "Tick the box to confirm that you understand."},
+    )
+
+    def text_fields(self) -> list[forms.BoundField]:
+        return [self["reason"]]
+
+
+class ExportForm(forms.Form):
+    """Which dataset to download."""
+
+    kind = forms.ChoiceField(choices=(("blinded", "Blinded"), ("unblinded", "Unblinded")))

@@ -1,0 +1,234 @@
+"""Reads for the staff pages of participants: the list's rows with diary progress, and what a
+participant's page shows to one reader.
+
+It gathers the participant's own selectors and the blinded-safe ones of the randomization app
+(kits dispensed as "kit K-7Q3M dispensed", that and when they were randomized). Whether the
+reader is unblinded decides only how much of the planned schedule is shown; no arm, sequence or
+kit content is read here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+from django.db.models import Count, Max, QuerySet
+
+from diarytrial.audit.models import AuditEvent
+from diarytrial.diary.models import DiaryEntry
+from diarytrial.participants.models import DoseLevelChange, Participant, ParticipantStatus
+from diarytrial.participants.selectors import (
+    ParticipantDetail,
+    ParticipantRow,
+    VisibleSchedule,
+    participant_audit_history,
+    participant_detail,
+    participant_protocol,
+    participant_rows,
+    participant_schedule_visible,
+)
+from diarytrial.participants.services import TRANSITIONS
+from diarytrial.randomization.selectors import (
+    DispensingSummary,
+    RandomizationSummary,
+    dispensing_list,
+    randomization_get,
+)
+from diarytrial.safety.models import AdverseEvent
+from diarytrial.safety.selectors import (
+    SideEffectCandidate,
+    adverse_event_list,
+    dose_history,
+    side_effect_candidates,
+)
+from diarytrial.studies.access import is_unblinded
+from diarytrial.studies.models import Role, Site, Study, StudyMembership
+
+CARE_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
+"""Who screens, enrols, randomizes, withdraws and records completion."""
+UNBLINDING_ROLES = (Role.INVESTIGATOR, Role.PHARMACIST)
+"""Who may unblind one participant in an emergency."""
+
+Status = ParticipantStatus
+
+
+@dataclass(frozen=True)
+class EligibilityLine:
+    """One screening answer with the protocol's question."""
+
+    question: str
+    answer: bool
+    eligible: bool
+
+
+@dataclass(frozen=True)
+class ParticipantActions:
+    """What the reader may do next with the participant, by their role and the status."""
+
+    enrol: bool = False
+    randomize: bool = False
+    complete: bool = False
+    withdraw: bool = False
+    unblind: bool = False
+    adverse_event: bool = False
+    dose_change: bool = False
+
+    @property
+    def any(self) -> bool:
+        return any(getattr(self, name) for name in self.__dataclass_fields__)
+
+
+def participant_actions(participant: Participant, role: str) -> ParticipantActions:
+    """The forms `role` may open for `participant` now (the services check again on submit)."""
+    status = Status(participant.status)
+    allowed = TRANSITIONS[status]
+    cares = role in CARE_ROLES
+    return ParticipantActions(
+        enrol=cares and Status.ENROLLED in allowed and participant.eligible,
+        randomize=cares and Status.RANDOMIZED in allowed,
+        complete=cares and Status.COMPLETED in allowed,
+        withdraw=cares and Status.WITHDRAWN in allowed,
+        # Also after withdrawal or completion: an emergency can come later.
+        unblind=role in UNBLINDING_ROLES and participant.randomized_at is not None,
+        # Adverse events are recorded from consent on, also after the participant left.
+        adverse_event=cares and participant.enrolled_at is not None,
+        dose_change=cares and status in (Status.ENROLLED, Status.RANDOMIZED, Status.ACTIVE),
+    )
+
+
+RECORD_LABELS = {
+    "safety.adverseevent": "Adverse event",
+    "participants.participant": "Participant",
+    "participants.eligibilityanswer": "Screening answer",
+    "participants.consent": "Consent",
+    "participants.doselevelchange": "Dose level",
+}
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """An audit event of one of the participant's records, with what kind of record it is."""
+
+    record: str
+    event: AuditEvent
+
+
+@dataclass(frozen=True)
+class ParticipantPage:
+    """Everything a participant's page shows to one reader."""
+
+    detail: ParticipantDetail
+    eligibility: tuple[EligibilityLine, ...]
+    schedule: VisibleSchedule
+    randomization: RandomizationSummary | None
+    dispensings: tuple[DispensingSummary, ...]
+    dose_history: tuple[DoseLevelChange, ...]
+    adverse_events: tuple[AdverseEvent, ...]
+    diary_reports: tuple[SideEffectCandidate, ...]
+    history: tuple[HistoryEntry, ...]
+    actions: ParticipantActions
+    unblinded: bool
+
+    @property
+    def participant(self) -> Participant:
+        return self.detail.participant
+
+
+def participant_page(
+    *, participant: Participant, user: User, membership: StudyMembership
+) -> ParticipantPage:
+    """The participant's page for `user`: blinded-safe for every reader."""
+    detail = participant_detail(participant=participant)
+    protocol = participant_protocol(participant)
+    questions = {q.id: q.question for q in protocol.eligibility}
+    unblinded = is_unblinded(user, participant.study)
+    events = adverse_event_list(participant=participant, include_removed=True)
+    return ParticipantPage(
+        detail=detail,
+        eligibility=tuple(
+            EligibilityLine(questions.get(a.question_id, a.question_id), a.answer, a.eligible)
+            for a in detail.eligibility_answers
+        ),
+        schedule=participant_schedule_visible(
+            participant=participant, phases=detail.phases, unblinded=unblinded, protocol=protocol
+        ),
+        randomization=randomization_get(participant=participant),
+        dispensings=tuple(dispensing_list(participant=participant)),
+        dose_history=tuple(dose_history(participant=participant)),
+        adverse_events=tuple(events),
+        diary_reports=tuple(
+            report
+            for report in side_effect_candidates(study=participant.study, sites=[participant.site])
+            if report.participant_id == participant.pk
+        ),
+        history=tuple(
+            HistoryEntry(RECORD_LABELS.get(event.object_type, event.object_type), event)
+            for event in participant_audit_history(detail=detail, also=events)
+        ),
+        actions=participant_actions(participant, membership.role),
+        unblinded=unblinded,
+    )
+
+
+# --- the participant list -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiaryProgress:
+    """How a participant keeps their diary: the last diary date and the share of nights done."""
+
+    last_entry: dt.date | None
+    entries: int
+    expected: int
+
+    @property
+    def compliance(self) -> int | None:
+        """Percent of the expected nights with an entry; None before the first night."""
+        if self.expected <= 0:
+            return None
+        return round(100 * min(self.entries, self.expected) / self.expected)
+
+
+def diary_progress(row: ParticipantRow, last_entry: dt.date | None, entries: int) -> DiaryProgress:
+    """Compliance so far: entries over the nights from the start date to yesterday (or today,
+    once today's entry is in), not past the participant's last diary day."""
+    if row.start_date is None:
+        return DiaryProgress(last_entry, entries, 0)
+    until = row.today - dt.timedelta(days=1)
+    if last_entry is not None and last_entry > until:
+        until = last_entry
+    if row.last_diary_day is not None and row.last_diary_day < until:
+        until = row.last_diary_day
+    return DiaryProgress(last_entry, entries, (until - row.start_date).days + 1)
+
+
+@dataclass(frozen=True)
+class ParticipantListRow:
+    row: ParticipantRow
+    diary: DiaryProgress
+
+
+def participant_list_rows(
+    *, study: Study, sites: QuerySet[Site], statuses: Collection[str] | None = None
+) -> list[ParticipantListRow]:
+    """The rows of the participant list: `participant_rows` with each one's diary progress.
+
+    Three queries however many participants (participants, phases, diary counts).
+    """
+    rows = participant_rows(study=study, sites=sites, statuses=statuses)
+    counts = {
+        participant_id: (last, n)
+        for participant_id, last, n in DiaryEntry.objects.filter(
+            participant_id__in=[row.participant_id for row in rows]
+        )
+        .order_by()
+        .values("participant_id")
+        .annotate(last=Max("diary_date"), n=Count("id"))
+        .values_list("participant_id", "last", "n")
+    }
+    return [
+        ParticipantListRow(row, diary_progress(row, *counts.get(row.participant_id, (None, 0))))
+        for row in rows
+    ]

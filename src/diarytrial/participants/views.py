@@ -1,0 +1,312 @@
+"""Staff pages of the participants app: the list, a participant's page, and the forms that take a
+participant along the trial (screening, enrolment, randomization, completion, withdrawal,
+emergency unblinding).
+
+Every view checks the role with `study_role_required`, finds the participant among the sites the
+reader may see (a participant of another site is "not found", 404), parses its form and calls
+one service. A refusal of the service is shown on the form; success redirects (POST, redirect,
+GET) to the participant's page with a message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+
+from diarytrial.participants.forms import (
+    CompletionForm,
+    ConfirmForm,
+    EmergencyUnblindingForm,
+    EnrolmentForm,
+    ParticipantFilterForm,
+    ScreeningForm,
+    WithdrawalForm,
+)
+from diarytrial.participants.models import Participant, ParticipantStatus
+from diarytrial.participants.overview import (
+    CARE_ROLES,
+    UNBLINDING_ROLES,
+    participant_list_rows,
+    participant_page,
+)
+from diarytrial.participants.selectors import (
+    participant_get,
+    participant_today,
+)
+from diarytrial.participants.services import (
+    participant_complete,
+    participant_enrol,
+    participant_screen,
+    participant_transition_check,
+    participant_withdraw,
+)
+from diarytrial.randomization.services import participant_randomize, participant_unblind_emergency
+from diarytrial.studies.access import ALL_ROLES, StudyRequest, sites_visible_to, study_role_required
+from diarytrial.studies.errors import StudyLockedError
+from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
+from diarytrial.web.errors import ConflictError, InvalidInputError
+
+Status = ParticipantStatus
+
+REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
+"""Refusals of a service that the person can act on: shown on the form."""
+
+
+def _participant(request: StudyRequest, code: str) -> Participant:
+    """The participant `code` at one of the reader's sites; else ParticipantNotFoundError (404)."""
+    return participant_get(
+        study=request.study, code=code, sites=sites_visible_to(request.user, request.study)
+    )
+
+
+def detail_url(participant: Participant) -> str:
+    """The participant's page, where every form of a participant returns."""
+    return reverse(
+        "participants:detail",
+        kwargs={"study": participant.study.slug, "participant": participant.code},
+    )
+
+
+def _render_form(
+    request: StudyRequest, template: str, participant: Participant, form: object, **extra: object
+) -> HttpResponse:
+    return render(request, template, {"participant": participant, "form": form, **extra})
+
+
+@require_safe
+@study_role_required(*ALL_ROLES)
+def participant_list(request: StudyRequest, study: str) -> HttpResponse:
+    """The participants of the reader's sites, filtered by status; htmx swaps only the table."""
+    form = ParticipantFilterForm(request.GET or None)
+    statuses = (form.cleaned_data["status"] or None) if form.is_valid() else None
+    rows = participant_list_rows(
+        study=request.study, sites=sites_visible_to(request.user, request.study), statuses=statuses
+    )
+    partial = "HX-Request" in request.headers and "HX-History-Restore-Request" not in (
+        request.headers
+    )
+    template = "participants/_table.html" if partial else "participants/list.html"
+    response = render(
+        request,
+        template,
+        {"form": form, "rows": rows, "filtered": statuses is not None, "care_roles": CARE_ROLES},
+    )
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_safe
+@study_role_required(*ALL_ROLES)
+def participant_detail(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """A participant as the reader may see them: status, schedule, kits, doses, history."""
+    page = participant_page(
+        participant=_participant(request, participant),
+        user=request.user,
+        membership=request.membership,
+    )
+    return render(request, "participants/detail.html", {"page": page})
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def participant_screen_page(request: StudyRequest, study: str) -> HttpResponse:
+    """Screening: the eligibility questions of the study's current protocol."""
+    sites = sites_visible_to(request.user, request.study)
+    protocol = protocol_version_load(study_current_protocol(request.study)).protocol
+    form = ScreeningForm(
+        request.POST if request.method == "POST" else None,
+        sites=sites,
+        questions=protocol.eligibility,
+    )
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            screened = participant_screen(
+                study=request.study,
+                site=sites.get(code=data["site"]),
+                answers=form.answers(),
+                timezone=data["timezone"],
+                opioid_use=data["opioid_use"] == "yes",
+                age=data["age"],
+                actor=request.user,
+            )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            if screened.eligible:
+                messages.success(
+                    request,
+                    f"Participant {screened.code} is screened and eligible. Enrol them once "
+                    f"they have signed the consent form.",
+                )
+            else:
+                messages.warning(
+                    request,
+                    f"Participant {screened.code} is screened and not eligible. "
+                    f"{screened.ineligibility_reason}",
+                )
+            return redirect(detail_url(screened))
+    return render(request, "participants/screen.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def participant_enrol_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """Enrolment: consent and start date (time zone and opioid use come from screening)."""
+    found = _participant(request, participant)
+    participant_transition_check(found, Status.ENROLLED)
+    form = EnrolmentForm(
+        request.POST if request.method == "POST" else None, today=participant_today(found)
+    )
+    if found.eligible and form.is_valid():
+        data = form.cleaned_data
+        try:
+            participant_enrol(
+                participant=found,
+                consent_form_version=data["consent_form_version"],
+                consented_on=data["consented_on"],
+                obtained_by=request.user,
+                start_date=data["start_date"],
+                actor=request.user,
+            )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                f"Participant {found.code} is enrolled; study day 1 is "
+                f"{data['start_date'].isoformat()}, at dose level {found.dose_level}.",
+            )
+            return redirect(detail_url(found))
+    return _render_form(request, "participants/enrol.html", found, form)
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def participant_randomize_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """Randomization: one button. The result says "randomized", never the sequence."""
+    found = _participant(request, participant)
+    participant_transition_check(found, Status.RANDOMIZED)
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            participant_randomize(participant=found, actor=request.user)
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                f"Participant {found.code} is randomized. Their planned phases are below; the "
+                f"pharmacist dispenses their first kit.",
+            )
+            return redirect(detail_url(found))
+    return _render_form(request, "participants/randomize.html", found, form)
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def participant_complete_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """Completion: the date the participant finished."""
+    found = _participant(request, participant)
+    participant_transition_check(found, Status.COMPLETED)
+    form = CompletionForm(
+        request.POST if request.method == "POST" else None, today=participant_today(found)
+    )
+    if form.is_valid():
+        try:
+            participant_complete(participant=found, on=form.cleaned_data["on"], actor=request.user)
+        except REFUSALS as error:
+            form.add_error("on", error.message)
+        else:
+            messages.success(request, f"Participant {found.code} completed the trial.")
+            return redirect(detail_url(found))
+    return _render_form(request, "participants/complete.html", found, form)
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def participant_withdraw_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """Withdrawal: date and reason; the participant's data are kept."""
+    found = _participant(request, participant)
+    participant_transition_check(found, Status.WITHDRAWN)
+    form = WithdrawalForm(
+        request.POST if request.method == "POST" else None, today=participant_today(found)
+    )
+    if form.is_valid():
+        try:
+            participant_withdraw(
+                participant=found,
+                reason=form.cleaned_data["reason"],
+                on=form.cleaned_data["on"],
+                actor=request.user,
+            )
+        except InvalidInputError as error:  # the reason is checked by the form: the date
+            form.add_error("on", error.message)
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Participant {found.code} is withdrawn; their data stay.")
+            return redirect(detail_url(found))
+    return _render_form(request, "participants/withdraw.html", found, form)
+
+
+def _unblinding_session_key(participant: Participant) -> str:
+    return f"diarytrial.emergency_unblinding.{participant.study.slug}.{participant.code}"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@study_role_required(*UNBLINDING_ROLES)
+def participant_unblind_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """Emergency unblinding: a warning, the reason; the result is shown once, on the next page."""
+    found = _participant(request, participant)
+    form = EmergencyUnblindingForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        try:
+            result = participant_unblind_emergency(
+                participant=found, reason=form.cleaned_data["reason"], actor=request.user
+            )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            # Kept in the session until the result page shows it, once (POST, redirect, GET).
+            request.session[_unblinding_session_key(found)] = {
+                "sequence_code": result.sequence_code,
+                "arm_names": list(result.arm_names),
+                "unblinded_at": result.unblinded_at.isoformat(),
+            }
+            return redirect(
+                reverse(
+                    "participants:unblind_result",
+                    kwargs={"study": request.study.slug, "participant": found.code},
+                )
+            )
+    return _render_form(request, "participants/unblind.html", found, form)
+
+
+@never_cache
+@require_safe
+@study_role_required(*UNBLINDING_ROLES)
+def participant_unblind_result(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """The sequence revealed by an emergency unblinding, shown once and then forgotten."""
+    found = _participant(request, participant)
+    result = request.session.pop(_unblinding_session_key(found), None)
+    if result is None:
+        messages.info(
+            request,
+            f"The result of an emergency unblinding of {found.code} is shown once only, right "
+            f"after it; the unblinding is recorded in the history below. If you need the "
+            f"treatment again, unblind again (that is recorded too).",
+        )
+        return redirect(detail_url(found))
+    result["unblinded_at"] = dt.datetime.fromisoformat(result["unblinded_at"])
+    return render(
+        request, "participants/unblind_result.html", {"participant": found, "result": result}
+    )

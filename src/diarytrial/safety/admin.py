@@ -1,0 +1,24 @@
+"""Read-only admin pages; adverse events are written through the services only (and audited)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from diarytrial.safety.models import AdverseEvent
+from diarytrial.studies.admin import ReadOnlyAdminMixin
+
+
+@admin.register(AdverseEvent)
+class AdverseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = (
+        "participant",
+        "term",
+        "onset_date",
+        "end_date",
+        "severity",
+        "serious",
+        "status",
+    )
+    list_filter = ("status", "serious", "severity")
+    list_select_related = ("participant",)
+    search_fields = ("participant__code", "term")

@@ -1,0 +1,188 @@
+"""The shape of what the safety pages accept: an adverse event, its change or removal, a dose
+level change. The services check the trial's rules; a form says next to a field what a person
+can fix on the spot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from django import forms
+
+from diarytrial.participants.forms import YES_NO, DateInput
+from diarytrial.protocol.schema import SideEffect
+from diarytrial.safety.models import ActionTaken, AdverseEvent, Outcome, Relatedness, Severity
+
+OTHER = "other"
+"""The choice of the side-effect list that means "another event, with its own term"."""
+
+
+def _not_after(form: forms.Form, name: str, today: dt.date, what: str) -> None:
+    day = form.cleaned_data.get(name)
+    if day is not None and day > today:
+        form.add_error(
+            name,
+            f"{what} {day.isoformat()} is in the future (today is {today.isoformat()} in the "
+            f"participant's time zone).",
+        )
+
+
+class AdverseEventForm(forms.Form):
+    """An adverse event: the protocol's side-effect list first, then a free term."""
+
+    side_effect = forms.ChoiceField(
+        label="Event",
+        widget=forms.RadioSelect,
+        help_text="A side effect of the protocol's list, or another event.",
+        error_messages={"required": "Choose the side effect, or another event."},
+    )
+    term = forms.CharField(
+        label="Term",
+        max_length=200,
+        required=False,
+        help_text="The event in a few words, e.g. Sprained ankle. For a side effect of the list "
+        "you may leave it empty.",
+    )
+    onset_date = forms.DateField(label="Onset date", widget=DateInput())
+    end_date = forms.DateField(
+        label="End date", widget=DateInput(), required=False, help_text="Empty while ongoing."
+    )
+    severity = forms.ChoiceField(
+        label="Severity", choices=Severity.choices, widget=forms.RadioSelect
+    )
+    serious = forms.ChoiceField(
+        label="Serious adverse event?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        help_text="Death, life-threatening, hospital stay, disability or another important "
+        "medical event. A serious event e-mails the investigators at once.",
+    )
+    related = forms.ChoiceField(
+        label="Related to the study medication",
+        choices=[("", "Choose"), *Relatedness.choices],
+    )
+    action = forms.ChoiceField(
+        label="Action taken with the study medication",
+        choices=[("", "Choose"), *ActionTaken.choices],
+    )
+    outcome = forms.ChoiceField(label="Outcome", choices=[("", "Choose"), *Outcome.choices])
+
+    def __init__(
+        self, *args: Any, side_effects: Iterable[SideEffect], today: dt.date, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        choices = [(effect.id, effect.label) for effect in side_effects]
+        choices.append((OTHER, "Another event (write its term)"))
+        cast(forms.ChoiceField, self.fields["side_effect"]).choices = choices
+
+    @classmethod
+    def initial_of(cls, event: AdverseEvent) -> dict[str, object]:
+        """The form's values for an event as it is recorded."""
+        return {
+            "side_effect": event.side_effect or OTHER,
+            "term": event.term,
+            "onset_date": event.onset_date,
+            "end_date": event.end_date,
+            "severity": event.severity,
+            "serious": "yes" if event.serious else "no",
+            "related": event.related,
+            "action": event.action,
+            "outcome": event.outcome,
+        }
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("side_effect") == OTHER and not cleaned.get("term", "").strip():
+            self.add_error("term", "Write the event's term, e.g. Sprained ankle.")
+        _not_after(self, "onset_date", self.today, "The onset date")
+        _not_after(self, "end_date", self.today, "The end date")
+        onset, end = cleaned.get("onset_date"), cleaned.get("end_date")
+        if onset and end and end < onset:
+            self.add_error("end_date", "The end date is before the onset date.")
+        return cleaned
+
+    def values(self) -> dict[str, Any]:
+        """The event's fields as the safety services take them."""
+        data = self.cleaned_data
+        side_effect = "" if data["side_effect"] == OTHER else data["side_effect"]
+        return {
+            "side_effect": side_effect,
+            "term": data["term"].strip(),
+            "onset_date": data["onset_date"],
+            "end_date": data["end_date"],
+            "severity": data["severity"],
+            "serious": data["serious"] == "yes",
+            "related": data["related"],
+            "action": data["action"],
+            "outcome": data["outcome"],
+        }
+
+    def event_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name != "reason"]
+
+
+class AdverseEventChangeForm(AdverseEventForm):
+    """A change to a recorded event: the same fields, and why."""
+
+    reason = forms.CharField(
+        label="Reason for the change",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the audit trail with the old and new values.",
+        error_messages={"required": "Say why the event changes."},
+    )
+
+
+class ReasonForm(forms.Form):
+    """A reason, and nothing else (removing an event recorded in error)."""
+
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the audit trail.",
+        error_messages={"required": "Say why."},
+    )
+
+
+class DoseChangeForm(forms.Form):
+    """A blinded dose level change: the new level, from when, and why."""
+
+    level = forms.ChoiceField(
+        label="New dose level",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose the new dose level."},
+    )
+    effective_on = forms.DateField(
+        label="From", widget=DateInput(), help_text="The first diary date at the new level."
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="e.g. Vivid dreams rated very unpleasant. Kept in the audit trail.",
+        error_messages={"required": "Say why the dose level changes."},
+    )
+
+    def __init__(
+        self, *args: Any, levels: Sequence[str], current: str, today: dt.date, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+        position = {level: index for index, level in enumerate(levels)}
+        here = position.get(current, -1)
+
+        def label(level: str) -> str:
+            if here < 0:
+                return level
+            return f"{level} ({'lower' if position[level] < here else 'higher'})"
+
+        cast(forms.ChoiceField, self.fields["level"]).choices = [
+            (level, label(level)) for level in levels if level != current
+        ]
+        self.fields["effective_on"].initial = today
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        _not_after(self, "effective_on", self.today, "The date")
+        return cleaned

@@ -1,0 +1,205 @@
+"""Staff pages of the safety app, on a participant: record, change or remove an adverse event,
+and change the blinded dose level.
+
+For coordinators and investigators (`CARE_ROLES`), of the participant's site (another site's
+participant is "not found"). Each view parses its form and calls one service; a refusal is shown
+on the form, success goes back to the participant's page with a message. Nothing here reads
+allocation: a dose change sets a level, never an amount.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from diarytrial.diary.selectors import diary_entry_get
+from diarytrial.participants.models import Participant
+from diarytrial.participants.overview import CARE_ROLES
+from diarytrial.participants.selectors import (
+    participant_get,
+    participant_protocol,
+    participant_today,
+)
+from diarytrial.participants.views import REFUSALS, detail_url
+from diarytrial.safety.forms import (
+    OTHER,
+    AdverseEventChangeForm,
+    AdverseEventForm,
+    DoseChangeForm,
+    ReasonForm,
+)
+from diarytrial.safety.models import AdverseEvent
+from diarytrial.safety.selectors import adverse_event_list
+from diarytrial.safety.services import (
+    adverse_event_record,
+    adverse_event_remove,
+    adverse_event_update,
+    dose_level_change,
+)
+from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
+from diarytrial.web.errors import NotFoundError
+
+
+def _participant(request: StudyRequest, code: str) -> Participant:
+    return participant_get(
+        study=request.study, code=code, sites=sites_visible_to(request.user, request.study)
+    )
+
+
+def _event(participant: Participant, event_id: int) -> AdverseEvent:
+    for event in adverse_event_list(participant=participant, include_removed=True):
+        if event.pk == event_id:
+            return event
+    raise NotFoundError(
+        f"Participant {participant.code} has no adverse event {event_id}.",
+        extra={"participant": participant.code, "event": event_id},
+    )
+
+
+def _posted(request: StudyRequest) -> QueryDict | None:
+    return request.POST if request.method == "POST" else None
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def adverse_event_new(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """Record an adverse event; from the diary, a reported side effect comes pre-filled."""
+    found = _participant(request, participant)
+    protocol = participant_protocol(found)
+    entry = None
+    initial: dict[str, object] = {}
+    reported = request.GET.get("diary_date", "")
+    if reported:
+        try:
+            entry = diary_entry_get(participant=found, diary_date=dt.date.fromisoformat(reported))
+        except ValueError:
+            entry = None
+        if entry is not None:
+            initial = {"side_effect": request.GET.get("side_effect", ""), "onset_date": reported}
+    form = AdverseEventForm(
+        _posted(request),
+        initial=initial,
+        side_effects=protocol.diary.side_effects,
+        today=participant_today(found),
+    )
+    if form.is_valid():
+        values = form.values()
+        try:
+            event = adverse_event_record(
+                participant=found,
+                actor=request.user,
+                from_diary_entry=entry if values["side_effect"] else None,
+                **values,
+            )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            serious = " It is serious: the investigators are e-mailed." if event.serious else ""
+            messages.success(request, f"Adverse event {event.term} recorded.{serious}")
+            return redirect(detail_url(found))
+    return render(
+        request,
+        "safety/adverse_event_form.html",
+        {"participant": found, "form": form, "entry": entry, "other": OTHER, "event": None},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def adverse_event_change(
+    request: StudyRequest, study: str, participant: str, event: int
+) -> HttpResponse:
+    """Change a recorded adverse event, saying why (old and new values go to the audit trail)."""
+    found = _participant(request, participant)
+    current = _event(found, event)
+    form = AdverseEventChangeForm(
+        _posted(request),
+        initial=AdverseEventForm.initial_of(current),
+        side_effects=participant_protocol(found).diary.side_effects,
+        today=participant_today(found),
+    )
+    if form.is_valid():
+        try:
+            adverse_event_update(
+                event=current,
+                changes=form.values(),
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Adverse event {current.term} changed.")
+            return redirect(detail_url(found))
+    return render(
+        request,
+        "safety/adverse_event_form.html",
+        {"participant": found, "form": form, "entry": None, "other": OTHER, "event": current},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def adverse_event_remove_page(
+    request: StudyRequest, study: str, participant: str, event: int
+) -> HttpResponse:
+    """Remove an event recorded in error; it stays in the records, marked removed, with why."""
+    found = _participant(request, participant)
+    current = _event(found, event)
+    form = ReasonForm(_posted(request))
+    if form.is_valid():
+        try:
+            adverse_event_remove(
+                event=current, reason=form.cleaned_data["reason"], actor=request.user
+            )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Adverse event {current.term} removed.")
+            return redirect(detail_url(found))
+    return render(
+        request,
+        "safety/adverse_event_remove.html",
+        {"participant": found, "form": form, "event": current},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def dose_change(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """Lower or restore the participant's blinded dose level, saying why."""
+    found = _participant(request, participant)
+    levels = participant_protocol(found).dosing.levels
+    form = DoseChangeForm(
+        _posted(request),
+        levels=levels,
+        current=found.dose_level,
+        today=participant_today(found),
+    )
+    if form.is_valid():
+        try:
+            change = dose_level_change(
+                participant=found,
+                level=form.cleaned_data["level"],
+                reason=form.cleaned_data["reason"],
+                effective_on=form.cleaned_data["effective_on"],
+                actor=request.user,
+            )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                f"{found.code} takes dose level {change.level} from "
+                f"{change.effective_on.isoformat()}; the pharmacist's next kit follows it.",
+            )
+            return redirect(detail_url(found))
+    return render(
+        request,
+        "safety/dose_change.html",
+        {"participant": found, "form": form, "levels": levels},
+    )
