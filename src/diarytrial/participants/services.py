@@ -99,8 +99,7 @@ def participant_transition_check(participant: Participant, to: str) -> None:
     hint = _NEXT_STEP[current] if target != current else ""
     raise ParticipantStatusError(
         f"Participant {participant.code} is {current.label.lower()}, so they cannot be "
-        f"{_VERB.get(target, target.label.lower())}."
-        + (f" {hint}" if hint else ""),
+        f"{_VERB.get(target, target.label.lower())}." + (f" {hint}" if hint else ""),
         extra={"participant": participant.code, "status": current.value, "to": target.value},
     )
 
