@@ -263,6 +263,7 @@ def test_check_command_prints_the_schedule(capsys: pytest.CaptureFixture[str]) -
     assert "Sequence AB: ldn then placebo" in out
     assert "15-98" in out  # the LDN period of the drug-first sequence
     assert "18:00 to 03:00 next morning" in out
+    assert "calendar tells their arm" in out  # LDN 84 days vs placebo 28 days
 
 
 def test_check_command_reports_problems_with_exit_2(

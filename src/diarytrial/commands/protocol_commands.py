@@ -68,6 +68,12 @@ def describe_protocol(protocol: Protocol, console: Console) -> None:
             table.add_row(name, phase.condition, str(phase.days), f"{first}-{last}")
         console.print(table)
 
+    if protocol.schedule_reveals_allocation:
+        console.print(
+            "[yellow]Warning[/]: the phases last differently under different sequences, so a "
+            "participant's calendar tells their arm. Blinded pages and exports hide the phases "
+            "that differ until they begin; equal period lengths keep the calendar blind."
+        )
     diary = protocol.diary
     closes = f"{diary.closes:%H:%M}" + (" next morning" if diary.crosses_midnight else "")
     console.print(

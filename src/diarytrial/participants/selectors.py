@@ -87,11 +87,7 @@ def schedule_reveals_allocation(protocol: Protocol) -> bool:
     >>> schedule_reveals_allocation(load_example("nof1-ldn").protocol)
     False
     """
-    shapes = {
-        tuple((t.kind, t.days) for t in protocol.phase_templates(sequence))
-        for sequence in protocol.sequences
-    }
-    return len(shapes) > 1
+    return protocol.schedule_reveals_allocation
 
 
 def participant_today(participant: Participant, *, now: dt.datetime | None = None) -> dt.date:

@@ -347,6 +347,19 @@ class Protocol(_Model):
         return tuple(phases)
 
     @property
+    def schedule_reveals_allocation(self) -> bool:
+        """True when phase lengths differ between sequences, so that dates alone tell the arm.
+
+        The LDN example gives 84 days of LDN and 28 of placebo: whoever sees that period 1
+        lasts 84 days knows the participant's sequence.
+        """
+        shapes = {
+            tuple((t.kind, t.days) for t in self.phase_templates(sequence))
+            for sequence in self.sequences
+        }
+        return len(shapes) > 1
+
+    @property
     def block_sizes(self) -> tuple[int, ...]:
         """Allowed randomization block sizes (default: one and two sets of sequences)."""
         n = len(self.sequences)
