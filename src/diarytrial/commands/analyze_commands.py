@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 from pathlib import Path
 
 from rich.console import Console
@@ -13,6 +12,7 @@ from rich.table import Table
 from diarytrial.analysis.results import TrialResults, analyze_trial, results_to_dict
 from diarytrial.commands.problems import report_dataset_error, report_message
 from diarytrial.dataset import DatasetError, dataset_sha256, read_dataset
+from diarytrial.report.format import decimal, p_statement, p_value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -46,16 +46,6 @@ def analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def _number(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
-
-
-def _p(value: float | None) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
-
-
 def print_summary(results: TrialResults, console: Console) -> None:
     """Readable tables of the main results."""
     console.print(f"[bold]{results.title}[/]")
@@ -73,14 +63,14 @@ def print_summary(results: TrialResults, console: Console) -> None:
         for r in results.improvement_summary.to_dict("records")
     }
     for item, contrast in results.primary.items():
-        means = [_number(summary.get((item, c))) for c in ("active", "placebo")]
+        means = [decimal(summary.get((item, c))) for c in ("active", "placebo")]
         table.add_row(
             item,
             *means,
-            _number(contrast.estimate, 2),
-            f"{_number(contrast.ci_low, 2)} to {_number(contrast.ci_high, 2)}",
-            _p(contrast.p),
-            _number(contrast.rho, 2),
+            decimal(contrast.estimate, 2),
+            f"{decimal(contrast.ci_low, 2)} to {decimal(contrast.ci_high, 2)}",
+            p_value(contrast.p),
+            decimal(contrast.rho, 2),
         )
     console.print(table)
     for item, problem in results.primary_problems.items():
@@ -98,7 +88,7 @@ def print_summary(results: TrialResults, console: Console) -> None:
         )
     console.print(responders)
     if results.responder_test is not None:
-        console.print(f"Exact McNemar p = {_p(results.responder_test.p)}")
+        console.print(f"Exact McNemar {p_statement(results.responder_test.p)}")
 
     onset = results.time_course.onset_week
     console.print(
@@ -116,8 +106,8 @@ def print_summary(results: TrialResults, console: Console) -> None:
         for effect in results.nof1.to_dict("records"):
             console.print(
                 f"n-of-1 {effect['participant_id']}: benefit "
-                f"{_number(float(effect['mean_benefit']))} points "
-                f"({_number(float(effect['ci_low']))} to {_number(float(effect['ci_high']))}) "
+                f"{decimal(float(effect['mean_benefit']))} points "
+                f"({decimal(float(effect['ci_low']))} to {decimal(float(effect['ci_high']))}) "
                 f"over {effect['blocks']} blocks; P(benefit > {float(effect['cid']):g}) = "
-                f"{_number(float(effect['p_exceeds_cid']), 2)}"
+                f"{decimal(float(effect['p_exceeds_cid']), 2)}"
             )

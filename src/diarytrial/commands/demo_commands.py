@@ -9,7 +9,6 @@ serves the web app with one account per role (unless ``--no-serve``).
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from diarytrial.analysis.results import TrialResults
+from diarytrial.report.format import p_statement
 
 DEMO_PARTICIPANTS = 31  # as randomized in the published trial
 DEMO_SEED = 2013
@@ -120,7 +120,7 @@ def headline(results: TrialResults) -> list[str]:
     if contrast is not None:
         lines.append(
             f"mixed model, drug - placebo: {contrast.estimate:.2f} points "
-            f"(95% CI {contrast.ci_low:.2f} to {contrast.ci_high:.2f}), {_p(contrast.p)}"
+            f"(95% CI {contrast.ci_low:.2f} to {contrast.ci_high:.2f}), {p_statement(contrast.p)}"
         )
     responders = results.responder_summary
     rates = dict(
@@ -130,12 +130,6 @@ def headline(results: TrialResults) -> list[str]:
         test = results.responder_test
         lines.append(
             f"responders {rates['active']:.0%} on the drug vs {rates['placebo']:.0%} on placebo"
-            + (f" (exact McNemar {_p(test.p)})" if test is not None else "")
+            + (f" (exact McNemar {p_statement(test.p)})" if test is not None else "")
         )
     return lines
-
-
-def _p(value: float) -> str:
-    if not math.isfinite(value):
-        return "p not computable"
-    return "p < 0.001" if value < 0.001 else f"p = {value:.3f}"

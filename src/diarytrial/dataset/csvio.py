@@ -14,7 +14,6 @@ decimal, number in the shortest form that round-trips (``12`` for 12.0), boolean
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import math
 from collections.abc import Iterator
@@ -292,8 +291,3 @@ def _parse_categories(categories: pd.Index, column: Column) -> tuple[Any, npt.ND
     instants = pd.to_datetime(texts, format="ISO8601", utc=True, errors="coerce")
     bad = (instants.isna() | ~aware).to_numpy()
     return pd.array(instants.dt.tz_convert("UTC").astype("datetime64[s, UTC]")), bad
-
-
-def as_date(value: dt.date | pd.Timestamp | np.datetime64) -> dt.date:
-    """A dataset date value as a `datetime.date`."""
-    return pd.Timestamp(value).date()

@@ -765,22 +765,34 @@ def pgic_answer_record(
     answer = PgicAnswer(
         participant=locked, period=period, score=score, answered_on=answered_on, recorded_by=actor
     )
-    answer.full_clean()
-    answer.save()
+    _period_answer_save(answer, participant=locked, actor=actor, field="score", value=score)
+    return answer
+
+
+def _period_answer_save(
+    row: PgicAnswer | BlindingGuess,
+    *,
+    participant: Participant,
+    actor: User | None,
+    field: str,
+    value: object,
+) -> None:
+    """Save an end-of-period answer and its audit event (by the participant when no actor)."""
+    row.full_clean()
+    row.save()
     audit_record(
         actor=actor,
-        actor_label=None if actor is not None else locked.code,
+        actor_label=None if actor is not None else participant.code,
         action=AuditAction.CREATE,
-        obj=answer,
-        study_slug=locked.study.slug,
+        obj=row,
+        study_slug=participant.study.slug,
         changes={
-            "participant": (None, locked.code),
-            "period": (None, period),
-            "score": (None, score),
-            "answered_on": (None, answered_on),
+            "participant": (None, participant.code),
+            "period": (None, row.period),
+            field: (None, value),
+            "answered_on": (None, row.answered_on),
         },
     )
-    return answer
 
 
 @transaction.atomic
@@ -817,19 +829,5 @@ def blinding_guess_record(
     row = BlindingGuess(
         participant=locked, period=period, guess=guess, answered_on=answered_on, recorded_by=actor
     )
-    row.full_clean()
-    row.save()
-    audit_record(
-        actor=actor,
-        actor_label=None if actor is not None else locked.code,
-        action=AuditAction.CREATE,
-        obj=row,
-        study_slug=locked.study.slug,
-        changes={
-            "participant": (None, locked.code),
-            "period": (None, period),
-            "guess": (None, guess),
-            "answered_on": (None, answered_on),
-        },
-    )
+    _period_answer_save(row, participant=locked, actor=actor, field="guess", value=guess)
     return row
