@@ -1,8 +1,9 @@
 """Every URL route x every role -> the status it answers: access is denied by default.
 
-`ROUTES` has one entry per named route (``namespace:name``). A route registered without an
-entry fails `test_every_route_has_an_entry`, so whoever adds a route decides here who may open
-it. To add one:
+`ROUTES` has one entry per named route (``namespace:name``): the core rows below, merged with
+the rows of each app's ``routes_*.py`` module beside this file (a module-level ``ROUTES``). A
+route registered without an entry fails `test_every_route_has_an_entry`, so whoever adds a
+route decides who may open it. To add one:
 
     "participants:detail": RouteCase(
         url=lambda world: reverse(
@@ -25,143 +26,37 @@ test_admin_access.py; `admin:index` stands for it here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+import importlib
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
-from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, include, path, reverse
-from tests.builders import (
-    make_adverse_event,
-    make_allocation,
-    make_dispensing,
-    make_kits,
-    make_member,
-    make_participant,
-    make_site,
-    make_study,
-    make_user,
+from tests.web.matrix import (
+    ADMINISTRATOR,
+    ANONYMOUS,
+    CARE,
+    COORDINATOR,
+    INVESTIGATOR,
+    PHARMACIST,
+    ROLES,
+    SIGNED_IN,
+    STATISTICIAN,
+    UNBLINDING,
+    RouteCase,
+    adverse_event_url,
+    allocation_list_url,
+    build_world,
+    everyone,
+    participant_url,
+    signed_in_page,
+    study_page,
+    study_url,
 )
 
 from diarytrial.participants.models import ParticipantStatus
-from diarytrial.studies.models import Role, Site, Study
 
-ANONYMOUS = "anonymous"
-NO_ROLE = "no role"  # a signed-in staff user without a membership in the study
-COORDINATOR = Role.COORDINATOR.value
-INVESTIGATOR = Role.INVESTIGATOR.value
-PHARMACIST = Role.PHARMACIST.value
-STATISTICIAN = Role.STATISTICIAN.value
-ADMINISTRATOR = Role.ADMINISTRATOR.value  # by membership, not the Django superuser
-
-ROLES = (ANONYMOUS, NO_ROLE, COORDINATOR, INVESTIGATOR, PHARMACIST, STATISTICIAN, ADMINISTRATOR)
-STUDY_ROLES = (COORDINATOR, INVESTIGATOR, PHARMACIST, STATISTICIAN, ADMINISTRATOR)
-SIGNED_IN = (NO_ROLE, *STUDY_ROLES)
-
-
-@dataclass
-class MatrixWorld:
-    """A study with two sites; each role's user and a client signed in as them."""
-
-    study: Study
-    sites: list[Site]
-    users: dict[str, User | None]
-    clients: dict[str, Client] = field(default_factory=dict)
-
-
-def build_world() -> MatrixWorld:
-    study = make_study()
-    sites = [make_site(study=study, code="stanford"), make_site(study=study, code="boston")]
-    users: dict[str, User | None] = {ANONYMOUS: None, NO_ROLE: make_user(username="no_role")}
-    for role in Role:
-        # The coordinator works at one of the two sites, as most do.
-        limited = [sites[0]] if role == Role.COORDINATOR else None
-        users[role.value] = make_member(study=study, role=role, sites=limited).user
-    world = MatrixWorld(study=study, sites=sites, users=users)
-    for name, user in users.items():
-        client = Client()
-        if user is not None:
-            client.force_login(user)
-        world.clients[name] = client
-    return world
-
-
-def everyone(status: int) -> dict[str, int]:
-    """The same status for every role, anonymous included."""
-    return dict.fromkeys(ROLES, status)
-
-
-def signed_in_page(status: int = 200) -> dict[str, int]:
-    """Any signed-in staff user; anonymous is sent to sign in."""
-    return {ANONYMOUS: 302, **dict.fromkeys(SIGNED_IN, status)}
-
-
-def study_page(
-    allowed: tuple[str, ...] = STUDY_ROLES, status: int = 200, refused: int = 403
-) -> dict[str, int]:
-    """A page of the study: `allowed` roles get `status`, other signed-in users `refused`."""
-    expected = {ANONYMOUS: 302, **dict.fromkeys(SIGNED_IN, refused)}
-    expected.update(dict.fromkeys(allowed, status))
-    return expected
-
-
-@dataclass(frozen=True)
-class RouteCase:
-    url: Callable[[MatrixWorld], str]
-    expected: Mapping[str, int]
-    method: str = "get"
-
-
-def _study_url(name: str) -> Callable[[MatrixWorld], str]:
-    return lambda world: reverse(name, kwargs={"study": world.study.slug})
-
-
-CARE = (COORDINATOR, INVESTIGATOR)  # screen, enrol, randomize, complete, withdraw
-UNBLINDING = (INVESTIGATOR, PHARMACIST)  # emergency unblinding
-
-
-def _participant_url(
-    name: str, *, status: ParticipantStatus = ParticipantStatus.ENROLLED, site: int = 0
-) -> Callable[[MatrixWorld], str]:
-    """A participant of `status` at the world's site `site` (0 is the coordinator's)."""
-
-    def url(world: MatrixWorld) -> str:
-        active = status == ParticipantStatus.ACTIVE
-        if status == ParticipantStatus.RANDOMIZED or active:
-            make_allocation(study=world.study)
-        participant = make_participant(
-            study=world.study,
-            site=world.sites[site],
-            status=ParticipantStatus.RANDOMIZED if active else status,
-        )
-        if active:
-            make_kits(study=world.study, per_arm_and_level=1)
-            make_dispensing(participant=participant)
-        return reverse(name, kwargs={"study": world.study.slug, "participant": participant.code})
-
-    return url
-
-
-def _adverse_event_url(name: str) -> Callable[[MatrixWorld], str]:
-    def url(world: MatrixWorld) -> str:
-        participant = make_participant(study=world.study, site=world.sites[0])
-        event = make_adverse_event(participant=participant)
-        return reverse(
-            name,
-            kwargs={"study": world.study.slug, "participant": participant.code, "event": event.pk},
-        )
-
-    return url
-
-
-def _allocation_list_url(world: MatrixWorld) -> str:
-    make_allocation(study=world.study, stratum="opioid_use=false")
-    url = reverse("randomization:allocation_list", kwargs={"study": world.study.slug})
-    return f"{url}?stratum=opioid_use%3Dfalse"
-
-
-ROUTES: dict[str, RouteCase] = {
+CORE_ROUTES: dict[str, RouteCase] = {
     "home": RouteCase(url=lambda w: reverse("home"), expected=everyone(302)),
     "healthz": RouteCase(url=lambda w: reverse("healthz"), expected=everyone(200)),
     "admin_sign_in": RouteCase(
@@ -184,107 +79,121 @@ ROUTES: dict[str, RouteCase] = {
         url=lambda w: reverse("accounts:two_step"), expected=signed_in_page()
     ),
     "studies:list": RouteCase(url=lambda w: reverse("studies:list"), expected=signed_in_page()),
-    "studies:home": RouteCase(url=_study_url("studies:home"), expected=study_page()),
+    "studies:home": RouteCase(url=study_url("studies:home"), expected=study_page()),
     # Participant pages: every role reads, coordinators only their sites (404 for another's).
-    "participants:list": RouteCase(url=_study_url("participants:list"), expected=study_page()),
+    "participants:list": RouteCase(url=study_url("participants:list"), expected=study_page()),
     "participants:screen": RouteCase(
-        url=_study_url("participants:screen"), expected=study_page(allowed=CARE)
+        url=study_url("participants:screen"), expected=study_page(allowed=CARE)
     ),
     "participants:detail": RouteCase(
-        url=_participant_url("participants:detail", site=1),  # the coordinator's other site
+        url=participant_url("participants:detail", site=1),  # the coordinator's other site
         expected={**study_page(), COORDINATOR: 404},
     ),
     "participants:enrol": RouteCase(
-        url=_participant_url("participants:enrol", status=ParticipantStatus.SCREENED),
+        url=participant_url("participants:enrol", status=ParticipantStatus.SCREENED),
         expected=study_page(allowed=CARE),
     ),
     "participants:randomize": RouteCase(
-        url=_participant_url("participants:randomize"), expected=study_page(allowed=CARE)
+        url=participant_url("participants:randomize"), expected=study_page(allowed=CARE)
     ),
     "participants:complete": RouteCase(
-        url=_participant_url("participants:complete", status=ParticipantStatus.ACTIVE),
+        url=participant_url("participants:complete", status=ParticipantStatus.ACTIVE),
         expected=study_page(allowed=CARE),
     ),
     "participants:withdraw": RouteCase(
-        url=_participant_url("participants:withdraw"), expected=study_page(allowed=CARE)
+        url=participant_url("participants:withdraw"), expected=study_page(allowed=CARE)
     ),
     "participants:unblind": RouteCase(
-        url=_participant_url("participants:unblind", status=ParticipantStatus.RANDOMIZED),
+        url=participant_url("participants:unblind", status=ParticipantStatus.RANDOMIZED),
         expected=study_page(allowed=UNBLINDING),
     ),
     "participants:unblind_result": RouteCase(
         # Nothing to show without an unblinding just done: back to the participant's page.
-        url=_participant_url("participants:unblind_result", status=ParticipantStatus.RANDOMIZED),
+        url=participant_url("participants:unblind_result", status=ParticipantStatus.RANDOMIZED),
         expected=study_page(allowed=UNBLINDING, status=302),
     ),
     # Safety, on a participant: coordinators and investigators of the participant's site.
     "safety:adverse_event_new": RouteCase(
-        url=_participant_url("safety:adverse_event_new"), expected=study_page(allowed=CARE)
+        url=participant_url("safety:adverse_event_new"), expected=study_page(allowed=CARE)
     ),
     "safety:adverse_event_change": RouteCase(
-        url=_adverse_event_url("safety:adverse_event_change"), expected=study_page(allowed=CARE)
+        url=adverse_event_url("safety:adverse_event_change"), expected=study_page(allowed=CARE)
     ),
     "safety:adverse_event_remove": RouteCase(
-        url=_adverse_event_url("safety:adverse_event_remove"), expected=study_page(allowed=CARE)
+        url=adverse_event_url("safety:adverse_event_remove"), expected=study_page(allowed=CARE)
     ),
     "safety:dose_change": RouteCase(
-        url=_participant_url("safety:dose_change"), expected=study_page(allowed=CARE)
+        url=participant_url("safety:dose_change"), expected=study_page(allowed=CARE)
     ),
     # The database page: everyone reads it; its forms only post (GET: 405).
-    "exports:database": RouteCase(url=_study_url("exports:database"), expected=study_page()),
+    "exports:database": RouteCase(url=study_url("exports:database"), expected=study_page()),
     "exports:lock": RouteCase(
-        url=_study_url("exports:lock"), expected=study_page(allowed=(ADMINISTRATOR,), status=405)
+        url=study_url("exports:lock"), expected=study_page(allowed=(ADMINISTRATOR,), status=405)
     ),
     "exports:unlock": RouteCase(
-        url=_study_url("exports:unlock"),
+        url=study_url("exports:unlock"),
         expected=study_page(allowed=(ADMINISTRATOR,), status=405),
     ),
     "exports:unblind": RouteCase(
-        url=_study_url("exports:unblind"),
+        url=study_url("exports:unblind"),
         expected=study_page(allowed=(STATISTICIAN,), status=405),
     ),
     "exports:download": RouteCase(
-        url=_study_url("exports:download"),
+        url=study_url("exports:download"),
         expected=study_page(
             allowed=(COORDINATOR, INVESTIGATOR, STATISTICIAN, ADMINISTRATOR), status=405
         ),
     ),
     # The pharmacist's pages; forms that only post answer GET with 405.
     "randomization:pharmacy": RouteCase(
-        url=_study_url("randomization:pharmacy"), expected=study_page(allowed=(PHARMACIST,))
+        url=study_url("randomization:pharmacy"), expected=study_page(allowed=(PHARMACIST,))
     ),
     "randomization:dispense": RouteCase(
-        url=_study_url("randomization:dispense"),
+        url=study_url("randomization:dispense"),
         expected=study_page(allowed=(PHARMACIST,), status=405),
     ),
     "randomization:kits": RouteCase(
-        url=_study_url("randomization:kits"), expected=study_page(allowed=(PHARMACIST,))
+        url=study_url("randomization:kits"), expected=study_page(allowed=(PHARMACIST,))
     ),
     "randomization:kits_generate": RouteCase(
-        url=_study_url("randomization:kits_generate"),
+        url=study_url("randomization:kits_generate"),
         expected=study_page(allowed=(PHARMACIST,), status=405),
     ),
     "randomization:kits_import": RouteCase(
-        url=_study_url("randomization:kits_import"),
+        url=study_url("randomization:kits_import"),
         expected=study_page(allowed=(PHARMACIST,), status=405),
     ),
     "randomization:allocation_lists": RouteCase(
-        url=_study_url("randomization:allocation_lists"),
+        url=study_url("randomization:allocation_lists"),
         expected=study_page(allowed=(PHARMACIST,)),
     ),
     "randomization:allocation_generate": RouteCase(
-        url=_study_url("randomization:allocation_generate"),
+        url=study_url("randomization:allocation_generate"),
         expected=study_page(allowed=(PHARMACIST,), status=405),
     ),
     "randomization:allocation_list": RouteCase(
-        url=_allocation_list_url, expected=study_page(allowed=(PHARMACIST,))
+        url=allocation_list_url, expected=study_page(allowed=(PHARMACIST,))
     ),
     "randomization:enrolment": RouteCase(
         # The statistician too, once the study is unblinded (not in this world).
-        url=_study_url("randomization:enrolment"),
+        url=study_url("randomization:enrolment"),
         expected=study_page(allowed=(PHARMACIST,)),
     ),
 }
+
+
+def _app_routes() -> dict[str, RouteCase]:
+    """The core rows and every ``routes_*.py`` module's rows; a name in two modules fails."""
+    merged = dict(CORE_ROUTES)
+    for module_path in sorted(Path(__file__).parent.glob("routes_*.py")):
+        module = importlib.import_module(f"tests.web.{module_path.stem}")
+        clash = sorted(set(merged) & set(module.ROUTES))
+        assert not clash, f"{module_path.name} repeats rows of other modules: {clash}"
+        merged.update(module.ROUTES)
+    return merged
+
+
+ROUTES = _app_routes()
 
 COVERED_NAMESPACES = {"admin": "tests/web/test_admin_access.py"}
 

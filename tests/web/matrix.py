@@ -1,0 +1,140 @@
+"""The route matrix's world, roles and row helpers (tests/web/test_route_matrix.py).
+
+Each app's rows live in its own ``routes_*.py`` module beside this one; the test merges them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from tests.builders import (
+    make_adverse_event,
+    make_allocation,
+    make_dispensing,
+    make_kits,
+    make_member,
+    make_participant,
+    make_site,
+    make_study,
+    make_user,
+)
+
+from diarytrial.participants.models import ParticipantStatus
+from diarytrial.studies.models import Role, Site, Study
+
+ANONYMOUS = "anonymous"
+NO_ROLE = "no role"  # a signed-in staff user without a membership in the study
+COORDINATOR = Role.COORDINATOR.value
+INVESTIGATOR = Role.INVESTIGATOR.value
+PHARMACIST = Role.PHARMACIST.value
+STATISTICIAN = Role.STATISTICIAN.value
+ADMINISTRATOR = Role.ADMINISTRATOR.value  # by membership, not the Django superuser
+
+ROLES = (ANONYMOUS, NO_ROLE, COORDINATOR, INVESTIGATOR, PHARMACIST, STATISTICIAN, ADMINISTRATOR)
+STUDY_ROLES = (COORDINATOR, INVESTIGATOR, PHARMACIST, STATISTICIAN, ADMINISTRATOR)
+SIGNED_IN = (NO_ROLE, *STUDY_ROLES)
+
+
+@dataclass
+class MatrixWorld:
+    """A study with two sites; each role's user and a client signed in as them."""
+
+    study: Study
+    sites: list[Site]
+    users: dict[str, User | None]
+    clients: dict[str, Client] = field(default_factory=dict)
+
+
+def build_world() -> MatrixWorld:
+    study = make_study()
+    sites = [make_site(study=study, code="stanford"), make_site(study=study, code="boston")]
+    users: dict[str, User | None] = {ANONYMOUS: None, NO_ROLE: make_user(username="no_role")}
+    for role in Role:
+        # The coordinator works at one of the two sites, as most do.
+        limited = [sites[0]] if role == Role.COORDINATOR else None
+        users[role.value] = make_member(study=study, role=role, sites=limited).user
+    world = MatrixWorld(study=study, sites=sites, users=users)
+    for name, user in users.items():
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        world.clients[name] = client
+    return world
+
+
+def everyone(status: int) -> dict[str, int]:
+    """The same status for every role, anonymous included."""
+    return dict.fromkeys(ROLES, status)
+
+
+def signed_in_page(status: int = 200) -> dict[str, int]:
+    """Any signed-in staff user; anonymous is sent to sign in."""
+    return {ANONYMOUS: 302, **dict.fromkeys(SIGNED_IN, status)}
+
+
+def study_page(
+    allowed: tuple[str, ...] = STUDY_ROLES, status: int = 200, refused: int = 403
+) -> dict[str, int]:
+    """A page of the study: `allowed` roles get `status`, other signed-in users `refused`."""
+    expected = {ANONYMOUS: 302, **dict.fromkeys(SIGNED_IN, refused)}
+    expected.update(dict.fromkeys(allowed, status))
+    return expected
+
+
+@dataclass(frozen=True)
+class RouteCase:
+    url: Callable[[MatrixWorld], str]
+    expected: Mapping[str, int]
+    method: str = "get"
+
+
+def study_url(name: str) -> Callable[[MatrixWorld], str]:
+    return lambda world: reverse(name, kwargs={"study": world.study.slug})
+
+
+CARE = (COORDINATOR, INVESTIGATOR)  # screen, enrol, randomize, complete, withdraw
+UNBLINDING = (INVESTIGATOR, PHARMACIST)  # emergency unblinding
+
+
+def participant_url(
+    name: str, *, status: ParticipantStatus = ParticipantStatus.ENROLLED, site: int = 0
+) -> Callable[[MatrixWorld], str]:
+    """A participant of `status` at the world's site `site` (0 is the coordinator's)."""
+
+    def url(world: MatrixWorld) -> str:
+        active = status == ParticipantStatus.ACTIVE
+        if status == ParticipantStatus.RANDOMIZED or active:
+            make_allocation(study=world.study)
+        participant = make_participant(
+            study=world.study,
+            site=world.sites[site],
+            status=ParticipantStatus.RANDOMIZED if active else status,
+        )
+        if active:
+            make_kits(study=world.study, per_arm_and_level=1)
+            make_dispensing(participant=participant)
+        return reverse(name, kwargs={"study": world.study.slug, "participant": participant.code})
+
+    return url
+
+
+def adverse_event_url(name: str) -> Callable[[MatrixWorld], str]:
+    def url(world: MatrixWorld) -> str:
+        participant = make_participant(study=world.study, site=world.sites[0])
+        event = make_adverse_event(participant=participant)
+        return reverse(
+            name,
+            kwargs={"study": world.study.slug, "participant": participant.code, "event": event.pk},
+        )
+
+    return url
+
+
+def allocation_list_url(world: MatrixWorld) -> str:
+    make_allocation(study=world.study, stratum="opioid_use=false")
+    url = reverse("randomization:allocation_list", kwargs={"study": world.study.slug})
+    return f"{url}?stratum=opioid_use%3Dfalse"
