@@ -15,6 +15,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 import diarytrial.protocol
 from diarytrial.accounts.services import totp_device_confirm, totp_device_start
+from diarytrial.devices.auth import DEVICE_COOKIE
+from diarytrial.devices.models import Device
+from diarytrial.devices.services import enrolment_link_issue, enrolment_link_redeem
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.diary.services import diary_entry_submit
 from diarytrial.participants.models import Participant, ParticipantStatus
@@ -275,3 +278,19 @@ def make_adverse_event(
         outcome=outcome,
         actor=actor,
     )
+
+
+def make_device(participant: Participant, *, user_agent: str = "Test phone") -> tuple[Device, str]:
+    """A phone bound to `participant` through an enrolment link: the device and its raw token."""
+    coordinator, _ = User.objects.get_or_create(username="link-issuer")
+    issued = enrolment_link_issue(participant=participant, actor=coordinator)
+    bound = enrolment_link_redeem(token=issued.token, user_agent=user_agent)
+    return bound.device, bound.token
+
+
+def device_client(participant: Participant, **client_options: bool) -> Client:
+    """A test client carrying a new device cookie of `participant` (no staff session)."""
+    _, token = make_device(participant)
+    client = Client(**client_options)
+    client.cookies[DEVICE_COOKIE] = token
+    return client

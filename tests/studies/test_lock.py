@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from tests.builders import (
     make_adverse_event,
     make_allocation,
+    make_device,
     make_dispensing,
     make_entry,
     make_kits,
@@ -31,6 +32,13 @@ from tests.diary.helpers import answers, at
 
 from diarytrial.audit.models import AuditEvent
 from diarytrial.audit.selectors import audit_verify
+from diarytrial.devices.models import Device
+from diarytrial.devices.services import (
+    device_pin_clear,
+    device_pin_set,
+    enrolment_link_issue,
+    enrolment_link_redeem,
+)
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.diary.services import (
     blinding_guess_record,
@@ -87,7 +95,7 @@ NOW = dt.datetime(2025, 6, 20, 19, 0, tzinfo=dt.UTC)  # noon in Los Angeles
 TODAY = dt.date(2025, 6, 20)
 START = dt.date(2025, 5, 20)
 ELIGIBLE = {"acr_criteria": True, "pain_at_least_4": True, "taking_opioid_antagonist": False}
-APPS = ("studies", "participants", "randomization", "diary", "safety", "audit")
+APPS = ("studies", "participants", "randomization", "diary", "devices", "safety", "audit")
 
 
 @dataclass
@@ -107,6 +115,8 @@ class World:
     entry: DiaryEntry
     event: AdverseEvent
     kit: Kit
+    link_token: str
+    device: Device
 
 
 @pytest.fixture
@@ -140,6 +150,10 @@ def world(clock: time_machine.Traveller) -> World:
         entry=make_entry(participant=randomized, diary_date=START),
         event=make_adverse_event(participant=randomized, onset_date=START),
         kit=Kit.objects.filter(study=study, status=KitStatus.AVAILABLE).order_by("code").first(),
+        link_token=enrolment_link_issue(
+            participant=active, actor=make_user(username="linker")
+        ).token,
+        device=make_device(randomized)[0],
     )
 
 
@@ -256,6 +270,13 @@ WRITES: dict[str, Write] = {
     "pgic_answer_record": lambda w: pgic_answer_record(
         participant=w.randomized, period=1, score=3, answered_on=TODAY
     ),
+    # devices (device_revoke and device_pin_check are exempt: see below)
+    "enrolment_link_issue": lambda w: enrolment_link_issue(
+        participant=w.enrolled, actor=w.coordinator
+    ),
+    "enrolment_link_redeem": lambda w: enrolment_link_redeem(token=w.link_token),
+    "device_pin_set": lambda w: device_pin_set(device=w.device, pin="2580"),
+    "device_pin_clear": lambda w: device_pin_clear(device=w.device),
     "blinding_guess_record": lambda w: blinding_guess_record(
         participant=w.randomized, period=1, guess="drug", answered_on=TODAY
     ),
@@ -299,6 +320,7 @@ def test_after_the_lock_every_write_is_refused_and_nothing_changes_until_unlocke
 def test_every_write_service_of_the_trials_apps_is_in_the_list() -> None:
     import inspect
 
+    from diarytrial.devices import services as devices
     from diarytrial.diary import services as diary
     from diarytrial.participants import services as participants
     from diarytrial.randomization import services as randomization
@@ -307,13 +329,20 @@ def test_every_write_service_of_the_trials_apps_is_in_the_list() -> None:
 
     public = {
         name
-        for module in (studies, participants, randomization, safety, diary)
+        for module in (studies, participants, randomization, safety, diary, devices)
         for name, function in inspect.getmembers(module, inspect.isfunction)
         if function.__module__ == module.__name__
         and not name.startswith("_")
         and hasattr(function, "__wrapped__")  # transaction.atomic: a write service
     }
-    exempt = {"study_create_from_protocol", "study_lock", "study_unlock"}
+    # Taking a lost phone's access away and counting wrong PINs must work on a locked study.
+    exempt = {
+        "study_create_from_protocol",
+        "study_lock",
+        "study_unlock",
+        "device_revoke",
+        "device_pin_check",
+    }
 
     assert public - exempt == set(WRITES)
 

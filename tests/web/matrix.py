@@ -14,6 +14,7 @@ from django.urls import reverse
 from tests.builders import (
     make_adverse_event,
     make_allocation,
+    make_device,
     make_dispensing,
     make_kits,
     make_member,
@@ -23,7 +24,8 @@ from tests.builders import (
     make_user,
 )
 
-from diarytrial.participants.models import ParticipantStatus
+from diarytrial.devices.auth import DEVICE_COOKIE
+from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.studies.models import Role, Site, Study
 
 ANONYMOUS = "anonymous"
@@ -37,6 +39,10 @@ ADMINISTRATOR = Role.ADMINISTRATOR.value  # by membership, not the Django superu
 ROLES = (ANONYMOUS, NO_ROLE, COORDINATOR, INVESTIGATOR, PHARMACIST, STATISTICIAN, ADMINISTRATOR)
 STUDY_ROLES = (COORDINATOR, INVESTIGATOR, PHARMACIST, STATISTICIAN, ADMINISTRATOR)
 SIGNED_IN = (NO_ROLE, *STUDY_ROLES)
+PARTICIPANT = "participant"  # a participant's enrolled phone (device cookie, no staff session)
+COLUMNS = (*ROLES, PARTICIPANT)
+"""Every client a row is tried with. A row may leave PARTICIPANT out: a phone is then expected
+to be answered as anonymous is (staff pages know no device)."""
 
 
 @dataclass
@@ -46,6 +52,7 @@ class MatrixWorld:
     study: Study
     sites: list[Site]
     users: dict[str, User | None]
+    participant: Participant
     clients: dict[str, Client] = field(default_factory=dict)
 
 
@@ -57,12 +64,16 @@ def build_world() -> MatrixWorld:
         # The coordinator works at one of the two sites, as most do.
         limited = [sites[0]] if role == Role.COORDINATOR else None
         users[role.value] = make_member(study=study, role=role, sites=limited).user
-    world = MatrixWorld(study=study, sites=sites, users=users)
+    participant = make_participant(study=study, site=sites[0])
+    world = MatrixWorld(study=study, sites=sites, users=users, participant=participant)
     for name, user in users.items():
         client = Client()
         if user is not None:
             client.force_login(user)
         world.clients[name] = client
+    _, token = make_device(participant)
+    world.clients[PARTICIPANT] = Client()
+    world.clients[PARTICIPANT].cookies[DEVICE_COOKIE] = token
     return world
 
 
@@ -90,6 +101,12 @@ class RouteCase:
     url: Callable[[MatrixWorld], str]
     expected: Mapping[str, int]
     method: str = "get"
+
+    def status_for(self, column: str) -> int:
+        """The expected status of `column`; a phone defaults to what anonymous gets."""
+        if column == PARTICIPANT and PARTICIPANT not in self.expected:
+            return self.expected[ANONYMOUS]
+        return self.expected[column]
 
 
 def study_url(name: str) -> Callable[[MatrixWorld], str]:

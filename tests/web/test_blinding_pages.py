@@ -80,8 +80,8 @@ def sequence_of(participant: Participant) -> str:
     return AllocationSlot.objects.get(used_by=participant).sequence_code
 
 
-@pytest.fixture
-def trial() -> Trial:
+def make_trial() -> Trial:
+    """Two randomized participants on different sequences, started the same day, and more."""
     study = study_create_from_protocol(
         text=make_protocol_text(study_id="blindcheck", title="Blinding check of the staff pages"),
         source="trial.toml",
@@ -120,6 +120,11 @@ def trial() -> Trial:
         screened=make_participant(study=study, site=site, status=Status.SCREENED),
         enrolled=make_participant(study=study, site=site),
     )
+
+
+@pytest.fixture
+def trial() -> Trial:
+    return make_trial()
 
 
 def page_urls(trial: Trial) -> dict[str, str]:

@@ -74,6 +74,7 @@ class ParticipantActions:
     unblind: bool = False
     adverse_event: bool = False
     dose_change: bool = False
+    phone: bool = False
 
     @property
     def any(self) -> bool:
@@ -95,6 +96,8 @@ def participant_actions(participant: Participant, role: str) -> ParticipantActio
         # Adverse events are recorded from consent on, also after the participant left.
         adverse_event=cares and participant.enrolled_at is not None,
         dose_change=cares and status in (Status.ENROLLED, Status.RANDOMIZED, Status.ACTIVE),
+        # Phones are set up while the diary runs; revoking one stays possible afterwards.
+        phone=cares and participant.enrolled_at is not None,
     )
 
 

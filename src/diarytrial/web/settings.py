@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "diarytrial.participants",
     "diarytrial.randomization",
     "diarytrial.diary",
+    "diarytrial.devices",
     "diarytrial.safety",
     "diarytrial.exports",
 ]

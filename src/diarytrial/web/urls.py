@@ -21,6 +21,10 @@ urlpatterns = [
         "studies/<slug:study>/participants/<str:participant>/",
         include("diarytrial.safety.urls"),
     ),
+    path(
+        "studies/<slug:study>/participants/<str:participant>/phone/",
+        include("diarytrial.devices.urls"),
+    ),
     path("studies/<slug:study>/", include("diarytrial.randomization.urls")),
     path("studies/<slug:study>/database/", include("diarytrial.exports.urls")),
     path("healthz", healthz, name="healthz"),

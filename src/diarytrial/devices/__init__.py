@@ -1,0 +1,1 @@
+"""Participants' phones: enrolment links and the long-lived, revocable device sessions."""

@@ -1,0 +1,12 @@
+"""Django app configuration of the devices app."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class DevicesConfig(AppConfig):
+    name = "diarytrial.devices"
+    label = "devices"
+    verbose_name = "Participants' devices"
+    default_auto_field = "django.db.models.BigAutoField"

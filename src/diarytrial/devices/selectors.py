@@ -1,0 +1,27 @@
+"""Reads of the devices app (staff pages)."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from diarytrial.devices.models import Device, EnrolmentLink
+from diarytrial.participants.models import Participant
+
+
+def device_list(*, participant: Participant) -> list[Device]:
+    """The participant's phones, newest first, revoked ones included."""
+    return list(Device.objects.filter(participant=participant).order_by("-created_at", "-id"))
+
+
+def enrolment_link_open(*, participant: Participant) -> EnrolmentLink | None:
+    """The participant's link that still works (unused, not replaced, not expired), if any."""
+    return (
+        EnrolmentLink.objects.filter(
+            participant=participant,
+            used_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-created_at")
+        .first()
+    )
