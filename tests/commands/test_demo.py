@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ def test_demo_runs_the_live_system_end_to_end(tmp_path: Path) -> None:
     assert "pain reduced by" in out
     assert "statistician" in out
     assert "password" in out
+    assert re.search(r"\n   http://127\.0\.0\.1:8000/d/enrol/[\w-]{40,}/\n", out)
     dataset = read_dataset(tmp_path / "dataset")  # the unblinded export, validated
     assert len(dataset.participants) == 4
     assert set(dataset.participants["sequence"].dropna()) <= {"ldn-placebo", "placebo-ldn"}

@@ -93,3 +93,22 @@ def test_no_new_link_once_the_study_is_locked(
     assert "locked" in page.text
     assert not EnrolmentLink.objects.exists()
     assert "Make an enrolment link" not in coordinator.get(_url("list", participant)).text
+
+
+def test_the_admin_shows_phones_read_only_and_never_a_token_hash(
+    participant: Participant, admin_user: object
+) -> None:
+    device, _ = make_device(participant)
+    client = Client()
+    client.force_login(admin_user)  # type: ignore[arg-type]
+
+    detail = client.get(reverse("admin:devices_device_change", args=[device.pk]))
+    link = client.get(
+        reverse("admin:devices_enrolmentlink_change", args=[device.enrolment_link.pk])
+    )
+
+    assert detail.status_code == 200
+    assert link.status_code == 200
+    assert device.token_hash not in detail.text
+    assert device.enrolment_link.token_hash not in link.text
+    assert client.get(reverse("admin:devices_device_add")).status_code == 403

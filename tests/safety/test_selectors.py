@@ -72,7 +72,7 @@ def test_the_dose_history_starts_with_the_start_level(participant: Participant) 
     ]
 
 
-def test_candidates_are_diary_reports_not_covered_by_an_event_very_unpleasant_first(
+def test_candidates_are_episodes_not_covered_by_an_event_very_unpleasant_first(
     participant: Participant,
 ) -> None:
     study = participant.study
@@ -89,11 +89,13 @@ def test_candidates_are_diary_reports_not_covered_by_an_event_very_unpleasant_fi
 
     candidates = side_effect_candidates(study=study, sites=[participant.site])
 
-    assert [(c.diary_date, c.side_effect, c.unpleasantness) for c in candidates] == [
-        (NOV[5], "headache", "very"),
-        (NOV[2], "vivid_dreams", "very"),
-        (NOV[8], "headache", "somewhat"),
-        (NOV[1], "nausea", "not_at_all"),
+    # The headache of the 6th and the 9th is one episode (three days apart).
+    assert [
+        (c.side_effect, [(r.diary_date, r.unpleasantness) for r in c.reports]) for c in candidates
+    ] == [
+        ("headache", [(NOV[5], "very"), (NOV[8], "somewhat")]),
+        ("vivid_dreams", [(NOV[2], "very")]),
+        ("nausea", [(NOV[1], "not_at_all")]),
     ]
     first = candidates[0]
     assert isinstance(first, SideEffectCandidate)
@@ -103,6 +105,8 @@ def test_candidates_are_diary_reports_not_covered_by_an_event_very_unpleasant_fi
         "Headache",
         True,
     )
+    assert (first.first_reported, first.last_reported, first.worst) == (NOV[5], NOV[8], "very")
+    assert not candidates[2].very
     assert side_effect_candidates(study=study, sites=[]) == []
 
 
@@ -129,10 +133,22 @@ def test_an_ongoing_event_covers_every_later_report_and_a_confirmed_report_leave
 
     candidates = side_effect_candidates(study=participant.study, sites=[participant.site])
 
-    assert [(c.diary_date, c.side_effect) for c in candidates] == [(NOV[7], "insomnia")]
+    assert [(c.first_reported, c.side_effect) for c in candidates] == [(NOV[7], "insomnia")]
 
 
-def test_candidates_take_three_queries_however_many_reports(participant: Participant) -> None:
+def test_nights_far_apart_are_two_candidates(participant: Participant) -> None:
+    for day in (NOV[0], NOV[1], NOV[2], NOV[6], NOV[7]):
+        make_entry(participant=participant, diary_date=day, side_effects={"headache": "somewhat"})
+
+    candidates = side_effect_candidates(study=participant.study, sites=[participant.site])
+
+    assert [(c.first_reported, c.last_reported, len(c.reports)) for c in candidates] == [
+        (NOV[6], NOV[7], 2),
+        (NOV[0], NOV[2], 3),
+    ]
+
+
+def test_candidates_take_four_queries_however_many_reports(participant: Participant) -> None:
     others = [make_participant(study=participant.study, start_date=START) for _ in range(3)]
     for person in [participant, *others]:
         for day in NOV[:4]:
@@ -142,5 +158,5 @@ def test_candidates_take_three_queries_however_many_reports(participant: Partici
     with CaptureQueriesContext(connection) as captured:
         candidates = side_effect_candidates(study=participant.study, sites=[participant.site])
 
-    assert len(candidates) == 15
-    assert len(captured.captured_queries) == 3
+    assert [len(c.reports) for c in candidates] == [4, 4, 4, 3]
+    assert len(captured.captured_queries) == 4

@@ -73,6 +73,8 @@ from diarytrial.safety.services import (
     adverse_event_remove,
     adverse_event_update,
     dose_level_change,
+    side_effect_candidate_confirm,
+    side_effect_candidate_dismiss,
 )
 from diarytrial.studies.errors import (
     LockReasonRequiredError,
@@ -147,7 +149,9 @@ def world(clock: time_machine.Traveller) -> World:
         enrolled=make_participant(study=study, start_date=START),
         randomized=randomized,
         active=active,
-        entry=make_entry(participant=randomized, diary_date=START),
+        entry=make_entry(
+            participant=randomized, diary_date=START, side_effects={"nausea": "somewhat"}
+        ),
         event=make_adverse_event(participant=randomized, onset_date=START),
         kit=Kit.objects.filter(study=study, status=KitStatus.AVAILABLE).order_by("code").first(),
         link_token=enrolment_link_issue(
@@ -253,6 +257,24 @@ WRITES: dict[str, Write] = {
     ),
     "dose_level_change": lambda w: dose_level_change(
         participant=w.randomized, level="reduced", reason="headache", actor=w.coordinator
+    ),
+    "side_effect_candidate_confirm": lambda w: side_effect_candidate_confirm(
+        participant=w.randomized,
+        side_effect="nausea",
+        first_reported=START,
+        severity="mild",
+        serious=False,
+        related="possible",
+        action="none",
+        outcome="recovering",
+        actor=w.coordinator,
+    ),
+    "side_effect_candidate_dismiss": lambda w: side_effect_candidate_dismiss(
+        participant=w.randomized,
+        side_effect="nausea",
+        first_reported=START,
+        reason="known, mild, not an adverse event",
+        actor=w.coordinator,
     ),
     # diary
     "diary_entry_submit": lambda w: diary_entry_submit(

@@ -47,7 +47,15 @@ pytestmark = pytest.mark.django_db
 
 Status = ParticipantStatus
 BLINDED = (Role.COORDINATOR, Role.INVESTIGATOR, Role.STATISTICIAN, Role.ADMINISTRATOR)
-CHECKED_NAMESPACES = ("exports", "participants", "randomization", "safety", "studies")
+CHECKED_NAMESPACES = (
+    "diary",
+    "exports",
+    "participants",
+    "randomization",
+    "safety",
+    "side_effects",
+    "studies",
+)
 
 
 def forbidden_patterns(protocol: Protocol) -> dict[str, re.Pattern[str]]:
@@ -158,6 +166,25 @@ def page_urls(trial: Trial) -> dict[str, str]:
         if name.startswith(("randomization:", "exports:")):
             urls[name] = reverse(name, kwargs=study)
     urls["randomization:allocation_list"] += "?stratum=opioid_use%3Dfalse"
+    start = trial.first.start_date
+    assert start is not None
+    urls["side_effects:list"] = reverse("side_effects:list", kwargs=study)
+    for name in ("side_effects:confirm", "side_effects:dismiss"):
+        # The nausea of the second night: no event covers it.
+        urls[name] = reverse(
+            name,
+            kwargs={
+                **study,
+                "participant": trial.first.code,
+                "side_effect": "nausea",
+                "first": (start + dt.timedelta(days=1)).isoformat(),
+            },
+        )
+    urls["diary:entries"] = of("diary:entries", trial.first)
+    urls["diary:correct"] = reverse(
+        "diary:correct",
+        kwargs={**study, "participant": trial.first.code, "day": start.isoformat()},
+    )
     return urls
 
 
@@ -204,6 +231,7 @@ _TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
 _CLOCK = re.compile(r"\d{2}:\d{2}(:\d{2}(\.\d+)?)?(\+00:00)?")
 _KIT = re.compile(r"K-[0-9A-Z]{4,}")
 _EVENT = re.compile(r"/adverse-events/\d+/")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")  # upload ids
 
 
 def normalized(text: str, trial: Trial, participant: Participant) -> str:
@@ -211,6 +239,7 @@ def normalized(text: str, trial: Trial, participant: Participant) -> str:
     text = _TOKEN.sub('name="csrfmiddlewaretoken" value=""', text)
     text = _KIT.sub("K-CODE", text)
     text = _EVENT.sub("/adverse-events/N/", text)
+    text = _UUID.sub("UUID", text)
     return _CLOCK.sub("hh:mm", text)
 
 
@@ -228,6 +257,14 @@ def test_pages_do_not_differ_by_arm(trial: Trial, role: Role) -> None:
         "complete": lambda p: f"/studies/{study}/participants/{p.code}/complete/",
         "adverse event": lambda p: f"/studies/{study}/participants/{p.code}/adverse-events/new/",
         "dose": lambda p: f"/studies/{study}/participants/{p.code}/dose/",
+        "diary": lambda p: f"/studies/{study}/participants/{p.code}/diary/",
+        "diary night": lambda p: (
+            f"/studies/{study}/participants/{p.code}/diary/{p.start_date.isoformat()}/"  # type: ignore[union-attr]
+        ),
+        "side effect": lambda p: (
+            f"/studies/{study}/side-effects/{p.code}/nausea/"
+            f"{(p.start_date + dt.timedelta(days=1)).isoformat()}/confirm/"  # type: ignore[operator]
+        ),
     }
 
     compared = 0

@@ -198,21 +198,41 @@ def test_a_diary_report_is_offered_and_confirmed_as_an_event(
     entry = make_entry(participant=participant, diary_date=day, side_effects={"nausea": "very"})
 
     page = coordinator.get(url(participant)).text
-    link = re.search(r'href="([^"]*adverse-events/new/\?[^"]*)"', page)
+    link = re.search(r'href="([^"]*/nausea/[^"]*/confirm/\?back=participant)"', page)
     assert "Side effects reported in the diary" in page
-    assert "Nausea on" in page
+    assert f"Nausea, on {day.isoformat()}" in page
     assert link is not None
-    form = coordinator.get(link.group(1).replace("&amp;", "&")).text
+    form = coordinator.get(link.group(1)).text
+    data = {
+        k: v for k, v in event_data(participant).items() if k not in ("side_effect", "onset_date")
+    }
+    response = coordinator.post(link.group(1), {**data, "back": "participant"})
+
+    assert f"starts on the first night it was reported, {day.isoformat()}" in form
+    assert response.status_code == 302
+    assert response["Location"] == url(participant)
+    event = AdverseEvent.objects.get()
+    assert (event.from_diary_entry, event.onset_date) == (entry, day)
+    assert "Side effects reported in the diary" not in coordinator.get(url(participant)).text
+
+
+def test_the_event_form_can_be_prefilled_from_a_diary_report(
+    participant: Participant, coordinator: Client
+) -> None:
+    assert participant.start_date is not None
+    day = participant.start_date + dt.timedelta(days=3)
+    entry = make_entry(participant=participant, diary_date=day, side_effects={"nausea": "very"})
+    link = url(participant, f"adverse-events/new/?side_effect=nausea&diary_date={day.isoformat()}")
+
+    form = coordinator.get(link).text
     response = coordinator.post(
-        link.group(1).replace("&amp;", "&"),
-        event_data(participant, side_effect="nausea", onset_date=day.isoformat()),
+        link, event_data(participant, side_effect="nausea", onset_date=day.isoformat())
     )
 
     assert re.search(r'value="nausea"[^>]*checked', form)
     assert f"Confirms the side effect reported in the diary of {day.isoformat()}" in form
     assert response.status_code == 302
     assert AdverseEvent.objects.get().from_diary_entry == entry
-    assert "Side effects reported in the diary" not in coordinator.get(url(participant)).text
 
 
 def test_changing_an_event_needs_a_reason_and_a_change(

@@ -62,6 +62,8 @@ def demo(args: argparse.Namespace) -> int:
     django.setup()
     call_command("migrate", verbosity=0)
 
+    from django.urls import reverse
+
     from diarytrial.analysis.results import analyze_trial
     from diarytrial.dataset import dataset_sha256, read_dataset, write_dataset
     from diarytrial.demo.live import run_live_demo
@@ -94,6 +96,14 @@ def demo(args: argparse.Namespace) -> int:
     console.print(f"4. The web app: http://{ADDRESS}/ (database {database}); sign in as")
     for login in live.logins:
         console.print(f"   {login.role:<14} {login.username:<14} password {login.password}")
+    tryout = live.tryout
+    enrol = reverse("phone:enrol", args=[tryout.token])
+    console.print(
+        f"5. The participant's phone diary: {tryout.participant_code} of the open try-out "
+        f"study {tryout.study_slug} (time zone {tryout.timezone}: the diary window is open "
+        f"now). Open this link in a phone-sized browser window to set it up as their phone:"
+    )
+    console.print(f"   http://{ADDRESS}{enrol}", soft_wrap=True)
     if args.no_serve:
         console.print(
             f"   To serve it: DATABASE_URL=sqlite:///{database} .venv/bin/diarytrial runserver"

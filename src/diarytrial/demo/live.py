@@ -32,6 +32,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from diarytrial.dataset import TrialDataset
+from diarytrial.demo.phone import PhoneTryout, phone_tryout
 from diarytrial.diary.services import diary_entry_submit, pgic_answer_record
 from diarytrial.exports.services import dataset_export, study_unblind
 from diarytrial.participants.models import Participant
@@ -86,6 +87,7 @@ class LiveDemo:
     logins: tuple[Login, ...]
     dataset: TrialDataset
     entries: int
+    tryout: PhoneTryout
 
 
 def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None) -> LiveDemo:
@@ -134,7 +136,12 @@ def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None)
         study_unblind(study=study, reason="database locked; primary analysis", actor=statistician)
         dataset = dataset_export(study=study, actor=statistician, blinded=False)
     log("database locked, study unblinded by the statistician, dataset exported")
-    return LiveDemo(study=study, logins=logins, dataset=dataset, entries=replay.nights)
+    # At the real time: the try-out participant's diary window is open now.
+    tryout = phone_tryout(protocol=protocol, staff=staff)
+    log(f"phone try-out study {tryout.study_slug}: participant {tryout.participant_code}")
+    return LiveDemo(
+        study=study, logins=logins, dataset=dataset, entries=replay.nights, tryout=tryout
+    )
 
 
 def _local_time(day: dt.date, hour: int, zone: str = "America/Los_Angeles") -> dt.datetime:

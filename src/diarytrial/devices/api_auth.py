@@ -36,12 +36,12 @@ class DeviceAuth(APIKeyCookie):
 
     def _get_key(self, request: HttpRequest) -> str | None:
         # Ninja's own check raises a bare HttpError; ours says what to do, as a problem.
-        if self.csrf and not getattr(request, "_ninja_csrf_exempt", False):
-            if check_csrf(request) is not None:
-                raise CsrfFailedError(
-                    "This page's security token is missing or out of date, so nothing was "
-                    "saved. Reload the page and try again."
-                )
+        exempt = getattr(request, "_ninja_csrf_exempt", False)
+        if self.csrf and not exempt and check_csrf(request) is not None:
+            raise CsrfFailedError(
+                "This page's security token is missing or out of date, so nothing was "
+                "saved. Reload the page and try again."
+            )
         return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Device | None:

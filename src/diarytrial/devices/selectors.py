@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from django.utils import timezone
 
+from diarytrial.devices.auth import token_hash
 from diarytrial.devices.models import Device, EnrolmentLink
-from diarytrial.participants.models import Participant
+from diarytrial.participants.models import Participant, ParticipantStatus
+
+ENROLLABLE = (ParticipantStatus.ENROLLED, ParticipantStatus.RANDOMIZED, ParticipantStatus.ACTIVE)
+"""The statuses in which a phone may be set up for the diary."""
 
 
 def device_list(*, participant: Participant) -> list[Device]:
@@ -25,3 +29,17 @@ def enrolment_link_open(*, participant: Participant) -> EnrolmentLink | None:
         .order_by("-created_at")
         .first()
     )
+
+
+def enrolment_link_usable(*, token: str) -> bool:
+    """Whether the enrolment link `token` would bind a phone now (the redeem service decides;
+    this only spares the participant a button that cannot work)."""
+    if not 20 <= len(token) <= 100:
+        return False
+    return EnrolmentLink.objects.filter(
+        token_hash=token_hash(token),
+        used_at__isnull=True,
+        revoked_at__isnull=True,
+        expires_at__gt=timezone.now(),
+        participant__status__in=ENROLLABLE,
+    ).exists()

@@ -25,6 +25,7 @@ from diarytrial.audit.services import audit_record
 from diarytrial.devices.auth import token_hash
 from diarytrial.devices.errors import EnrolmentLinkInvalidError, PinInvalidError
 from diarytrial.devices.models import Device, EnrolmentLink
+from diarytrial.devices.selectors import ENROLLABLE
 from diarytrial.participants.errors import ParticipantStatusError, ReasonRequiredError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.services import participant_lock
@@ -32,7 +33,6 @@ from diarytrial.studies.services import require_unlocked
 
 LINK_LIFETIME = dt.timedelta(hours=72)
 PIN_ATTEMPTS = 5
-ENROLLABLE = (ParticipantStatus.ENROLLED, ParticipantStatus.RANDOMIZED, ParticipantStatus.ACTIVE)
 _PIN = re.compile(r"\d{4}")
 
 

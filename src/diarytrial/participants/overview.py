@@ -42,6 +42,7 @@ from diarytrial.safety.selectors import (
     adverse_event_list,
     dose_history,
     side_effect_candidates,
+    side_effect_review_list,
 )
 from diarytrial.studies.access import is_unblinded
 from diarytrial.studies.models import Role, Site, Study, StudyMembership
@@ -103,6 +104,7 @@ def participant_actions(participant: Participant, role: str) -> ParticipantActio
 
 RECORD_LABELS = {
     "safety.adverseevent": "Adverse event",
+    "safety.sideeffectreview": "Diary side effect",
     "participants.participant": "Participant",
     "participants.eligibilityanswer": "Screening answer",
     "participants.consent": "Consent",
@@ -162,13 +164,15 @@ def participant_page(
         dose_history=tuple(dose_history(participant=participant)),
         adverse_events=tuple(events),
         diary_reports=tuple(
-            report
-            for report in side_effect_candidates(study=participant.study, sites=[participant.site])
-            if report.participant_id == participant.pk
+            side_effect_candidates(
+                study=participant.study, sites=[participant.site], participant=participant
+            )
         ),
         history=tuple(
             HistoryEntry(RECORD_LABELS.get(event.object_type, event.object_type), event)
-            for event in participant_audit_history(detail=detail, also=events)
+            for event in participant_audit_history(
+                detail=detail, also=[*events, *side_effect_review_list(participant=participant)]
+            )
         ),
         actions=participant_actions(participant, membership.role),
         unblinded=unblinded,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from diarytrial.safety.models import AdverseEvent
+from diarytrial.safety.models import AdverseEvent, SideEffectReview
 from diarytrial.studies.admin import ReadOnlyAdminMixin
 
 
@@ -22,3 +22,11 @@ class AdverseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[t
     list_filter = ("status", "serious", "severity")
     list_select_related = ("participant",)
     search_fields = ("participant__code", "term")
+
+
+@admin.register(SideEffectReview)
+class SideEffectReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("participant", "side_effect", "first_reported", "last_reported", "decision")
+    list_filter = ("decision",)
+    list_select_related = ("participant",)
+    search_fields = ("participant__code", "side_effect")

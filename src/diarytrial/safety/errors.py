@@ -21,3 +21,9 @@ class AdverseEventDuplicateError(ConflictError):
     """A diary side-effect report confirmed as an adverse event a second time."""
 
     code = "adverse_event_duplicate"
+
+
+class SideEffectCandidateClosedError(ConflictError):
+    """A decision on a diary side effect that is no longer waiting for one."""
+
+    code = "side_effect_candidate_closed"

@@ -186,3 +186,59 @@ class DoseChangeForm(forms.Form):
         cleaned = super().clean() or {}
         _not_after(self, "effective_on", self.today, "The date")
         return cleaned
+
+
+class CandidateConfirmForm(AdverseEventForm):
+    """A diary side effect confirmed as an adverse event: the side effect and the onset (its
+    first night) are the diary's; the rest as for any event, and optional notes."""
+
+    notes = forms.CharField(
+        label="Notes",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional, e.g. what the participant said on the phone. Kept in the audit trail.",
+    )
+
+    def __init__(self, *args: Any, onset: dt.date, today: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, side_effects=(), today=today, **kwargs)
+        self.onset = onset
+        del self.fields["side_effect"]
+        del self.fields["onset_date"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        end = cleaned.get("end_date")
+        if end is not None and end < self.onset:
+            self.add_error(
+                "end_date",
+                f"The end date is before the first night it was reported "
+                f"({self.onset.isoformat()}).",
+            )
+        return cleaned
+
+    def values(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "term": data["term"].strip(),
+            "end_date": data["end_date"],
+            "severity": data["severity"],
+            "serious": data["serious"] == "yes",
+            "related": data["related"],
+            "action": data["action"],
+            "outcome": data["outcome"],
+            "notes": data["notes"],
+        }
+
+    def event_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name != "notes"]
+
+
+class DismissForm(forms.Form):
+    """Why a diary side effect is not an adverse event."""
+
+    reason = forms.CharField(
+        label="Why it is not an adverse event",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="e.g. Known, mild, not an adverse event. Kept in the audit trail.",
+        error_messages={"required": "Say why it is not an adverse event."},
+    )

@@ -1,8 +1,9 @@
 """Adverse events recorded by staff. Blinded: nothing here names an arm or a kit's contents.
 
 An event is never deleted: removing one (recorded in error, a duplicate) changes its status and
-keeps the reason. Dose changes are the participants app's `DoseLevelChange` rows, written
-through ``safety.services.dose_level_change``.
+keeps the reason. A side effect reported in the diary becomes an event when the coordinator
+confirms it; `SideEffectReview` keeps that decision, or the dismissal. Dose changes are the
+participants app's `DoseLevelChange` rows, written through ``safety.services.dose_level_change``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.timezone import now
 
-from diarytrial.diary.models import DiaryEntry
+from diarytrial.diary.models import DiaryEntry, Unpleasantness
 from diarytrial.participants.models import Participant
 
 
@@ -121,3 +122,77 @@ class AdverseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"AE {self.pk}: {self.term}"
+
+
+class ReviewDecision(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed as an adverse event"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class SideEffectReview(models.Model):
+    """The coordinator's decision on one diary side effect of one participant (one episode).
+
+    The episode is the participant's reports of `side_effect` from `first_reported` to
+    `last_reported` as they stood when it was decided (`reports`: date and unpleasantness of
+    each). Confirmed, it names the adverse event recorded from it; dismissed, it says why. A
+    decision is final: removing the event later does not bring the reports back.
+    """
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.PROTECT, related_name="side_effect_reviews"
+    )
+    side_effect = models.CharField(max_length=40, help_text="The protocol's checklist id.")
+    first_reported = models.DateField(help_text="Diary date of the episode's first report.")
+    last_reported = models.DateField(help_text="Diary date of its last report when decided.")
+    worst = models.CharField(
+        max_length=10,
+        choices=Unpleasantness.choices,
+        help_text="The most unpleasant report of the episode when decided.",
+    )
+    reports = models.JSONField(
+        default=list, help_text="[{diary_date, unpleasantness}] of the reports decided on."
+    )
+    decision = models.CharField(max_length=10, choices=ReviewDecision.choices)
+    adverse_event = models.OneToOneField(
+        AdverseEvent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="side_effect_review",
+    )
+    reason = models.TextField(
+        blank=True, help_text="Why it was dismissed; notes on a confirmation."
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ("participant", "side_effect", "first_reported")
+        constraints = (
+            models.UniqueConstraint(
+                fields=["participant", "side_effect", "first_reported"],
+                name="safety_review_one_per_episode",
+            ),
+            models.CheckConstraint(
+                condition=Q(decision__in=ReviewDecision.values), name="safety_review_decision_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(worst__in=Unpleasantness.values), name="safety_review_worst_known"
+            ),
+            models.CheckConstraint(
+                condition=Q(decision=ReviewDecision.CONFIRMED, adverse_event__isnull=False)
+                | (
+                    Q(decision=ReviewDecision.DISMISSED, adverse_event__isnull=True) & ~Q(reason="")
+                ),
+                name="safety_review_confirmed_with_event_dismissed_with_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(last_reported__gte=F("first_reported")),
+                name="safety_review_last_after_first",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"review of {self.side_effect} from {self.first_reported} ({self.decision})"

@@ -15,7 +15,12 @@ from django.db.models import QuerySet
 
 from diarytrial.diary.models import SideEffectReport, Unpleasantness
 from diarytrial.participants.models import DoseLevelChange, Participant
-from diarytrial.safety.models import AdverseEvent, EventStatus
+from diarytrial.safety.models import (
+    AdverseEvent,
+    EventStatus,
+    ReviewDecision,
+    SideEffectReview,
+)
 from diarytrial.studies.models import ProtocolVersion, Site, Study
 from diarytrial.studies.selectors import protocol_version_load
 
@@ -57,41 +62,151 @@ def dose_history(*, participant: Participant) -> list[DoseLevelChange]:
     )
 
 
-@dataclass(frozen=True)
-class SideEffectCandidate:
-    """A side effect reported in the diary and not (yet) covered by a recorded adverse event."""
+EPISODE_GAP_DAYS = 3
+"""A report at most this many days after the previous report of the same side effect continues
+its episode: two nights without it (a missed diary, a good night) do not end it."""
 
-    participant_id: int
-    participant_code: str
-    site_code: str
+_RANK = {Unpleasantness.NOT_AT_ALL: 0, Unpleasantness.SOMEWHAT: 1, Unpleasantness.VERY: 2}
+
+
+def _rank(level: str) -> int:
+    return _RANK.get(Unpleasantness(level), 0) if level in Unpleasantness.values else 0
+
+
+def side_effect_review_list(*, participant: Participant) -> list[SideEffectReview]:
+    """The decisions on the participant's diary side effects, oldest episode first."""
+    return list(
+        SideEffectReview.objects.filter(participant=participant).order_by("first_reported", "id")
+    )
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One night's report of the side effect."""
+
     entry_id: int
     diary_date: dt.date
-    side_effect: str
-    label: str
     unpleasantness: str
 
     @property
     def very(self) -> bool:
-        """Rated "very unpleasant": the coordinator considers a blinded dose change."""
         return self.unpleasantness == Unpleasantness.VERY
 
+    @property
+    def label(self) -> str:
+        return Unpleasantness(self.unpleasantness).label
 
-_ORDER = {Unpleasantness.VERY: 0, Unpleasantness.SOMEWHAT: 1, Unpleasantness.NOT_AT_ALL: 2}
+
+@dataclass(frozen=True)
+class SideEffectCandidate:
+    """One episode of a side effect reported in the diary, for the coordinator to confirm as an
+    adverse event or dismiss: the participant's undecided reports of it, night after night."""
+
+    participant_id: int
+    participant_code: str
+    site_code: str
+    side_effect: str
+    label: str
+    reports: tuple[ReportLine, ...]
+
+    @property
+    def first_reported(self) -> dt.date:
+        return self.reports[0].diary_date
+
+    @property
+    def last_reported(self) -> dt.date:
+        return self.reports[-1].diary_date
+
+    @property
+    def first_entry_id(self) -> int:
+        return self.reports[0].entry_id
+
+    @property
+    def worst(self) -> str:
+        return max((r.unpleasantness for r in self.reports), key=_rank)
+
+    @property
+    def very(self) -> bool:
+        """A night rated "very unpleasant": the site's coordinators were e-mailed about it."""
+        return any(report.very for report in self.reports)
 
 
-def side_effect_candidates(*, study: Study, sites: Sites) -> list[SideEffectCandidate]:
-    """Diary side-effect reports for the coordinator to confirm as adverse events.
+@dataclass(frozen=True)
+class _Decided:
+    first: dt.date
+    last: dt.date
+    worst: str
+    dismissed: bool
 
-    A report is a candidate until a recorded adverse event of the same participant and side
-    effect covers its diary date (onset on or before it, and no end or an end on or after it)
-    or confirms it (``from_diary_entry``). "Very unpleasant" reports come first, then the
-    newest. Three queries whatever the number of reports.
+
+def _episodes(
+    reports: list[ReportLine],
+    events: list[tuple[dt.date, dt.date | None, int | None]],
+    reviews: list[_Decided],
+) -> list[list[ReportLine]]:
+    """The undecided episodes among one participant's `reports` of one side effect (by date).
+
+    A report is decided when a recorded adverse event covers its date (onset on or before, no
+    end or an end on or after) or confirms it (its diary entry), or when a review's dates
+    include it. A dismissal also covers the rest of its episode: the reports that follow at most
+    `EPISODE_GAP_DAYS` apart and are no more unpleasant than the worst one dismissed. The other
+    reports make episodes: runs at most `EPISODE_GAP_DAYS` apart with no decided report between.
+    """
+    decided = [
+        any(
+            linked == r.entry_id or (onset <= r.diary_date and (end is None or r.diary_date <= end))
+            for onset, end, linked in events
+        )
+        or any(review.first <= r.diary_date <= review.last for review in reviews)
+        for r in reports
+    ]
+    gap = dt.timedelta(days=EPISODE_GAP_DAYS)
+    for review in reviews:
+        if not review.dismissed:
+            continue
+        previous = review.last
+        for index, report in enumerate(reports):
+            if report.diary_date <= review.last:
+                continue
+            if report.diary_date - previous > gap or _rank(report.unpleasantness) > _rank(
+                review.worst
+            ):
+                break
+            decided[index] = True
+            previous = report.diary_date
+    episodes: list[list[ReportLine]] = []
+    current: list[ReportLine] = []
+    for report, done in zip(reports, decided, strict=True):
+        if done:
+            current = []
+            continue
+        if current and report.diary_date - current[-1].diary_date > gap:
+            current = []
+        if not current:
+            current = []
+            episodes.append(current)
+        current.append(report)
+    return episodes
+
+
+def side_effect_candidates(
+    *, study: Study, sites: Sites, participant: Participant | None = None
+) -> list[SideEffectCandidate]:
+    """The open candidates of `study` at `sites` (of `participant` only, when given).
+
+    Each is one episode of one participant's side effect that no adverse event and no review
+    has decided (`_episodes`); a side effect ticked thirty nights running is one candidate.
+    Those with a "very unpleasant" night come first, then the most recent. Four queries
+    whatever the number of reports.
     """
     site_list = _site_list(sites)
+    scope: dict[str, object] = {"participant__study": study, "participant__site__in": site_list}
+    if participant is not None:
+        scope["participant"] = participant
     reports = list(
-        SideEffectReport.objects.filter(
-            entry__participant__study=study, entry__participant__site__in=site_list
-        ).values_list(
+        SideEffectReport.objects.filter(**{f"entry__{k}": v for k, v in scope.items()})
+        .order_by("entry__participant_id", "side_effect", "entry__diary_date")
+        .values_list(
             "entry_id",
             "entry__diary_date",
             "entry__participant_id",
@@ -104,18 +219,25 @@ def side_effect_candidates(*, study: Study, sites: Sites) -> list[SideEffectCand
     )
     if not reports:
         return []
-    covering: dict[tuple[int, str], list[tuple[dt.date, dt.date | None, int | None]]]
-    covering = defaultdict(list)
+    events: dict[tuple[int, str], list[tuple[dt.date, dt.date | None, int | None]]]
+    events = defaultdict(list)
     for participant_id, effect, onset, end, entry_id in (
-        AdverseEvent.objects.filter(
-            participant__study=study,
-            participant__site__in=site_list,
-            status=EventStatus.RECORDED,
-        )
+        AdverseEvent.objects.filter(status=EventStatus.RECORDED, **scope)
         .exclude(side_effect="")
         .values_list("participant_id", "side_effect", "onset_date", "end_date", "from_diary_entry")
     ):
-        covering[(participant_id, effect)].append((onset, end, entry_id))
+        events[(participant_id, effect)].append((onset, end, entry_id))
+    reviews: dict[tuple[int, str], list[_Decided]] = defaultdict(list)
+    for participant_id, effect, first, last, worst, decision in (
+        SideEffectReview.objects.filter(**scope)
+        .order_by("first_reported")
+        .values_list(
+            "participant_id", "side_effect", "first_reported", "last_reported", "worst", "decision"
+        )
+    ):
+        reviews[(participant_id, effect)].append(
+            _Decided(first, last, worst, decision == ReviewDecision.DISMISSED)
+        )
     versions = {row[5] for row in reports}
     labels = {
         version.pk: {
@@ -124,26 +246,31 @@ def side_effect_candidates(*, study: Study, sites: Sites) -> list[SideEffectCand
         }
         for version in ProtocolVersion.objects.filter(pk__in=versions).select_related("study")
     }
-    candidates = []
+    grouped: dict[tuple[int, str], list[ReportLine]] = defaultdict(list)
+    about: dict[int, tuple[str, str, int]] = {}
     for entry_id, day, participant_id, code, site_code, version_id, effect, level in reports:
-        events = covering.get((participant_id, effect), [])
-        if any(
-            linked == entry_id or (onset <= day and (end is None or day <= end))
-            for onset, end, linked in events
+        grouped[(participant_id, effect)].append(ReportLine(entry_id, day, level))
+        about[participant_id] = (code, site_code, version_id)
+    candidates = []
+    for (participant_id, effect), lines in grouped.items():
+        code, site_code, version_id = about[participant_id]
+        for episode in _episodes(
+            lines,
+            events.get((participant_id, effect), []),
+            reviews.get((participant_id, effect), []),
         ):
-            continue
-        candidates.append(
-            SideEffectCandidate(
-                participant_id=participant_id,
-                participant_code=code,
-                site_code=site_code,
-                entry_id=entry_id,
-                diary_date=day,
-                side_effect=effect,
-                label=labels.get(version_id, {}).get(effect, effect),
-                unpleasantness=level,
+            candidates.append(
+                SideEffectCandidate(
+                    participant_id=participant_id,
+                    participant_code=code,
+                    site_code=site_code,
+                    side_effect=effect,
+                    label=labels.get(version_id, {}).get(effect, effect),
+                    reports=tuple(episode),
+                )
             )
-        )
-    candidates.sort(key=lambda c: (c.diary_date, c.participant_code), reverse=True)
-    candidates.sort(key=lambda c: _ORDER.get(Unpleasantness(c.unpleasantness), 3))
+    candidates.sort(
+        key=lambda c: (c.last_reported, c.participant_code, c.side_effect), reverse=True
+    )
+    candidates.sort(key=lambda c: not c.very)
     return candidates

@@ -1,5 +1,6 @@
 """Staff pages of the safety app, on a participant: record, change or remove an adverse event,
-and change the blinded dose level.
+and change the blinded dose level; and the study's side effects reported in the diary, to
+confirm as adverse events or dismiss.
 
 For coordinators and investigators (`CARE_ROLES`), of the participant's site (another site's
 participant is "not found"). Each view parses its form and calls one service; a refusal is shown
@@ -14,7 +15,8 @@ import datetime as dt
 from django.contrib import messages
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_safe
 
 from diarytrial.diary.selectors import diary_entry_get
 from diarytrial.participants.models import Participant
@@ -29,16 +31,25 @@ from diarytrial.safety.forms import (
     OTHER,
     AdverseEventChangeForm,
     AdverseEventForm,
+    CandidateConfirmForm,
+    DismissForm,
     DoseChangeForm,
     ReasonForm,
 )
 from diarytrial.safety.models import AdverseEvent
-from diarytrial.safety.selectors import adverse_event_list
+from diarytrial.safety.selectors import (
+    EPISODE_GAP_DAYS,
+    SideEffectCandidate,
+    adverse_event_list,
+    side_effect_candidates,
+)
 from diarytrial.safety.services import (
     adverse_event_record,
     adverse_event_remove,
     adverse_event_update,
     dose_level_change,
+    side_effect_candidate_confirm,
+    side_effect_candidate_dismiss,
 )
 from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
 from diarytrial.web.errors import NotFoundError
@@ -202,4 +213,128 @@ def dose_change(request: StudyRequest, study: str, participant: str) -> HttpResp
         request,
         "safety/dose_change.html",
         {"participant": found, "form": form, "levels": levels},
+    )
+
+
+# --- side effects reported in the diary ----------------------------------------------------------
+
+
+@require_safe
+@study_role_required(*CARE_ROLES)
+def side_effect_list(request: StudyRequest, study: str) -> HttpResponse:
+    """The study's side effects reported in the diary and not decided yet (the reader's sites)."""
+    candidates = side_effect_candidates(
+        study=request.study, sites=sites_visible_to(request.user, request.study)
+    )
+    return render(
+        request,
+        "safety/side_effect_list.html",
+        {"candidates": candidates, "gap_days": EPISODE_GAP_DAYS},
+    )
+
+
+def _candidate(
+    request: StudyRequest, code: str, side_effect: str, first: str
+) -> tuple[Participant, SideEffectCandidate]:
+    found = _participant(request, code)
+    try:
+        day = dt.date.fromisoformat(first)
+    except ValueError:
+        day = None
+    for candidate in side_effect_candidates(
+        study=request.study, sites=[found.site], participant=found
+    ):
+        if (candidate.side_effect, candidate.first_reported) == (side_effect, day):
+            return found, candidate
+    raise NotFoundError(
+        f"No side effect {side_effect} reported by {found.code} from {first} is waiting for a "
+        f"decision: it was confirmed or dismissed already, or an adverse event covers it.",
+        extra={"participant": found.code},
+    )
+
+
+def _back(request: StudyRequest) -> str:
+    """Where the decision was asked: "participant" (their page) or "" (the study's list)."""
+    asked = request.POST.get("back") if request.method == "POST" else request.GET.get("back")
+    return "participant" if asked == "participant" else ""
+
+
+def _decided_url(request: StudyRequest, participant: Participant) -> str:
+    if _back(request) == "participant":
+        return detail_url(participant)
+    return reverse("side_effects:list", kwargs={"study": participant.study.slug})
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def side_effect_confirm(
+    request: StudyRequest, study: str, participant: str, side_effect: str, first: str
+) -> HttpResponse:
+    """Confirm a diary side effect as an adverse event with onset on its first night."""
+    found, candidate = _candidate(request, participant, side_effect, first)
+    form = CandidateConfirmForm(
+        _posted(request),
+        initial={"term": candidate.label},
+        onset=candidate.first_reported,
+        today=participant_today(found),
+    )
+    if form.is_valid():
+        values = form.values()
+        try:
+            review = side_effect_candidate_confirm(
+                participant=found,
+                side_effect=candidate.side_effect,
+                first_reported=candidate.first_reported,
+                actor=request.user,
+                **values,
+            )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            event = review.adverse_event
+            serious = event is not None and event.serious
+            messages.success(
+                request,
+                f"{candidate.label} of {found.code} recorded as an adverse event from "
+                f"{candidate.first_reported.isoformat()}."
+                + (" It is serious: the investigators are e-mailed." if serious else ""),
+            )
+            return redirect(_decided_url(request, found))
+    return render(
+        request,
+        "safety/side_effect_confirm.html",
+        {"participant": found, "candidate": candidate, "form": form, "back": _back(request)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def side_effect_dismiss(
+    request: StudyRequest, study: str, participant: str, side_effect: str, first: str
+) -> HttpResponse:
+    """Dismiss a diary side effect: not an adverse event, with the reason."""
+    found, candidate = _candidate(request, participant, side_effect, first)
+    form = DismissForm(_posted(request))
+    if form.is_valid():
+        try:
+            side_effect_candidate_dismiss(
+                participant=found,
+                side_effect=candidate.side_effect,
+                first_reported=candidate.first_reported,
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                f"{candidate.label} of {found.code} from "
+                f"{candidate.first_reported.isoformat()} dismissed: not an adverse event.",
+            )
+            return redirect(_decided_url(request, found))
+    return render(
+        request,
+        "safety/side_effect_dismiss.html",
+        {"participant": found, "candidate": candidate, "form": form, "back": _back(request)},
     )

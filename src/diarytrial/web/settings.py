@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "ninja",  # serves the API docs page's scripts itself (no CDN)
     "diarytrial.audit",
     "diarytrial.studies",
     "diarytrial.accounts",
@@ -76,8 +77,12 @@ INSTALLED_APPS = [
     "diarytrial.randomization",
     "diarytrial.diary",
     "diarytrial.devices",
+    "diarytrial.phone",
     "diarytrial.safety",
     "diarytrial.exports",
+    "django_tasks",
+    "django_tasks_db",
+    "diarytrial.reminders",
 ]
 
 MIDDLEWARE = [
@@ -191,6 +196,24 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "diarytrial <diarytrial@localhost>")
+
+# --- Background tasks and diary reminders (docs/reminders.md) --------------------------------
+
+# Tasks wait in the database until `diarytrial worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Where the site is reached, for the links in reminder e-mails and the calendar feed.
+SITE_URL = (
+    env_str("SITE_URL")
+    or (f"https://{ALLOWED_HOSTS[0].lstrip('.')}" if PRODUCTION else "http://localhost:8000")
+).rstrip("/")
+# Web Push keys (generate them with `diarytrial vapid_keys`); no push reminders without them.
+VAPID_PUBLIC_KEY = env_str("VAPID_PUBLIC_KEY")
+VAPID_PRIVATE_KEY = env_str("VAPID_PRIVATE_KEY")
+# Who push services may contact about our pushes: a mailto: address or the site's https URL.
+VAPID_SUBJECT = env_str("VAPID_SUBJECT", SITE_URL)
+# Reminders go out over this many minutes after the window opens, each participant at their
+# own fixed offset, so that they do not all arrive (or hit the mail server) at once.
+REMINDER_SPREAD_MINUTES = env_int("REMINDER_SPREAD_MINUTES", 10)
 
 # --- Time and language ----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from diarytrial.accounts.views import admin_sign_in
+from diarytrial.web.api import api
 from diarytrial.web.views import healthz
 
 urlpatterns = [
@@ -25,9 +26,17 @@ urlpatterns = [
         "studies/<slug:study>/participants/<str:participant>/phone/",
         include("diarytrial.devices.urls"),
     ),
+    path("studies/<slug:study>/side-effects/", include("diarytrial.safety.side_effect_urls")),
+    path(
+        "studies/<slug:study>/participants/<str:participant>/diary/",
+        include("diarytrial.diary.urls"),
+    ),
     path("studies/<slug:study>/", include("diarytrial.randomization.urls")),
     path("studies/<slug:study>/database/", include("diarytrial.exports.urls")),
+    path("d/", include("diarytrial.phone.urls")),
+    path("d/", include("diarytrial.reminders.urls")),
     path("healthz", healthz, name="healthz"),
+    path("api/", api.urls),
 ]
 
 # Errors look the same everywhere: an HTML page, or problem details under /api/.

@@ -1,0 +1,84 @@
+"""The demo's phone try-out: a second, open study with one participant whose diary window is
+open now, and a link that sets up the browser that opens it as that participant's phone.
+
+The demo trial itself ends locked and unblinded, so nobody can fill a diary in it; this study
+is where one tries the participant's side (enrolment, tonight's diary, offline sending) while
+the demo serves the web app.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from diarytrial.devices.services import enrolment_link_issue
+from diarytrial.participants.services import participant_enrol, participant_screen
+from diarytrial.protocol import ProtocolFile
+from diarytrial.studies.models import Role
+from diarytrial.studies.services import membership_grant, site_create, study_create_from_protocol
+
+TRYOUT_ID = "ldn_phone_tryout"
+
+
+@dataclass(frozen=True)
+class PhoneTryout:
+    """The try-out participant and the secret of their enrolment link."""
+
+    study_slug: str
+    participant_code: str
+    timezone: str
+    token: str
+
+
+def evening_zone(now: dt.datetime, hour: int = 20) -> str:
+    """An ``Etc/GMT±N`` zone where the clock shows `hour` o'clock (and some minutes) at `now`.
+
+    >>> evening_zone(dt.datetime(2026, 11, 26, 15, 30, tzinfo=dt.UTC))
+    'Etc/GMT-5'
+    """
+    offset = (hour - now.astimezone(dt.UTC).hour + 12) % 24 - 12  # hours east of UTC, -12..11
+    # POSIX-style names: Etc/GMT-5 is five hours *east* of Greenwich.
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def phone_tryout(*, protocol: ProtocolFile, staff: dict[Role, User]) -> PhoneTryout:
+    """Create the try-out study and participant (enrolled today) and an enrolment link."""
+    administrator, coordinator = staff[Role.ADMINISTRATOR], staff[Role.COORDINATOR]
+    text = protocol.text.replace(f'id = "{protocol.protocol.study.id}"', f'id = "{TRYOUT_ID}"', 1)
+    if text == protocol.text:
+        raise ValueError('the demo protocol must name its study id as id = "..."')
+    study = study_create_from_protocol(
+        text=text, source="demo phone try-out", created_by=administrator
+    )
+    site = site_create(
+        study=study, code="stanford", name="Stanford pain clinic", actor=administrator
+    )
+    for role, user in staff.items():
+        membership_grant(study=study, user=user, role=role, actor=administrator)
+    zone = evening_zone(timezone.now())
+    participant = participant_screen(
+        study=study,
+        site=site,
+        answers={q.id: q.eligible_answer for q in protocol.protocol.eligibility},
+        timezone=zone,
+        opioid_use=False,
+        age=45,
+        actor=coordinator,
+    )
+    today = timezone.now().astimezone(ZoneInfo(zone)).date()
+    participant_enrol(
+        participant=participant,
+        consent_form_version="1.0",
+        consented_on=today,
+        obtained_by=coordinator,
+        start_date=today,
+        actor=coordinator,
+    )
+    issued = enrolment_link_issue(participant=participant, actor=coordinator)
+    return PhoneTryout(
+        study_slug=study.slug, participant_code=participant.code, timezone=zone, token=issued.token
+    )

@@ -1,0 +1,372 @@
+"""The participant's diary over JSON: tonight's form, uploads, history, progress, end-of-period
+questions (mounted under ``/api/`` by ``diarytrial.web.api``; documented in docs/api.md).
+
+Every endpoint authenticates the participant's phone by its device cookie (`device_auth`);
+writes need the CSRF token too. Views are thin: reads come from ``diary.selectors``, writes go
+through ``diary.services``, refusals are the services' errors, which the API renders as
+problem details. **The server's clock decides**: a body naming its own ``received_at`` is
+refused, and the device's ``completed_at_device`` is recorded, never trusted. Nothing here
+names an arm, a sequence or a dose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from ninja import Field, Router, Schema, Status
+from pydantic import AwareDatetime, ConfigDict, StrictBool, StrictFloat, StrictInt
+
+from diarytrial.devices.api_auth import device_auth
+from diarytrial.devices.errors import DeviceNotEnrolledError
+from diarytrial.devices.models import Device
+from diarytrial.diary.errors import (
+    DiaryDateInvalidError,
+    DiaryEntryClosedError,
+    DiaryWindowClosedError,
+    PgicAnswerInvalidError,
+)
+from diarytrial.diary.models import BlindingGuess, PgicAnswer
+from diarytrial.diary.selectors import (
+    DiaryForm,
+    DiaryProgress,
+    EntryView,
+    HistoryRow,
+    blinding_guess_list,
+    diary_day_words,
+    diary_entry_get,
+    diary_form_tonight,
+    diary_history,
+    diary_progress,
+    diary_questions_due,
+    diary_upload_view,
+    pgic_answer_list,
+)
+from diarytrial.diary.services import (
+    blinding_guess_record,
+    diary_entry_submit,
+    pgic_answer_record,
+)
+from diarytrial.participants.models import Participant
+from diarytrial.participants.selectors import participant_today
+from diarytrial.web.errors import NotFoundError
+
+router = Router(auth=device_auth, tags=["diary"])
+
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+class ProblemOut(Schema):
+    """An RFC 7807 problem document; extension members (e.g. ``next_window_opens``) may follow."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+
+
+class ItemOut(Schema):
+    id: str
+    label: str
+    question: str
+    scale: str
+    min: int
+    max: int
+    anchors: list[str]
+    required: bool
+
+
+class SideEffectOut(Schema):
+    id: str
+    label: str
+
+
+class ChoiceOut(Schema):
+    value: int | str
+    label: str
+
+
+class QuestionOut(Schema):
+    kind: Literal["pgic", "blinding"]
+    period: int
+    question: str
+    choices: list[ChoiceOut]
+
+
+class EntryOut(Schema):
+    client_id: uuid.UUID
+    diary_date: dt.date
+    late: bool
+    status: str = Field(description="submitted, or corrected (by staff)")
+    received_at: dt.datetime = Field(description="when the server received it (its clock, UTC)")
+    answers: dict[str, float]
+    side_effects: dict[str, str]
+    capsule_taken: bool | None
+
+
+class FormOut(Schema):
+    state: Literal["open", "closed", "not_started", "finished"]
+    diary_date: dt.date | None
+    opens_at: dt.datetime | None
+    closes_at: dt.datetime | None
+    next_window_opens: dt.datetime | None
+    message: str
+    timezone: str
+    items: list[ItemOut]
+    side_effects: list[SideEffectOut]
+    unpleasantness: list[ChoiceOut]
+    capsule_question: str
+    entry: EntryOut | None
+    questions: list[QuestionOut]
+
+
+class HistoryOut(Schema):
+    diary_date: dt.date
+    late: bool
+    status: str
+    answers: dict[str, float]
+    side_effects: dict[str, str]
+    capsule_taken: bool | None
+
+
+class ProgressOut(Schema):
+    entries: int
+    days_so_far: int
+    completion_pct: float
+    streak: int
+    today_done: bool
+
+
+class EntryIn(Schema):
+    """One upload of the nightly form. Fields not listed here are refused (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: uuid.UUID = Field(description="made by the phone, new for every upload")
+    form_date: dt.date = Field(description="the diary_date of the form the server issued")
+    answers: dict[str, StrictFloat | StrictInt] = Field(examples=[{"pain": 42, "sleep": 61}])
+    side_effects: dict[str, str] = Field(default_factory=dict, examples=[{"headache": "somewhat"}])
+    capsule_taken: StrictBool | None = None
+    completed_at_device: AwareDatetime | None = Field(
+        default=None, description="the phone's own clock, with its offset; recorded only"
+    )
+
+
+class PgicIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    period: StrictInt
+    score: StrictInt = Field(description="1 very much improved ... 7 very much worse")
+
+
+class PgicOut(Schema):
+    period: int
+    score: int
+    answered_on: dt.date
+
+
+class BlindingIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    period: StrictInt
+    guess: str = Field(description="drug, placebo or dont_know")
+
+
+class BlindingOut(Schema):
+    period: int
+    guess: str
+    answered_on: dt.date
+
+
+_AUTH_PROBLEMS: dict[int, type[Schema]] = {401: ProblemOut, 403: ProblemOut}
+_WRITE_PROBLEMS: dict[int, type[Schema]] = {**_AUTH_PROBLEMS, 409: ProblemOut, 422: ProblemOut}
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+def _participant(request: HttpRequest) -> Participant:
+    """The participant whose phone made the request (set by `device_auth`)."""
+    device = getattr(request, "auth", None)
+    if not isinstance(device, Device):
+        raise DeviceNotEnrolledError("This phone is not set up for the diary.")
+    return device.participant
+
+
+def _upload(participant: Participant, payload: EntryIn) -> Status[EntryView]:
+    """Send one upload to the service: 201 when it created its entry, else 200, with its view.
+
+    A repeated upload is answered with the view of the first, so it gets the same body.
+    """
+    seen = diary_upload_view(participant=participant, client_id=payload.client_id)
+    entry = diary_entry_submit(
+        participant=participant,
+        client_id=payload.client_id,
+        answers=payload.answers,
+        side_effects=payload.side_effects,
+        capsule_taken=payload.capsule_taken,
+        completed_at_device=payload.completed_at_device,
+        form_date=payload.form_date,
+    )
+    if seen is not None:
+        return Status(200, seen)
+    view = diary_upload_view(participant=participant, client_id=payload.client_id)
+    if view is None:
+        raise RuntimeError(f"the upload {payload.client_id} was recorded but cannot be read")
+    return Status(201 if entry.client_id == payload.client_id else 200, view)
+
+
+def _question_check(participant: Participant, kind: str, period: int) -> None:
+    """Refuse a first answer to a question the diary does not ask now.
+
+    Said without dates: when a period starts or ends could tell its length, hence the arm.
+    """
+    due = diary_questions_due(participant=participant)
+    if not any(q.kind == kind and q.period == period for q in due):
+        raise PgicAnswerInvalidError(
+            f"There is no question about treatment period {period} to answer now. The diary "
+            f"shows the end-of-period questions when they are due.",
+            extra={"period": period},
+        )
+
+
+# --- endpoints ------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/diary/form",
+    response={200: FormOut, **_AUTH_PROBLEMS},
+    url_name="diary_form",
+    summary="Tonight's diary form",
+)
+def diary_form(request: HttpRequest) -> DiaryForm:
+    """The form tonight (or why there is none now), its items, and questions due."""
+    get_token(request)  # sets the csrftoken cookie the page sends back on its writes
+    return diary_form_tonight(participant=_participant(request))
+
+
+@router.post(
+    "/diary/entries",
+    response={200: EntryOut, 201: EntryOut, **_WRITE_PROBLEMS},
+    url_name="diary_entry_submit",
+    summary="Submit tonight's entry",
+)
+def diary_entry_create(request: HttpRequest, payload: EntryIn) -> Status[EntryView]:
+    """201 when it created the entry; 200 for the same upload again (same body) or for the
+    participant's own correction inside the window; 409 for the same client id with other
+    content, or outside the window."""
+    return _upload(_participant(request), payload)
+
+
+@router.put(
+    "/diary/entries/{diary_date}",
+    response={200: EntryOut, 404: ProblemOut, **_WRITE_PROBLEMS},
+    url_name="diary_entry_correct",
+    summary="Correct tonight's entry",
+)
+def diary_entry_change(
+    request: HttpRequest, diary_date: dt.date, payload: EntryIn
+) -> Status[EntryView]:
+    """Replace the answers of `diary_date` while its window is open (a new client id)."""
+    participant = _participant(request)
+    if payload.form_date != diary_date:
+        raise DiaryDateInvalidError(
+            f"The form date {payload.form_date.isoformat()} is not the diary date "
+            f"{diary_date.isoformat()} of this address; send the correction of a diary to "
+            f"its own date.",
+            extra={"diary_date": diary_date.isoformat()},
+        )
+    known = diary_upload_view(participant=participant, client_id=payload.client_id)
+    if known is None and diary_entry_get(participant=participant, diary_date=diary_date) is None:
+        raise NotFoundError(
+            f"There is no diary of {diary_day_words(diary_date)} to correct; send a new entry "
+            f"instead.",
+            extra={"diary_date": diary_date.isoformat()},
+        )
+    try:
+        upload = _upload(participant, payload)
+    except DiaryWindowClosedError as closed:
+        raise DiaryEntryClosedError(
+            f"The diary of {diary_day_words(diary_date)} can no longer be changed from the "
+            f"diary: its window has closed. If an answer is wrong, tell the study "
+            f"coordinator: staff can correct it.",
+            extra={**closed.extra, "diary_date": diary_date.isoformat()},
+        ) from closed
+    return Status(200, upload.value)
+
+
+@router.get(
+    "/diary/entries",
+    response={200: list[HistoryOut], **_AUTH_PROBLEMS},
+    url_name="diary_entry_list",
+    summary="Your diary so far",
+)
+def diary_entries(request: HttpRequest) -> list[HistoryRow]:
+    """The participant's own entries, newest first."""
+    return diary_history(participant=_participant(request))
+
+
+@router.get(
+    "/diary/progress",
+    response={200: ProgressOut, **_AUTH_PROBLEMS},
+    url_name="diary_progress",
+    summary="How you are doing",
+)
+def diary_progress_get(request: HttpRequest) -> DiaryProgress:
+    """Entries against the diary days so far, the current streak, whether today is done."""
+    return diary_progress(participant=_participant(request))
+
+
+@router.post(
+    "/diary/pgic",
+    response={200: PgicOut, 201: PgicOut, **_WRITE_PROBLEMS},
+    url_name="diary_pgic",
+    summary="Answer the end-of-period PGIC",
+)
+def diary_pgic(request: HttpRequest, payload: PgicIn) -> Status[PgicAnswer]:
+    """201 when recorded; 200 when the same answer was recorded before; 409 for another."""
+    participant = _participant(request)
+    given = next(
+        (a for a in pgic_answer_list(participant=participant) if a.period == payload.period), None
+    )
+    if given is None:
+        _question_check(participant, "pgic", payload.period)
+    answer = pgic_answer_record(
+        participant=participant,
+        period=payload.period,
+        score=payload.score,
+        # The same answer again is the one recorded, whatever day it is repeated on.
+        answered_on=given.answered_on if given is not None else participant_today(participant),
+    )
+    return Status(200 if given is not None else 201, answer)
+
+
+@router.post(
+    "/diary/blinding",
+    response={200: BlindingOut, 201: BlindingOut, **_WRITE_PROBLEMS},
+    url_name="diary_blinding",
+    summary="Say what you think you took in a period",
+)
+def diary_blinding(request: HttpRequest, payload: BlindingIn) -> Status[BlindingGuess]:
+    """201 when recorded; 200 when the same guess was recorded before; 409 for another."""
+    participant = _participant(request)
+    given = next(
+        (g for g in blinding_guess_list(participant=participant) if g.period == payload.period),
+        None,
+    )
+    if given is None:
+        _question_check(participant, "blinding", payload.period)
+    guess = blinding_guess_record(
+        participant=participant,
+        period=payload.period,
+        guess=payload.guess,
+        answered_on=given.answered_on if given is not None else participant_today(participant),
+    )
+    return Status(200 if given is not None else 201, guess)

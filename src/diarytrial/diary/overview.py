@@ -1,0 +1,110 @@
+"""Reads for the staff pages of the diary: a participant's entries, and one entry as the
+correction form shows it (each item's current value on its scale, the entry's audit history).
+
+Nothing here names an arm: the diary holds none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from diarytrial.audit.models import AuditEvent
+from diarytrial.audit.selectors import audit_history
+from diarytrial.diary.models import DiaryEntry, Unpleasantness
+from diarytrial.participants.models import Participant
+from diarytrial.participants.selectors import participant_protocol
+from diarytrial.protocol import Protocol, window_bounds
+from diarytrial.protocol.schema import Item
+
+
+def window_closes(entry: DiaryEntry, protocol: Protocol) -> dt.datetime:
+    """When the window of `entry`'s diary date closes (UTC), in the zone it was computed in."""
+    _, closes = window_bounds(entry.diary_date, zoneinfo.ZoneInfo(entry.timezone), protocol.diary)
+    return closes
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """One night of the participant's diary in the list."""
+
+    entry: DiaryEntry
+    closes: dt.datetime
+
+    @property
+    def open(self) -> bool:
+        """The window is still open: the participant may still change the entry themselves."""
+        return timezone.now() < self.closes
+
+
+def diary_entry_rows(*, participant: Participant) -> list[EntryRow]:
+    """The participant's entries, newest first, with when each window closes. One query."""
+    protocol = participant_protocol(participant)
+    entries = DiaryEntry.objects.filter(participant=participant).order_by("-diary_date")
+    return [EntryRow(entry, window_closes(entry, protocol)) for entry in entries]
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    """A diary item with the entry's answer (None when unanswered)."""
+
+    item: Item
+    value: float | None
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    label: str
+    unpleasantness: str
+
+    @property
+    def unpleasantness_label(self) -> str:
+        return Unpleasantness(self.unpleasantness).label
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    """One diary entry as the correction page shows it."""
+
+    entry: DiaryEntry
+    items: tuple[ItemLine, ...]
+    side_effects: tuple[ReportLine, ...]
+    closes: dt.datetime
+    history: tuple[AuditEvent, ...]
+
+    @property
+    def open(self) -> bool:
+        return timezone.now() < self.closes
+
+    @property
+    def closes_local(self) -> str:
+        """When the window closes in the participant's zone, e.g. 03:00 on Friday 21 November."""
+        local = self.closes.astimezone(zoneinfo.ZoneInfo(self.entry.timezone))
+        return f"{local:%H:%M} on {local:%A} {local.day} {local:%B}"
+
+
+def diary_entry_page(*, participant: Participant, diary_date: dt.date) -> EntryPage | None:
+    """The participant's entry of `diary_date` for the correction page, or None."""
+    entry = (
+        DiaryEntry.objects.filter(participant=participant, diary_date=diary_date)
+        .prefetch_related("answers", "side_effects")
+        .first()
+    )
+    if entry is None:
+        return None
+    protocol = participant_protocol(participant)
+    values = {answer.item: answer.value for answer in entry.answers.all()}
+    labels = {effect.id: effect.label for effect in protocol.diary.side_effects}
+    return EntryPage(
+        entry=entry,
+        items=tuple(ItemLine(item, values.get(item.id)) for item in protocol.diary.items),
+        side_effects=tuple(
+            ReportLine(labels.get(report.side_effect, report.side_effect), report.unpleasantness)
+            for report in sorted(entry.side_effects.all(), key=lambda r: r.side_effect)
+        ),
+        closes=window_closes(entry, protocol),
+        history=tuple(audit_history(entry).order_by("occurred_at", "id")),
+    )

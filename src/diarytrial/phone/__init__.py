@@ -1,0 +1,2 @@
+"""The participant's phone diary: mobile pages under ``/d/``, an installable app that works
+offline."""
