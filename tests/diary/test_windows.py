@@ -24,6 +24,7 @@ from diarytrial.diary.errors import DiaryWindowClosedError
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.diary.services import diary_entry_submit
 from diarytrial.participants.models import Participant
+from diarytrial.participants.services import participant_timezone_change
 
 pytestmark = pytest.mark.django_db
 
@@ -159,10 +160,9 @@ def test_a_participant_who_moves_fills_the_diary_in_their_new_zone(
     participant: Participant,
 ) -> None:
     in_la = submit(participant, received_at=at(D, 20))
-    # No service changes a participant's zone yet (the participants app will add one); the
-    # diary reads the zone from the participant's row, whoever wrote it.
-    Participant.objects.filter(pk=participant.pk).update(timezone="Europe/London")
-    participant.refresh_from_db()
+    participant_timezone_change(
+        participant=participant, timezone="Europe/London", reason="moved to London", actor=None
+    )
     later = D + dt.timedelta(days=2)
 
     in_london = submit(participant, received_at=at(later, 19, tz=LONDON))

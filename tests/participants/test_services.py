@@ -41,6 +41,7 @@ from diarytrial.participants.services import (
     participant_dose_level_set,
     participant_enrol,
     participant_screen,
+    participant_timezone_change,
     participant_transition_check,
     participant_withdraw,
 )
@@ -273,6 +274,48 @@ def test_withdrawal_keeps_the_data_with_date_and_reason() -> None:
     assert (stored.withdrawn_on, stored.withdrawal_reason) == (today, "moved away")
     assert stored.start_date is not None
     assert Consent.objects.filter(participant=stored).exists()
+
+
+def test_a_participant_who_moves_gets_the_new_time_zone_with_the_reason_audited() -> None:
+    participant = make_participant(study=make_study(), tz="America/Los_Angeles")
+    coordinator = make_user()
+
+    participant_timezone_change(
+        participant=participant, timezone="Europe/London", reason="moved", actor=coordinator
+    )
+
+    assert Participant.objects.get(pk=participant.pk).timezone == "Europe/London"
+    event = AuditEvent.objects.order_by("-id").first()
+    assert event is not None
+    assert event.changes == [
+        {"field": "timezone", "old": "America/Los_Angeles", "new": "Europe/London"}
+    ]
+    assert (event.reason, event.actor_label) == ("moved", coordinator.username)
+
+
+def test_a_time_zone_change_is_refused_when_it_cannot_be_used() -> None:
+    participant = make_participant(study=make_study(), tz="America/Los_Angeles")
+
+    with pytest.raises(ReasonRequiredError):
+        participant_timezone_change(
+            participant=participant, timezone="Europe/London", reason=" ", actor=None
+        )
+    with pytest.raises(InvalidInputError, match="not an IANA time zone"):
+        participant_timezone_change(
+            participant=participant, timezone="Mars/Olympus", reason="x", actor=None
+        )
+    with pytest.raises(InvalidInputError, match="already"):
+        participant_timezone_change(
+            participant=participant, timezone="America/Los_Angeles", reason="x", actor=None
+        )
+    participant_withdraw(
+        participant=participant, reason="left", on=participant_today(participant), actor=None
+    )
+    with pytest.raises(ParticipantStatusError, match="no longer matters"):
+        participant_timezone_change(
+            participant=participant, timezone="Europe/London", reason="x", actor=None
+        )
+    assert Participant.objects.get(pk=participant.pk).timezone == "America/Los_Angeles"
 
 
 def test_withdrawal_needs_a_reason_and_a_date_not_in_the_future() -> None:

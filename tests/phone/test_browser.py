@@ -27,6 +27,7 @@ from diarytrial.devices.services import enrolment_link_issue
 from diarytrial.diary.models import BlindingGuess, DiaryEntry, DiarySubmission, PgicAnswer
 from diarytrial.participants.models import Participant, ParticipantStatus, PhaseKind
 from diarytrial.participants.selectors import participant_schedule
+from diarytrial.protocol import load_example
 from diarytrial.studies.models import Study
 
 CHROMIUM = "/usr/bin/chromium"
@@ -458,3 +459,33 @@ def test_a_kept_page_of_a_closed_evening_takes_no_answers(phone: Any, live_serve
 
     page.locator("#sync-problem").get_by_text("whose diary has closed").wait_for()
     assert page.locator("#diary-form").is_hidden()
+
+
+def test_a_0_to_10_rating_protocol_is_answered_by_tapping_a_number(
+    phone: Any, live_server: Any
+) -> None:
+    """The n-of-1 example rates on 0-10 scales; its mood item is optional."""
+    study = make_study(text=load_example("nof1-ldn").text)
+    participant = evening_participant(study)
+    page = phone
+    enrol(page, live_server, participant)
+    page.get_by_role("heading", name="Tonight's diary").wait_for()
+    pain = page.get_by_role("group", name="How much pain did you feel today, on average?")
+    assert pain.get_by_role("radio").count() == 11
+    assert page.locator("input[type=range]").count() == 0
+    screen(page, "16-rating-scale")
+
+    for item, value in (("pain", 3), ("fatigue", 6), ("sleep", 7)):
+        page.locator(f"#item-{item}").get_by_text(str(value), exact=True).click()
+    assert page.get_by_text("4. Mood (you may skip this one)").count() == 1
+    page.locator("#capsule").get_by_text("No").click()
+    send(page)
+    page.get_by_role("heading", name="Thank you").wait_for()
+
+    entry = DiaryEntry.objects.get(participant=participant)
+    assert {a.item: a.value for a in entry.answers.all()} == {
+        "pain": 3.0,
+        "fatigue": 6.0,
+        "sleep": 7.0,
+    }  # the optional mood left blank is no answer
+    assert entry.capsule_taken is False

@@ -232,9 +232,13 @@ def test_setting_a_pin_keeps_this_phone_unlocked_and_locks_others(
     assert other.get(reverse("phone:history")).status_code == 200
 
 
-def test_the_settings_page_has_a_place_for_reminders(participant: Participant) -> None:
+def test_the_settings_page_has_the_diarys_time_reminders_and_the_pin(
+    participant: Participant,
+) -> None:
     page = make_phone(participant).get(reverse("phone:settings")).text
 
+    assert "open every evening from 18:00 to 03:00, America/Los Angeles time" in page
+    assert 'id="reminders"' in page
     assert "Set the PIN" in page
 
 

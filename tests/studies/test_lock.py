@@ -54,6 +54,7 @@ from diarytrial.participants.services import (
     participant_dose_level_set,
     participant_enrol,
     participant_screen,
+    participant_timezone_change,
     participant_withdraw,
 )
 from diarytrial.randomization.models import Kit, KitStatus
@@ -182,6 +183,9 @@ WRITES: dict[str, Write] = {
         timezone="America/Los_Angeles",
         opioid_use=False,
         actor=w.coordinator,
+    ),
+    "participant_timezone_change": lambda w: participant_timezone_change(
+        participant=w.enrolled, timezone="Europe/London", reason="moved", actor=w.coordinator
     ),
     "participant_enrol": lambda w: participant_enrol(
         participant=w.screened,

@@ -152,6 +152,7 @@ def page_urls(trial: Trial) -> dict[str, str]:
         "participants:randomize": of("participants:randomize", trial.enrolled),
         "participants:complete": of("participants:complete", trial.first),
         "participants:withdraw": of("participants:withdraw", trial.first),
+        "participants:timezone": of("participants:timezone", trial.first),
         "participants:unblind": of("participants:unblind", trial.first),
         "participants:unblind_result": of("participants:unblind_result", trial.first),
         "safety:adverse_event_new": of("safety:adverse_event_new", trial.first),

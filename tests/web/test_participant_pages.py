@@ -636,3 +636,33 @@ def test_the_detail_offers_each_role_only_its_actions(study: Study, stanford: Si
     assert "Withdraw</a>" not in pharmacist
     assert "Emergency unblinding" in pharmacist
     assert "What you can do" not in statistician
+
+
+def test_a_participant_who_moves_gets_a_new_time_zone_with_a_reason(
+    study: Study, stanford: Site
+) -> None:
+    participant = make_participant(study=study, site=stanford, tz="America/Los_Angeles")
+    client = member(study, Role.COORDINATOR)
+
+    form = client.get(url(study, "time-zone", participant))
+    refused = client.post(
+        url(study, "time-zone", participant), {"timezone": "Europe/London", "reason": ""}
+    )
+    same = client.post(
+        url(study, "time-zone", participant),
+        {"timezone": "America/Los_Angeles", "reason": "moved"},
+    )
+    done = client.post(
+        url(study, "time-zone", participant),
+        {"timezone": "Europe/London", "reason": "Moved to London"},
+    )
+
+    assert 'value="America/Los_Angeles" selected' in form.text
+    assert "Say why the time zone changes." in errors_of(refused.text)
+    assert "already" in same.text
+    assert done.status_code == 302
+    participant.refresh_from_db()
+    assert participant.timezone == "Europe/London"
+    page = client.get(done["Location"]).text
+    assert "now follows Europe/London time" in page
+    assert "Moved to London" in page  # the reason, in the participant's history

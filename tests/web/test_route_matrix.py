@@ -94,6 +94,9 @@ CORE_ROUTES: dict[str, RouteCase] = {
         url=participant_url("participants:detail", site=1),  # the coordinator's other site
         expected={**study_page(), COORDINATOR: 404},
     ),
+    "participants:timezone": RouteCase(
+        url=participant_url("participants:timezone"), expected=study_page(allowed=CARE)
+    ),
     "participants:enrol": RouteCase(
         url=participant_url("participants:enrol", status=ParticipantStatus.SCREENED),
         expected=study_page(allowed=CARE),

@@ -202,3 +202,24 @@ class ParticipantFilterForm(forms.Form):
         choices=ParticipantStatus.choices,
         widget=forms.CheckboxSelectMultiple,
     )
+
+
+class TimezoneForm(forms.Form):
+    """A participant who moved: the new time zone and why."""
+
+    timezone = forms.ChoiceField(
+        label="New time zone",
+        help_text="Where the participant lives now: their diary windows follow this zone.",
+    )
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For example: moved to London. Kept in the audit trail.",
+        error_messages={"required": "Say why the time zone changes."},
+    )
+
+    def __init__(self, *args: Any, current: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(forms.ChoiceField, self.fields["timezone"])
+        field.choices = _timezone_choices()
+        field.initial = current

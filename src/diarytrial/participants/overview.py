@@ -76,6 +76,7 @@ class ParticipantActions:
     adverse_event: bool = False
     dose_change: bool = False
     phone: bool = False
+    timezone: bool = False
 
     @property
     def any(self) -> bool:
@@ -99,6 +100,7 @@ def participant_actions(participant: Participant, role: str) -> ParticipantActio
         dose_change=cares and status in (Status.ENROLLED, Status.RANDOMIZED, Status.ACTIVE),
         # Phones are set up while the diary runs; revoking one stays possible afterwards.
         phone=cares and participant.enrolled_at is not None,
+        timezone=cares and status not in (Status.COMPLETED, Status.WITHDRAWN),
     )
 
 

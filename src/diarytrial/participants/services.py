@@ -78,6 +78,7 @@ _CODE_ATTEMPTS = 50
 
 PARTICIPANT_AUDITED_FIELDS = [
     "status",
+    "timezone",
     "start_date",
     "start_dose_level",
     "dose_level",
@@ -494,6 +495,40 @@ def participant_withdraw(
     locked.withdrawal_reason = text
     locked.full_clean()
     locked.save()
+    _audit(locked, actor=actor, before=before, reason=text)
+    _sync(participant, locked)
+    return locked
+
+
+@transaction.atomic
+def participant_timezone_change(
+    *, participant: Participant, timezone: str, reason: str, actor: User | None
+) -> Participant:
+    """The participant moved: their diary windows follow `timezone` from now on, saying why.
+
+    Entries already recorded keep the zone their window was computed in; one entry per diary
+    date still holds, so a move cannot open a date twice. Refused after completion or
+    withdrawal (ParticipantStatusError), for a name that is not an IANA zone or the zone they
+    already have (InvalidInputError).
+    """
+    require_unlocked(participant.study)
+    text = _required_reason(reason, f"the time zone of participant {participant.code} changes")
+    name = _timezone_check(timezone)
+    locked = participant_lock(participant)
+    if locked.status in (Status.COMPLETED, Status.WITHDRAWN):
+        raise ParticipantStatusError(
+            f"Participant {locked.code} is {Status(locked.status).label.lower()}; their time "
+            f"zone no longer matters to the diary.",
+            extra={"participant": locked.code, "status": locked.status},
+        )
+    if name == locked.timezone:
+        raise InvalidInputError(
+            f"Participant {locked.code}'s time zone is {name} already; nothing to change.",
+            extra={"participant": locked.code, "timezone": name},
+        )
+    before = snapshot(locked, PARTICIPANT_AUDITED_FIELDS)
+    locked.timezone = name
+    locked.save(update_fields=["timezone"])
     _audit(locked, actor=actor, before=before, reason=text)
     _sync(participant, locked)
     return locked

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<str:participant>/randomize/", views.participant_randomize_page, name="randomize"),
     path("<str:participant>/complete/", views.participant_complete_page, name="complete"),
     path("<str:participant>/withdraw/", views.participant_withdraw_page, name="withdraw"),
+    path("<str:participant>/time-zone/", views.participant_timezone_page, name="timezone"),
     path("<str:participant>/unblind/", views.participant_unblind_page, name="unblind"),
     path(
         "<str:participant>/unblind/result/",

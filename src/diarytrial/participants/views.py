@@ -27,6 +27,7 @@ from diarytrial.participants.forms import (
     EnrolmentForm,
     ParticipantFilterForm,
     ScreeningForm,
+    TimezoneForm,
     WithdrawalForm,
 )
 from diarytrial.participants.models import Participant, ParticipantStatus
@@ -44,6 +45,7 @@ from diarytrial.participants.services import (
     participant_complete,
     participant_enrol,
     participant_screen,
+    participant_timezone_change,
     participant_transition_check,
     participant_withdraw,
 )
@@ -255,6 +257,31 @@ def participant_withdraw_page(request: StudyRequest, study: str, participant: st
             messages.success(request, f"Participant {found.code} is withdrawn; their data stay.")
             return redirect(detail_url(found))
     return _render_form(request, "participants/withdraw.html", found, form)
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def participant_timezone_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """A participant who moved: their diary windows follow the new time zone from now on."""
+    found = _participant(request, participant)
+    form = TimezoneForm(request.POST if request.method == "POST" else None, current=found.timezone)
+    if form.is_valid():
+        try:
+            participant_timezone_change(
+                participant=found,
+                timezone=form.cleaned_data["timezone"],
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+            )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(
+                request,
+                f"{found.code}'s diary now follows {found.timezone.replace('_', ' ')} time.",
+            )
+            return redirect(detail_url(found))
+    return _render_form(request, "participants/timezone.html", found, form)
 
 
 def _unblinding_session_key(participant: Participant) -> str:

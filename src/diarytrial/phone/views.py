@@ -46,6 +46,8 @@ from diarytrial.devices.services import (
     device_pin_set,
     enrolment_link_redeem,
 )
+from diarytrial.participants.models import Participant
+from diarytrial.participants.selectors import participant_protocol
 from diarytrial.phone.pages import history_rows, home_context
 from diarytrial.web.errors import ApplicationError
 
@@ -192,6 +194,13 @@ def _reminders_section() -> str | None:
     return REMINDERS_SECTION
 
 
+def _diary_time(participant: Participant) -> str:
+    """When the diary opens and closes, in the participant's own zone, in words."""
+    diary = participant_protocol(participant).diary
+    zone = participant.timezone.replace("_", " ")
+    return f"from {diary.opens:%H:%M} to {diary.closes:%H:%M}, {zone} time"
+
+
 @require_http_methods(["GET", "POST"])
 @participant_page
 def settings_page(request: HttpRequest, device: Device) -> HttpResponse:
@@ -224,6 +233,7 @@ def settings_page(request: HttpRequest, device: Device) -> HttpResponse:
         "pin_error": pin_error,
         "notice": notices.get(request.GET.get("saved", "")),
         "reminders_template": _reminders_section(),
+        "diary_time": _diary_time(device.participant),
     }
     page = _page(request, device, "phone/settings.html", "settings", context)
     if pin_error:

@@ -69,6 +69,8 @@
   }
 
   function showPush(settings) {
+    // The choice is offered only where this diary can send notifications at all.
+    section.querySelector("[data-push-choice]").hidden = !settings.push_available;
     if (!settings.push_available) {
       say(pushState, "Notifications are not available for this diary. Use e-mail or the calendar.");
       pushOn.hidden = pushOff.hidden = true;
