@@ -7,7 +7,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/diarytrial
 
-.PHONY: demo test lint typecheck pytest pytest-postgres bench reference chromium clean
+.PHONY: demo test lint typecheck pytest pytest-postgres bench reference chromium r clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,11 +27,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP) chromium
+pytest: $(STAMP) chromium r
 	DIARYTRIAL_ENV=test $(BIN)/pytest -q
 
 # The whole suite again on PostgreSQL: required in CI, skipped with a notice elsewhere.
-pytest-postgres: $(STAMP) chromium
+pytest-postgres: $(STAMP) chromium r
 	@if $(PY) -m diarytrial.web.pgcheck "$(PG_URL)"; then \
 		DIARYTRIAL_ENV=test DATABASE_URL="$(PG_URL)" $(BIN)/pytest -q; \
 	elif [ "$${CI:-}" = "true" ]; then \
@@ -52,12 +52,26 @@ chromium:
 		fi; \
 	fi
 
+# The dataset's R round-trip test and `make reference` use R with lme4 and nlme, from Debian.
+r:
+	@if ! command -v Rscript >/dev/null; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				r-base-core r-cran-lme4 r-cran-nlme r-cran-jsonlite; \
+		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+			sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				r-base-core r-cran-lme4 r-cran-nlme r-cran-jsonlite; \
+		else \
+			echo "R is missing and cannot be installed here: the R round-trip test will be skipped."; \
+		fi; \
+	fi
+
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Regenerate the R reference values the statistics tests compare with (needs R with lme4, nlme:
 # apt-get install -y r-base-core r-cran-lme4 r-cran-nlme).
-reference: $(STAMP)
+reference: $(STAMP) r
 	cd tests/analysis/fixtures/reml && Rscript make_reference.R
 	cd tests/analysis/fixtures/paired && Rscript make_fixtures.R
 	cd tests/analysis/fixtures/safety && Rscript make_fixtures.R

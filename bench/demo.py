@@ -1,6 +1,6 @@
 """Benchmark: the demo through the live system (31 participants, SQLite), end to end.
 
-Target (issue "The live trial"): under 60 s on a 2-core machine. Runs `diarytrial demo
+Target: under 60 s on a 2-core machine. Runs `diarytrial demo
 --no-serve` in a fresh output folder and prints its time.
 """
 

@@ -1,6 +1,6 @@
 """Benchmark: simulation-based power, 1,000 trials of 30 participants with the AR(1) model.
 
-Target (issue "Analysis engine..."): under 20 s on a 2-core machine. Prints the time of each
+Target: under 20 s on a 2-core machine. Prints the time of each
 step and the power figures.
 """
 

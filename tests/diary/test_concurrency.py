@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from tests.builders import make_member, make_participant, make_study
 from tests.diary.helpers import answers
@@ -25,7 +25,7 @@ from diarytrial.participants.models import Participant
 from diarytrial.protocol import load_example, window_bounds
 from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.models import Role
-from diarytrial.studies.services import study_lock
+from diarytrial.studies.services import require_unlocked, study_lock
 
 pytestmark = [
     pytest.mark.postgres,
@@ -137,3 +137,59 @@ def test_no_write_commits_after_the_lock_event() -> None:
     assert written.count() == DiaryEntry.objects.count()
     assert DiaryEntry.objects.count() == sum(isinstance(r, DiaryEntry) for r in results)
     assert audit_verify().ok
+
+
+def test_uploads_of_one_study_do_not_wait_for_each_other_but_the_lock_waits_for_them() -> None:
+    """An upload holds the study's row shared (FOR KEY SHARE): another participant's upload
+    goes through meanwhile, while the lock (FOR UPDATE) waits until the upload ends."""
+    first = _participant()
+    second = make_participant(study=first.study, start_date=first.start_date)
+    administrator = make_member(study=first.study, role=Role.ADMINISTRATOR).user
+    holding, release = threading.Event(), threading.Event()
+
+    def an_upload_in_progress() -> None:
+        try:
+            with transaction.atomic():
+                require_unlocked(first.study, shared=True)
+                holding.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    def in_thread(call: Callable[[], Any]) -> tuple[threading.Thread, list[Any]]:
+        result: list[Any] = []
+
+        def run() -> None:
+            try:
+                result.append(call())
+            except Exception as error:
+                result.append(error)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread, result
+
+    holder = threading.Thread(target=an_upload_in_progress)
+    holder.start()
+    assert holding.wait(timeout=10)
+    try:
+        upload, uploaded = in_thread(_upload(second, uuid.uuid4(), _in_window(second, 1)))
+        upload.join(timeout=5)
+        uploaded_while_held = not upload.is_alive()
+        locker, locked = in_thread(
+            lambda: study_lock(study=first.study, reason="lock", actor=administrator)
+        )
+        locker.join(timeout=1)
+        waited = locker.is_alive()
+    finally:
+        release.set()
+        holder.join(timeout=10)
+    locker.join(timeout=10)
+    upload.join(timeout=10)
+
+    assert uploaded_while_held, "the upload waited for another upload of the study"
+    assert isinstance(uploaded[0], DiaryEntry), uploaded
+    assert waited, "the lock did not wait for the upload in progress"
+    assert not isinstance(locked[0], Exception), locked

@@ -44,6 +44,7 @@ from diarytrial.diary.services import (
     blinding_guess_record,
     diary_entry_correct,
     diary_entry_submit,
+    diary_upload_receive,
     pgic_answer_record,
 )
 from diarytrial.participants.models import Participant, ParticipantStatus
@@ -281,7 +282,7 @@ WRITES: dict[str, Write] = {
         actor=w.coordinator,
     ),
     # diary
-    "diary_entry_submit": lambda w: diary_entry_submit(
+    "diary_upload_receive": lambda w: diary_upload_receive(
         participant=w.randomized,
         client_id=uuid.UUID("6d1f3b0e-2f55-4c51-a0a3-7a4bc1a0e8d2"),
         answers=answers(),

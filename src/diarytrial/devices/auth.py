@@ -47,7 +47,9 @@ def request_device(request: HttpRequest) -> Device | None:
     token = request.COOKIES.get(DEVICE_COOKIE, "")
     if 20 <= len(token) <= 100:
         device = (
-            Device.objects.select_related("participant__study", "participant__site")
+            Device.objects.select_related(
+                "participant__study", "participant__site", "participant__protocol_version"
+            )
             .filter(token_hash=token_hash(token), revoked_at__isnull=True)
             .first()
         )

@@ -42,12 +42,13 @@ from diarytrial.diary.selectors import (
     diary_history,
     diary_progress,
     diary_questions_due,
+    diary_submission_view,
     diary_upload_view,
     pgic_answer_list,
 )
 from diarytrial.diary.services import (
     blinding_guess_record,
-    diary_entry_submit,
+    diary_upload_receive,
     pgic_answer_record,
 )
 from diarytrial.participants.models import Participant
@@ -205,8 +206,7 @@ def _upload(participant: Participant, payload: EntryIn) -> Status[EntryView]:
 
     A repeated upload is answered with the view of the first, so it gets the same body.
     """
-    seen = diary_upload_view(participant=participant, client_id=payload.client_id)
-    entry = diary_entry_submit(
+    received = diary_upload_receive(
         participant=participant,
         client_id=payload.client_id,
         answers=payload.answers,
@@ -215,12 +215,8 @@ def _upload(participant: Participant, payload: EntryIn) -> Status[EntryView]:
         completed_at_device=payload.completed_at_device,
         form_date=payload.form_date,
     )
-    if seen is not None:
-        return Status(200, seen)
-    view = diary_upload_view(participant=participant, client_id=payload.client_id)
-    if view is None:
-        raise RuntimeError(f"the upload {payload.client_id} was recorded but cannot be read")
-    return Status(201 if entry.client_id == payload.client_id else 200, view)
+    status = 201 if received.outcome == "created" else 200
+    return Status(status, diary_submission_view(received.submission))
 
 
 def _question_check(participant: Participant, kind: str, period: int) -> None:

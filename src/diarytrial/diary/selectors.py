@@ -266,8 +266,11 @@ def diary_upload_view(*, participant: Participant, client_id: uuid.UUID) -> Entr
         .order_by("pk")
         .first()
     )
-    if upload is None:
-        return None
+    return None if upload is None else diary_submission_view(upload)
+
+
+def diary_submission_view(upload: DiarySubmission) -> EntryView:
+    """The view of one upload (its `entry` loaded): what it recorded, as it was sent."""
     content = upload.content
     return EntryView(
         client_id=upload.client_id,

@@ -24,7 +24,7 @@ import uuid
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from django.contrib.auth.models import User
 from django.db import transaction
@@ -63,6 +63,7 @@ from diarytrial.participants.selectors import (
 )
 from diarytrial.participants.services import participant_lock
 from diarytrial.protocol import Protocol, diary_date_at, next_window_opening, window_bounds
+from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.services import require_unlocked
 from diarytrial.web.errors import InvalidInputError, PermissionDeniedError
 
@@ -98,6 +99,17 @@ class DiaryContent:
             side_effects={str(k): str(v) for k, v in data["side_effects"].items()},
             capsule_taken=data["capsule_taken"],
         )
+
+
+@dataclass(frozen=True)
+class ReceivedUpload:
+    """What one upload did: its entry, its own record, and whether it created the entry,
+    replaced its answers (the participant's correction inside the window) or repeated an
+    earlier upload with the same client id and content (nothing written)."""
+
+    entry: DiaryEntry
+    submission: DiarySubmission
+    outcome: Literal["created", "corrected", "repeated"]
 
 
 def _number(value: object) -> float | None:
@@ -393,8 +405,8 @@ def _replay(
     participant: Participant,
     content: DiaryContent,
     completed_at_device: dt.datetime | None,
-) -> DiaryEntry:
-    """The entry of an upload seen before, if this is the same upload; else a 409."""
+) -> ReceivedUpload:
+    """The upload seen before, if this is the same upload again; else a 409."""
     entry = submission.entry
     same = (
         entry.participant_id == participant.pk
@@ -408,7 +420,7 @@ def _replay(
             f"a new client id.",
             extra={"client_id": str(submission.client_id)},
         )
-    return entry
+    return ReceivedUpload(entry=entry, submission=submission, outcome="repeated")
 
 
 def _submission_find(client_id: uuid.UUID) -> DiarySubmission | None:
@@ -417,7 +429,6 @@ def _submission_find(client_id: uuid.UUID) -> DiarySubmission | None:
     return rows.order_by("pk").first()
 
 
-@transaction.atomic
 def diary_entry_submit(
     *,
     participant: Participant,
@@ -429,7 +440,34 @@ def diary_entry_submit(
     received_at: dt.datetime | None = None,
     form_date: dt.date | None = None,
 ) -> DiaryEntry:
-    """Record a diary upload from `participant`'s device and return its entry.
+    """Record a diary upload (`diary_upload_receive`) and return its entry."""
+    return diary_upload_receive(
+        participant=participant,
+        client_id=client_id,
+        answers=answers,
+        side_effects=side_effects,
+        capsule_taken=capsule_taken,
+        completed_at_device=completed_at_device,
+        received_at=received_at,
+        form_date=form_date,
+    ).entry
+
+
+@transaction.atomic
+def diary_upload_receive(
+    *,
+    participant: Participant,
+    client_id: uuid.UUID | str,
+    answers: Mapping[str, float],
+    side_effects: Mapping[str, str],
+    capsule_taken: bool | None,
+    completed_at_device: dt.datetime | None,
+    received_at: dt.datetime | None = None,
+    form_date: dt.date | None = None,
+) -> ReceivedUpload:
+    """Record a diary upload from `participant`'s device: its entry, its own record, and
+    whether it created the entry, replaced its answers or repeated an earlier upload (decided
+    under the participant's lock, so two copies sent at once are one creation, one repeat).
 
     `answers` maps item ids to values on each item's scale (every required item present);
     `side_effects` maps checklist ids to ``not_at_all``, ``somewhat`` or ``very``. The diary
@@ -462,15 +500,19 @@ def diary_entry_submit(
         side_effects=_side_effects_check(protocol, side_effects),
         capsule_taken=None if capsule_taken is None else bool(capsule_taken),
     )
-    # A repeated upload is acknowledged even once the study is locked: it changes nothing.
-    seen = _submission_find(client_uuid)
-    if seen is not None:
+    try:
+        # Shared: uploads of many participants run at once; they meet at the audit chain.
+        require_unlocked(participant.study, shared=True)
+    except StudyLockedError:
+        # A repeated upload is acknowledged even once the study is locked: it changes nothing.
+        seen = _submission_find(client_uuid)
+        if seen is None:
+            raise
         return _replay(
             seen, participant=participant, content=content, completed_at_device=completed_at_device
         )
-    require_unlocked(participant.study)
     locked = participant_lock(participant)
-    seen = _submission_find(client_uuid)  # a concurrent upload of the same entry got in first
+    seen = _submission_find(client_uuid)  # sent before, or a concurrent copy got in first
     if seen is not None:
         return _replay(
             seen, participant=locked, content=content, completed_at_device=completed_at_device
@@ -528,7 +570,7 @@ def _entry_create(
     completed_at_device: dt.datetime | None,
     late: bool,
     content: DiaryContent,
-) -> DiaryEntry:
+) -> ReceivedUpload:
     entry = DiaryEntry(
         participant=participant,
         diary_date=day,
@@ -545,7 +587,7 @@ def _entry_create(
     # the database's constraints back this up, so no full_clean() and its queries here.
     entry.save()
     _content_write(entry, None, content)
-    DiarySubmission.objects.create(
+    submission = DiarySubmission.objects.create(
         entry=entry,
         client_id=client_id,
         kind=SubmissionKind.CREATED,
@@ -573,7 +615,7 @@ def _entry_create(
         },
     )
     _notify_very(participant, day, _newly_very(None, content))
-    return entry
+    return ReceivedUpload(entry=entry, submission=submission, outcome="created")
 
 
 def _entry_replace(
@@ -584,7 +626,7 @@ def _entry_replace(
     received_at: dt.datetime,
     completed_at_device: dt.datetime | None,
     content: DiaryContent,
-) -> DiaryEntry:
+) -> ReceivedUpload:
     """The participant's own correction inside the window: the new upload's answers replace."""
     old = _stored_content(entry)
     changes = _content_changes(old, content)
@@ -597,7 +639,7 @@ def _entry_replace(
     entry.completed_at_device = completed_at_device
     entry.updated_at = timezone.now()
     entry.save(update_fields=["capsule_taken", "received_at", "completed_at_device", "updated_at"])
-    DiarySubmission.objects.create(
+    submission = DiarySubmission.objects.create(
         entry=entry,
         client_id=client_id,
         kind=SubmissionKind.CORRECTED,
@@ -616,7 +658,7 @@ def _entry_replace(
         reason="the participant's own correction inside the diary window",
     )
     _notify_very(participant, entry.diary_date, _newly_very(old, content))
-    return entry
+    return ReceivedUpload(entry=entry, submission=submission, outcome="corrected")
 
 
 @transaction.atomic

@@ -202,19 +202,31 @@ def membership_grant(
 # --- database lock ------------------------------------------------------------------------------
 
 
-def require_unlocked(study: Study) -> None:
+def require_unlocked(study: Study, *, shared: bool = False) -> None:
     """Raise StudyLockedError (423) when `study`'s database is locked; call it first in a write.
 
     Reads the lock from the database, not from `study` (which may be stale). Inside a
-    transaction it also holds the study's row (``FOR NO KEY UPDATE`` on PostgreSQL) until the
-    transaction ends, so `study_lock` waits for the writes under way, and writes that start
-    after it see the lock: no change can commit after the LOCK event. Writes of one study are
-    serialized by this; they are serialized at the audit chain's head anyway.
+    transaction it also holds the study's row until the transaction ends, so `study_lock`
+    (``FOR UPDATE``) waits for the writes under way, and writes that start after it see the
+    lock: no change can commit after the LOCK event. By default the hold is ``FOR NO KEY
+    UPDATE`` on PostgreSQL, which also serializes the study's writes. `shared` takes ``FOR KEY
+    SHARE`` instead, for a write that takes no further lock on the study's row (the diary
+    upload): many such writes of one study then run at once, and still all finish before a
+    lock, or start after it.
     """
-    rows = Study.objects.filter(pk=study.pk)
-    if transaction.get_connection().in_atomic_block:
-        rows = rows.select_for_update(no_key=True)
-    locked_at = rows.values_list("locked_at", flat=True).first()
+    connection = transaction.get_connection()
+    locked_at: dt.datetime | None
+    if shared and connection.in_atomic_block and connection.vendor == "postgresql":
+        table = connection.ops.quote_name(Study._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT locked_at FROM {table} WHERE id = %s FOR KEY SHARE", [study.pk])
+            row = cursor.fetchone()
+        locked_at = row[0] if row else None
+    else:
+        rows = Study.objects.filter(pk=study.pk).order_by()
+        if connection.in_atomic_block:
+            rows = rows.select_for_update(no_key=True)
+        locked_at = rows.values_list("locked_at", flat=True).first()
     if locked_at is not None:
         raise StudyLockedError(
             f"The database of study {study.slug!r} was locked for analysis on "
