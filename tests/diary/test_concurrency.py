@@ -20,7 +20,7 @@ from tests.diary.helpers import answers
 from diarytrial.audit.models import AuditEvent
 from diarytrial.audit.selectors import audit_verify
 from diarytrial.diary.models import DiaryEntry, DiarySubmission
-from diarytrial.diary.services import diary_entry_submit
+from diarytrial.diary.services import ReceivedUpload, diary_entry_submit, diary_upload_receive
 from diarytrial.participants.models import Participant
 from diarytrial.protocol import load_example, window_bounds
 from diarytrial.studies.errors import StudyLockedError
@@ -92,10 +92,23 @@ def test_the_same_upload_from_eight_places_at_once_makes_one_entry() -> None:
     client_id = uuid.uuid4()
     received = _in_window(participant, 3)
 
-    results = in_parallel([_upload(participant, client_id, received) for _ in range(8)])
+    def receive() -> ReceivedUpload:
+        return diary_upload_receive(
+            participant=participant,
+            client_id=client_id,
+            answers=answers(),
+            side_effects={},
+            capsule_taken=True,
+            completed_at_device=None,
+            received_at=received,
+        )
 
-    assert all(isinstance(r, DiaryEntry) for r in results), results
-    assert {r.pk for r in results} == {DiaryEntry.objects.get().pk}
+    results = in_parallel([receive for _ in range(8)])
+
+    assert all(isinstance(r, ReceivedUpload) for r in results), results
+    assert {r.entry.pk for r in results} == {DiaryEntry.objects.get().pk}
+    # One of them made it (the API answers it 201), the others are repeats (200).
+    assert sorted(r.outcome for r in results) == ["created"] + ["repeated"] * 7
     assert DiarySubmission.objects.count() == 1
     assert AuditEvent.objects.filter(object_type="diary.diaryentry").count() == 1
 

@@ -382,3 +382,15 @@ def test_the_home_page_with_its_css_and_js_weighs_at_most_60_kb(
     assert set(sizes) == {"phone/phone.css", "phone/diary.js"}
     total = len(html) + sum(sizes.values())
     assert total <= HOME_BUDGET, f"{total} bytes: html {len(html)}, {sizes}"
+
+
+def test_before_the_first_evening_the_progress_says_it_is_ahead(
+    noon: time_machine.Traveller,
+) -> None:
+    newcomer = make_participant(study=make_study(), start_date=TONIGHT)
+
+    page = make_phone(newcomer).get(reverse("phone:home")).text
+
+    assert "The diary is closed now" in page
+    assert "Your first diary evening is still ahead." in page
+    assert "0 of the" not in page
