@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from tests.builders import make_allocation, make_participant, make_study, make_user
+from tests.builders import make_allocation, make_device, make_participant, make_study, make_user
 
+from diarytrial.devices.auth import DEVICE_COOKIE
 from diarytrial.devices.services import enrolment_link_issue
 from diarytrial.diary.models import BlindingGuess, DiaryEntry, DiarySubmission, PgicAnswer
 from diarytrial.participants.models import Participant, ParticipantStatus, PhaseKind
@@ -489,3 +490,37 @@ def test_a_0_to_10_rating_protocol_is_answered_by_tapping_a_number(
         "sleep": 7.0,
     }  # the optional mood left blank is no answer
     assert entry.capsule_taken is False
+
+
+def test_tonights_page_transfers_at_most_60_kb_in_all(browser: Any, live_server: Any) -> None:
+    """Everything a phone that never opened the diary fetches to show tonight's form and to
+    work offline after: page, CSS, script, icons, manifest, the service worker. Uncompressed:
+    the proxy's gzip roughly thirds it."""
+    participant = evening_participant()
+    _, token = make_device(participant)
+    context = browser.new_context(**PHONE)
+    context.add_cookies([{"name": DEVICE_COOKIE, "value": token, "url": live_server.url}])
+    fetched: dict[str, int] = {}
+
+    def count(response: Any) -> None:
+        if response.url.startswith(live_server.url) and response.status == 200:
+            # The service worker's own fetches show no body here: their length says it. Each
+            # address counts once: the worker's second fetch of the page's CSS and script is
+            # answered by the browser's cache where the proxy lets it cache /static/.
+            size = max(len(response.body()), int(response.headers.get("content-length", 0)))
+            fetched[response.url] = max(fetched.get(response.url, 0), size)
+
+    context.on("response", count)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/d/", wait_until="networkidle")
+        page.get_by_role("heading", name="Tonight's diary").wait_for()
+        wait_for_service_worker(page)
+        page.wait_for_load_state("networkidle")
+    finally:
+        context.close()
+
+    total = sum(fetched.values())
+    assert f"{live_server.url}/d/" in fetched
+    assert f"{live_server.url}/static/phone/diary.js" in fetched
+    assert total <= 60 * 1024, f"{total} bytes: {fetched}"
