@@ -60,7 +60,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from diarytrial.protocol import Protocol, diary_date_at, load_example
+from diarytrial.protocol import Protocol, diary_date_at, load_example, zone_where_it_is
 from diarytrial.web.pgcheck import postgres_reachable
 
 EXAMPLE = "ldn-fibromyalgia"
@@ -140,14 +140,8 @@ class Phone:
 
 def diary_zones(protocol: Protocol, now: dt.datetime) -> list[str]:
     """``Etc/GMT±N`` zones whose local time now is in `LOCAL_HOURS` (inside the window)."""
-    zones = []
-    for offset in range(-12, 15):
-        # POSIX signs: Etc/GMT-3 is three hours ahead of UTC.
-        name = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
-        zone = ZoneInfo(name)
-        if now.astimezone(zone).hour in LOCAL_HOURS and diary_date_at(now, zone, protocol.diary):
-            zones.append(name)
-    return zones
+    zones = {zone_where_it_is(hour, now) for hour in LOCAL_HOURS}
+    return sorted(z for z in zones if diary_date_at(now, ZoneInfo(z), protocol.diary) is not None)
 
 
 _django_ready = False

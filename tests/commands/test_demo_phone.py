@@ -9,20 +9,20 @@ import pytest
 from django.utils import timezone
 from tests.builders import make_user
 
-from diarytrial.demo.phone import evening_zone, phone_tryout
+from diarytrial.demo.phone import phone_tryout
 from diarytrial.devices.services import enrolment_link_redeem
 from diarytrial.participants.models import Participant, ParticipantStatus
-from diarytrial.protocol import load_example, window_bounds
+from diarytrial.protocol import load_example, window_bounds, zone_where_it_is
 from diarytrial.studies.models import Role
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize("hour", range(24))
-def test_the_evening_zone_shows_eight_in_the_evening_at_any_hour(hour: int) -> None:
+def test_the_zone_where_it_is_eight_in_the_evening_at_any_hour(hour: int) -> None:
     now = dt.datetime(2026, 3, 29, hour, 59, tzinfo=dt.UTC)
 
-    assert now.astimezone(ZoneInfo(evening_zone(now))).hour == 20
+    assert now.astimezone(ZoneInfo(zone_where_it_is(20, now))).hour == 20
 
 
 def test_the_tryout_participant_can_fill_tonights_diary_now() -> None:

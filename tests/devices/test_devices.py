@@ -223,3 +223,18 @@ def test_a_pin_is_four_digits(participant: Participant, pin: str) -> None:
 
     with pytest.raises(PinInvalidError, match="four digits"):
         device_pin_set(device=device, pin=pin)
+
+
+def test_a_pin_that_is_not_four_digits_is_refused_and_not_counted(
+    participant: Participant,
+) -> None:
+    device, _ = make_device(participant)
+    device_pin_set(device=device, pin="2580")
+
+    for _ in range(6):
+        with pytest.raises(PinInvalidError):
+            device_pin_check(device=device, pin="12")
+
+    device.refresh_from_db()
+    assert device.pin_failures == 0
+    assert device.active

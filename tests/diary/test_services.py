@@ -38,6 +38,7 @@ from diarytrial.diary.errors import (
     DiaryClientIdConflictError,
     DiaryDateInvalidError,
     DiaryEntryClosedError,
+    DiaryEntryStillOpenError,
 )
 from diarytrial.diary.models import (
     DiaryAnswer,
@@ -452,6 +453,22 @@ def test_a_staff_correction_that_does_not_fit_or_changes_nothing_is_refused(
     with pytest.raises(error, match=message):
         diary_entry_correct(entry=entry, answers=changes, reason="check", actor=staff)
 
+    assert events_after(mark) == []
+
+
+def test_staff_do_not_correct_an_entry_whose_window_is_still_open(
+    participant: Participant, clock: time_machine.Traveller
+) -> None:
+    entry = submit(participant, received_at=at(D, 21), values=answers(pain=70))
+    staff = _staff(participant.study)
+    clock.move_to(at(D, 23))
+    mark = last_event_id()
+
+    with pytest.raises(DiaryEntryStillOpenError, match="still open until 03:00") as caught:
+        diary_entry_correct(entry=entry, answers={"pain": 7}, reason="check", actor=staff)
+
+    assert caught.value.http_status == 409
+    assert diary_entry_answers(entry=entry) == answers(pain=70)
     assert events_after(mark) == []
 
 

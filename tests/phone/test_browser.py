@@ -28,7 +28,7 @@ from diarytrial.devices.services import enrolment_link_issue
 from diarytrial.diary.models import BlindingGuess, DiaryEntry, DiarySubmission, PgicAnswer
 from diarytrial.participants.models import Participant, ParticipantStatus, PhaseKind
 from diarytrial.participants.selectors import participant_schedule
-from diarytrial.protocol import load_example
+from diarytrial.protocol import load_example, zone_where_it_is
 from diarytrial.studies.models import Study
 
 CHROMIUM = "/usr/bin/chromium"
@@ -85,14 +85,8 @@ def phone(browser: Any) -> Iterator[Any]:
     assert errors == []
 
 
-def zone_where_it_is(hour: int) -> str:
-    """An ``Etc/GMT±N`` zone in which the real time now is `hour` o'clock (and some minutes)."""
-    now = dt.datetime.now(dt.UTC)
-    offset = ((hour - now.hour + 12) % 24) - 12
-    if offset == 0:
-        return "Etc/GMT"
-    # The Etc zones' signs are POSIX's: Etc/GMT-5 is five hours ahead of UTC.
-    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+def zone_where_it_is_now(hour: int) -> str:
+    return zone_where_it_is(hour, dt.datetime.now(dt.UTC))
 
 
 def enrolment_url(live_server: Any, participant: Participant) -> str:
@@ -107,7 +101,7 @@ def enrol(page: Any, live_server: Any, participant: Participant) -> None:
 
 
 def evening_participant(study: Study | None = None) -> Participant:
-    return make_participant(study=study or make_study(), tz=zone_where_it_is(20))
+    return make_participant(study=study or make_study(), tz=zone_where_it_is_now(20))
 
 
 # --- what every screen must pass ----------------------------------------------------------------
@@ -298,7 +292,7 @@ def test_a_lost_acknowledgement_is_sent_again_and_recorded_once(
 
 
 def test_the_closed_window_says_when_the_diary_opens(phone: Any, live_server: Any) -> None:
-    participant = make_participant(study=make_study(), tz=zone_where_it_is(12))
+    participant = make_participant(study=make_study(), tz=zone_where_it_is_now(12))
     page = phone
     enrol(page, live_server, participant)
 
@@ -337,7 +331,7 @@ def _randomized_at_the_end_of_period_one() -> Participant:
     """A randomized participant whose first treatment period ends today, in the evening."""
     study = make_study()
     make_allocation(study=study)
-    zone = zone_where_it_is(20)
+    zone = zone_where_it_is_now(20)
     today = dt.datetime.now(dt.UTC).astimezone(zoneinfo.ZoneInfo(zone)).date()
     for attempt in range(20):
         length = (28, 84)[attempt % 2]  # the LDN protocol's period lengths: placebo, drug

@@ -45,9 +45,11 @@ from diarytrial.diary.services import (
     diary_entry_correct,
     diary_entry_submit,
     diary_upload_receive,
+    period_answer_from_phone,
     pgic_answer_record,
 )
-from diarytrial.participants.models import Participant, ParticipantStatus
+from diarytrial.participants.models import Participant, ParticipantStatus, PhaseKind
+from diarytrial.participants.selectors import participant_schedule
 from diarytrial.participants.services import (
     consent_record,
     participant_activate,
@@ -121,6 +123,7 @@ class World:
     kit: Kit
     link_token: str
     device: Device
+    due: Participant  # period 1 ends today: the phone's end-of-period questions are due
 
 
 @pytest.fixture
@@ -160,7 +163,22 @@ def world(clock: time_machine.Traveller) -> World:
             participant=active, actor=make_user(username="linker")
         ).token,
         device=make_device(randomized)[0],
+        due=_period_one_ends_today(study),
     )
+
+
+def _period_one_ends_today(study: Study) -> Participant:
+    for attempt in range(20):
+        length = (28, 84)[attempt % 2]  # the LDN protocol's period lengths
+        participant = make_participant(
+            study=study,
+            status=ParticipantStatus.RANDOMIZED,
+            start_date=TODAY - dt.timedelta(days=14 + length - 1),
+        )
+        phases = participant_schedule(participant=participant)
+        if next(p for p in phases if p.kind == PhaseKind.TREATMENT).end == TODAY:
+            return participant
+    raise AssertionError("no participant ended period 1 today")
 
 
 Write = Callable[[World], Any]
@@ -304,6 +322,9 @@ WRITES: dict[str, Write] = {
     "enrolment_link_redeem": lambda w: enrolment_link_redeem(token=w.link_token),
     "device_pin_set": lambda w: device_pin_set(device=w.device, pin="2580"),
     "device_pin_clear": lambda w: device_pin_clear(device=w.device),
+    "period_answer_from_phone": lambda w: period_answer_from_phone(
+        participant=w.due, kind="blinding", period=1, value="dont_know"
+    ),
     "blinding_guess_record": lambda w: blinding_guess_record(
         participant=w.randomized, period=1, guess="drug", answered_on=TODAY
     ),

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from diarytrial.analysis.safety import (
+from diarytrial.analysis._frames import (
     dates_of,
     day_number,
     day_numbers,

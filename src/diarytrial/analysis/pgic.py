@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from diarytrial.analysis._frames import require_columns, string_values
 from diarytrial.analysis.paired import mcnemar_exact, paired_values, wilcoxon_signed_rank
-from diarytrial.analysis.safety import require_columns, string_values
 from diarytrial.dataset.model import TrialDataset
 from diarytrial.protocol.schema import PGIC_LABELS
 

@@ -149,11 +149,6 @@ CHUNK_ROWS = 500_000
 """Rows encoded at a time: bounds the memory of the byte matrix (about 30 MB a chunk)."""
 
 
-def encode_table(frame: pd.DataFrame, table: Table) -> bytes:
-    """The CSV bytes of `frame` with `table`'s columns, header first, LF line ends."""
-    return b"".join(iter_table_bytes(frame, table))
-
-
 def iter_table_bytes(frame: pd.DataFrame, table: Table) -> Iterator[bytes]:
     """The CSV of `frame` in pieces: the header, then blocks of rows."""
     missing = [name for name in table.column_names if name not in frame.columns]

@@ -8,16 +8,15 @@ the demo serves the web app.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import User
 from django.utils import timezone
 
 from diarytrial.devices.services import enrolment_link_issue
+from diarytrial.participants.selectors import participant_today
 from diarytrial.participants.services import participant_enrol, participant_screen
-from diarytrial.protocol import ProtocolFile
+from diarytrial.protocol import ProtocolFile, zone_where_it_is
 from diarytrial.studies.models import Role
 from diarytrial.studies.services import membership_grant, site_create, study_create_from_protocol
 
@@ -34,17 +33,6 @@ class PhoneTryout:
     token: str
 
 
-def evening_zone(now: dt.datetime, hour: int = 20) -> str:
-    """An ``Etc/GMT±N`` zone where the clock shows `hour` o'clock (and some minutes) at `now`.
-
-    >>> evening_zone(dt.datetime(2026, 11, 26, 15, 30, tzinfo=dt.UTC))
-    'Etc/GMT-5'
-    """
-    offset = (hour - now.astimezone(dt.UTC).hour + 12) % 24 - 12  # hours east of UTC, -12..11
-    # POSIX-style names: Etc/GMT-5 is five hours *east* of Greenwich.
-    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
-
-
 def phone_tryout(*, protocol: ProtocolFile, staff: dict[Role, User]) -> PhoneTryout:
     """Create the try-out study and participant (enrolled today) and an enrolment link."""
     administrator, coordinator = staff[Role.ADMINISTRATOR], staff[Role.COORDINATOR]
@@ -59,7 +47,7 @@ def phone_tryout(*, protocol: ProtocolFile, staff: dict[Role, User]) -> PhoneTry
     )
     for role, user in staff.items():
         membership_grant(study=study, user=user, role=role, actor=administrator)
-    zone = evening_zone(timezone.now())
+    zone = zone_where_it_is(20, timezone.now())  # the window (18:00-03:00) is open
     participant = participant_screen(
         study=study,
         site=site,
@@ -69,7 +57,7 @@ def phone_tryout(*, protocol: ProtocolFile, staff: dict[Role, User]) -> PhoneTry
         age=45,
         actor=coordinator,
     )
-    today = timezone.now().astimezone(ZoneInfo(zone)).date()
+    today = participant_today(participant)
     participant_enrol(
         participant=participant,
         consent_form_version="1.0",

@@ -26,7 +26,8 @@ from diarytrial.devices.models import Device
 DEVICE_COOKIE = "dt_device"
 PIN_COOKIE = "dt_pin"
 DEVICE_COOKIE_SECONDS = 400 * 24 * 3600  # the longest life browsers allow a cookie
-PIN_UNLOCK_SECONDS = 12 * 3600
+PIN_UNLOCK_HOURS = 12
+PIN_UNLOCK_SECONDS = PIN_UNLOCK_HOURS * 3600
 LAST_SEEN_EVERY = dt.timedelta(hours=1)
 _PIN_SALT = "diarytrial.devices.pin"
 _CACHE = "_diarytrial_device"

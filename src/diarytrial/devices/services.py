@@ -31,7 +31,8 @@ from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.services import participant_lock
 from diarytrial.studies.services import require_unlocked
 
-LINK_LIFETIME = dt.timedelta(hours=72)
+LINK_LIFETIME_HOURS = 72
+LINK_LIFETIME = dt.timedelta(hours=LINK_LIFETIME_HOURS)
 PIN_ATTEMPTS = 5
 _PIN = re.compile(r"\d{4}")
 
@@ -106,9 +107,7 @@ def enrolment_link_redeem(*, token: str, user_agent: str = "") -> IssuedDevice:
     Refused with EnrolmentLinkInvalidError (410) when the link is unknown, used, expired or
     replaced by a newer one, or its participant has left the trial.
     """
-    gone = EnrolmentLinkInvalidError(
-        _LINK_GONE.format(hours=int(LINK_LIFETIME.total_seconds() // 3600))
-    )
+    gone = EnrolmentLinkInvalidError(_LINK_GONE.format(hours=LINK_LIFETIME_HOURS))
     link = EnrolmentLink.objects.filter(token_hash=token_hash(token)).first() if token else None
     if link is None:
         raise gone
@@ -221,7 +220,9 @@ def device_pin_clear(*, device: Device) -> Device:
 def device_pin_check(*, device: Device, pin: str) -> bool:
     """Whether `pin` is the device's PIN. Wrong PINs are counted; the `PIN_ATTEMPTS`th in a row
     revokes the device (the coordinator then issues a new link). A right one resets the count.
-    `device.pin_failures` and `device.revoked_at` are updated for the caller to show."""
+    `device.pin_failures` and `device.revoked_at` are updated for the caller to show. A PIN
+    that is not four digits is PinInvalidError and counts as no try."""
+    _pin_check_format(pin)
     locked = (
         Device.objects.select_for_update().select_related("participant__study").get(pk=device.pk)
     )

@@ -15,21 +15,15 @@ from django.views.decorators.http import require_http_methods, require_safe
 from diarytrial.devices.forms import RevokeForm
 from diarytrial.devices.models import Device
 from diarytrial.devices.selectors import device_list, enrolment_link_open
-from diarytrial.devices.services import LINK_LIFETIME, device_revoke, enrolment_link_issue
+from diarytrial.devices.services import LINK_LIFETIME_HOURS, device_revoke, enrolment_link_issue
 from diarytrial.participants.models import Participant
 from diarytrial.participants.overview import CARE_ROLES
-from diarytrial.participants.selectors import participant_get
-from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
+from diarytrial.participants.views import participant_of_reader
+from diarytrial.studies.access import StudyRequest, study_role_required
 from diarytrial.studies.errors import StudyLockedError
 from diarytrial.web.errors import ConflictError, InvalidInputError
 
 REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
-
-
-def _participant(request: StudyRequest, code: str) -> Participant:
-    return participant_get(
-        study=request.study, code=code, sites=sites_visible_to(request.user, request.study)
-    )
 
 
 def _list_url(participant: Participant) -> str:
@@ -42,7 +36,7 @@ def _list_url(participant: Participant) -> str:
 @study_role_required(*CARE_ROLES)
 def device_list_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """The participant's phones (active and revoked) and whether a link is waiting."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     return render(
         request,
         "devices/list.html",
@@ -50,7 +44,7 @@ def device_list_page(request: StudyRequest, study: str, participant: str) -> Htt
             "participant": found,
             "devices": device_list(participant=found),
             "open_link": enrolment_link_open(participant=found),
-            "lifetime_hours": int(LINK_LIFETIME.total_seconds() // 3600),
+            "lifetime_hours": LINK_LIFETIME_HOURS,
         },
     )
 
@@ -60,10 +54,10 @@ def device_list_page(request: StudyRequest, study: str, participant: str) -> Htt
 @study_role_required(*CARE_ROLES)
 def enrolment_link_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """GET: what a link does; POST: a new link, its URL and QR code shown on this page only."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     context: dict[str, object] = {
         "participant": found,
-        "lifetime_hours": int(LINK_LIFETIME.total_seconds() // 3600),
+        "lifetime_hours": LINK_LIFETIME_HOURS,
     }
     if request.method == "POST":
         try:
@@ -88,7 +82,7 @@ def device_revoke_page(
     request: StudyRequest, study: str, participant: str, device: int
 ) -> HttpResponse:
     """Revoke one of the participant's phones, with a reason."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     phone = Device.objects.filter(participant=found, pk=device).first()
     if phone is None:
         raise Http404("no such device of this participant")

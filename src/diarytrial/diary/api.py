@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
@@ -27,7 +27,6 @@ from diarytrial.diary.errors import (
     DiaryDateInvalidError,
     DiaryEntryClosedError,
     DiaryWindowClosedError,
-    PgicAnswerInvalidError,
 )
 from diarytrial.diary.models import BlindingGuess, PgicAnswer
 from diarytrial.diary.selectors import (
@@ -35,24 +34,16 @@ from diarytrial.diary.selectors import (
     DiaryProgress,
     EntryView,
     HistoryRow,
-    blinding_guess_list,
     diary_day_words,
     diary_entry_get,
     diary_form_tonight,
     diary_history,
     diary_progress,
-    diary_questions_due,
     diary_submission_view,
     diary_upload_view,
-    pgic_answer_list,
 )
-from diarytrial.diary.services import (
-    blinding_guess_record,
-    diary_upload_receive,
-    pgic_answer_record,
-)
+from diarytrial.diary.services import diary_upload_receive, period_answer_from_phone
 from diarytrial.participants.models import Participant
-from diarytrial.participants.selectors import participant_today
 from diarytrial.web.errors import NotFoundError
 
 router = Router(auth=device_auth, tags=["diary"])
@@ -219,20 +210,6 @@ def _upload(participant: Participant, payload: EntryIn) -> Status[EntryView]:
     return Status(status, diary_submission_view(received.submission))
 
 
-def _question_check(participant: Participant, kind: str, period: int) -> None:
-    """Refuse a first answer to a question the diary does not ask now.
-
-    Said without dates: when a period starts or ends could tell its length, hence the arm.
-    """
-    due = diary_questions_due(participant=participant)
-    if not any(q.kind == kind and q.period == period for q in due):
-        raise PgicAnswerInvalidError(
-            f"There is no question about treatment period {period} to answer now. The diary "
-            f"shows the end-of-period questions when they are due.",
-            extra={"period": period},
-        )
-
-
 # --- endpoints ------------------------------------------------------------------------------------
 
 
@@ -328,20 +305,7 @@ def diary_progress_get(request: HttpRequest) -> DiaryProgress:
 )
 def diary_pgic(request: HttpRequest, payload: PgicIn) -> Status[PgicAnswer]:
     """201 when recorded; 200 when the same answer was recorded before; 409 for another."""
-    participant = _participant(request)
-    given = next(
-        (a for a in pgic_answer_list(participant=participant) if a.period == payload.period), None
-    )
-    if given is None:
-        _question_check(participant, "pgic", payload.period)
-    answer = pgic_answer_record(
-        participant=participant,
-        period=payload.period,
-        score=payload.score,
-        # The same answer again is the one recorded, whatever day it is repeated on.
-        answered_on=given.answered_on if given is not None else participant_today(participant),
-    )
-    return Status(200 if given is not None else 201, answer)
+    return _period_answer(request, "pgic", payload.period, payload.score)
 
 
 @router.post(
@@ -352,17 +316,13 @@ def diary_pgic(request: HttpRequest, payload: PgicIn) -> Status[PgicAnswer]:
 )
 def diary_blinding(request: HttpRequest, payload: BlindingIn) -> Status[BlindingGuess]:
     """201 when recorded; 200 when the same guess was recorded before; 409 for another."""
-    participant = _participant(request)
-    given = next(
-        (g for g in blinding_guess_list(participant=participant) if g.period == payload.period),
-        None,
+    return _period_answer(request, "blinding", payload.period, payload.guess)
+
+
+def _period_answer(
+    request: HttpRequest, kind: Literal["pgic", "blinding"], period: int, value: int | str
+) -> Status[Any]:
+    answered = period_answer_from_phone(
+        participant=_participant(request), kind=kind, period=period, value=value
     )
-    if given is None:
-        _question_check(participant, "blinding", payload.period)
-    guess = blinding_guess_record(
-        participant=participant,
-        period=payload.period,
-        guess=payload.guess,
-        answered_on=given.answered_on if given is not None else participant_today(participant),
-    )
-    return Status(200 if given is not None else 201, guess)
+    return Status(201 if answered.created else 200, answered.answer)

@@ -24,6 +24,12 @@ class DiaryEntryClosedError(ConflictError):
     code = "diary_entry_closed"
 
 
+class DiaryEntryStillOpenError(ConflictError):
+    """A staff correction of an entry whose window is still open: the participant may change it."""
+
+    code = "diary_entry_still_open"
+
+
 class DiaryClientIdConflictError(ConflictError):
     """An upload whose client id was used before for different content (or participant)."""
 

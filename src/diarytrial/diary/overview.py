@@ -15,6 +15,7 @@ from django.utils import timezone
 from diarytrial.audit.models import AuditEvent
 from diarytrial.audit.selectors import audit_history
 from diarytrial.diary.models import DiaryEntry, Unpleasantness
+from diarytrial.diary.selectors import diary_entry_answers, diary_entry_get
 from diarytrial.participants.models import Participant
 from diarytrial.participants.selectors import participant_protocol
 from diarytrial.protocol import Protocol, window_bounds
@@ -88,22 +89,18 @@ class EntryPage:
 
 def diary_entry_page(*, participant: Participant, diary_date: dt.date) -> EntryPage | None:
     """The participant's entry of `diary_date` for the correction page, or None."""
-    entry = (
-        DiaryEntry.objects.filter(participant=participant, diary_date=diary_date)
-        .prefetch_related("answers", "side_effects")
-        .first()
-    )
+    entry = diary_entry_get(participant=participant, diary_date=diary_date)
     if entry is None:
         return None
     protocol = participant_protocol(participant)
-    values = {answer.item: answer.value for answer in entry.answers.all()}
+    values = diary_entry_answers(entry=entry)
     labels = {effect.id: effect.label for effect in protocol.diary.side_effects}
     return EntryPage(
         entry=entry,
         items=tuple(ItemLine(item, values.get(item.id)) for item in protocol.diary.items),
         side_effects=tuple(
             ReportLine(labels.get(report.side_effect, report.side_effect), report.unpleasantness)
-            for report in sorted(entry.side_effects.all(), key=lambda r: r.side_effect)
+            for report in entry.side_effects.all()  # by side effect id
         ),
         closes=window_closes(entry, protocol),
         history=tuple(audit_history(entry).order_by("occurred_at", "id")),

@@ -20,7 +20,6 @@ from diarytrial.diary.models import (
     GuessChoice,
     PgicAnswer,
     SideEffectReport,
-    SubmissionKind,
     Unpleasantness,
 )
 from diarytrial.participants.models import (
@@ -215,7 +214,7 @@ def diary_day_words(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def _when_words(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+def diary_when_words(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
     """An instant in the participant's own time: 18:00 on Tuesday 3 March 2026."""
     local = instant.astimezone(zone)
     return f"{local:%H:%M} on {diary_day_words(local.date())}"
@@ -282,13 +281,6 @@ def diary_submission_view(upload: DiarySubmission) -> EntryView:
         side_effects={str(k): str(v) for k, v in sorted(content["side_effects"].items())},
         capsule_taken=content["capsule_taken"],
     )
-
-
-def diary_upload_created(*, participant: Participant, client_id: uuid.UUID) -> bool:
-    """Whether the participant's upload `client_id` is the one that created its entry."""
-    return DiarySubmission.objects.filter(
-        client_id=client_id, entry__participant=participant, kind=SubmissionKind.CREATED
-    ).exists()
 
 
 def diary_questions_due(
@@ -363,7 +355,7 @@ def diary_form_tonight(*, participant: Participant, now: dt.datetime | None = No
     elif upcoming < first:
         state = "not_started"
         next_opens_at, _ = window_bounds(first, zone, diary)
-        message = f"Your diary starts at {_when_words(next_opens_at, zone)}."
+        message = f"Your diary starts at {diary_when_words(next_opens_at, zone)}."
     elif last is not None and upcoming > last:
         state, next_opens_at = "finished", None
         message = "Your diary is finished. Thank you for taking part."
@@ -372,7 +364,7 @@ def diary_form_tonight(*, participant: Participant, now: dt.datetime | None = No
         opens_at, closes_at = window_bounds(open_day, zone, diary)
         found = diary_entry_get(participant=participant, diary_date=open_day)
         entry = _entry_view(found) if found is not None else None
-        until = _when_words(closes_at, zone)
+        until = diary_when_words(closes_at, zone)
         message = (
             f"Tonight's diary is in. You can change your answers until {until}."
             if entry is not None
@@ -380,7 +372,7 @@ def diary_form_tonight(*, participant: Participant, now: dt.datetime | None = No
         )
     else:
         state, next_opens_at = "closed", next_opens
-        message = f"The diary opens at {_when_words(next_opens, zone)}."
+        message = f"The diary opens at {diary_when_words(next_opens, zone)}."
 
     questions: tuple[DueQuestion, ...] = ()
     if state != "not_started":

@@ -38,6 +38,7 @@ from diarytrial.diary.errors import (
     DiaryClientIdConflictError,
     DiaryDateInvalidError,
     DiaryEntryClosedError,
+    DiaryEntryStillOpenError,
     DiaryWindowClosedError,
     PgicAnswerInvalidError,
 )
@@ -54,6 +55,7 @@ from diarytrial.diary.models import (
     Unpleasantness,
 )
 from diarytrial.diary.notifications import site_coordinator_emails, very_unpleasant_notify
+from diarytrial.diary.selectors import diary_day_words, diary_questions_due, diary_when_words
 from diarytrial.participants.errors import ParticipantStatusError, ReasonRequiredError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.selectors import (
@@ -205,16 +207,6 @@ def _client_uuid(client_id: uuid.UUID | str) -> uuid.UUID:
 # --- windows --------------------------------------------------------------------------------------
 
 
-def _day(day: dt.date) -> str:
-    """A date as a participant reads it: Monday 2 March 2026."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def _local(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
-    local = instant.astimezone(zone)
-    return f"{local:%H:%M} on {_day(local.date())}"
-
-
 def _window_date(
     *,
     protocol: Protocol,
@@ -236,12 +228,12 @@ def _window_date(
             "has not opened yet"
             if received_at < opens
             else (
-                f"closed at {_local(closes, zone)}; an entry is taken up to "
+                f"closed at {diary_when_words(closes, zone)}; an entry is taken up to "
                 f"{diary.late_sync_grace_hours} hours after its window closes"
             )
         )
         raise DiaryWindowClosedError(
-            f"The diary of {_day(form_date)} {when}, so this entry cannot be recorded.",
+            f"The diary of {diary_day_words(form_date)} {when}, so this entry cannot be recorded.",
             extra={"next_window_opens": next_window_opening(received_at, zone, diary).isoformat()},
         )
     day = diary_date_at(received_at, zone, diary)
@@ -256,14 +248,14 @@ def _window_date(
                 return claimed, True
             if closes <= received_at:
                 why = (
-                    f"The entry was completed in the window of {_day(claimed)}, which "
-                    f"closed at {_local(closes, zone)}; an entry is taken up to "
+                    f"The entry was completed in the window of {diary_day_words(claimed)}, which "
+                    f"closed at {diary_when_words(closes, zone)}; an entry is taken up to "
                     f"{diary.late_sync_grace_hours} hours after its window closes"
                 )
     opens = next_window_opening(received_at, zone, diary)
     raise DiaryWindowClosedError(
-        f"{why} (it is {_local(received_at, zone)}, your time), so this diary cannot be "
-        f"recorded. The next diary window opens at {_local(opens, zone)}.",
+        f"{why} (it is {diary_when_words(received_at, zone)}, your time), so this diary cannot be "
+        f"recorded. The next diary window opens at {diary_when_words(opens, zone)}.",
         extra={"next_window_opens": opens.isoformat()},
     )
 
@@ -545,7 +537,7 @@ def diary_upload_receive(
         )
     if late:
         raise DiaryEntryClosedError(
-            f"The diary of {_day(day)} was recorded already and its window has "
+            f"The diary of {diary_day_words(day)} was recorded already and its window has "
             f"closed, so it can no longer be changed from the diary. If an answer is wrong, "
             f"tell the study coordinator: staff can correct it.",
             extra={"participant": locked.code, "diary_date": day.isoformat()},
@@ -668,9 +660,10 @@ def diary_entry_correct(
     """Staff correct answers of `entry` (the items given; the others stay), saying why.
 
     Refuses without a staff user (PermissionDeniedError) or a reason (ReasonRequiredError),
-    with unknown items or values off the scale (DiaryAnswersInvalidError), or when nothing
-    would change (InvalidInputError); nothing changes then. Recorded as an UPDATE with the old
-    and new value of each changed item; the entry's status becomes ``corrected``.
+    while the entry's window is open (DiaryEntryStillOpenError: the participant corrects it
+    then), with unknown items or values off the scale (DiaryAnswersInvalidError), or when
+    nothing would change (InvalidInputError); nothing changes then. Recorded as an UPDATE with
+    the old and new value of each changed item; the entry's status becomes ``corrected``.
     """
     participant = entry.participant
     require_unlocked(participant.study)
@@ -687,7 +680,17 @@ def diary_entry_correct(
         )
     locked = participant_lock(participant)
     current = DiaryEntry.objects.select_for_update().get(pk=entry.pk)
-    clean = _answers_check(participant_protocol(locked), answers, partial=True)
+    protocol = participant_protocol(locked)
+    zone = zoneinfo.ZoneInfo(current.timezone)
+    _, closes = window_bounds(current.diary_date, zone, protocol.diary)
+    if timezone.now() < closes:
+        raise DiaryEntryStillOpenError(
+            f"The diary of {diary_day_words(current.diary_date)} is still open until "
+            f"{diary_when_words(closes, zone)} ({zone.key}): the participant can change it "
+            f"themselves. Correct it after the window closes.",
+            extra={"participant": locked.code, "diary_date": current.diary_date.isoformat()},
+        )
+    clean = _answers_check(protocol, answers, partial=True)
     old = _stored_content(current)
     new = DiaryContent(
         answers={**old.answers, **clean},
@@ -873,3 +876,47 @@ def blinding_guess_record(
     )
     _period_answer_save(row, participant=locked, actor=actor, field="guess", value=guess)
     return row
+
+
+@dataclass(frozen=True)
+class PeriodAnswered:
+    """An end-of-period answer from the phone, and whether this request recorded it."""
+
+    answer: PgicAnswer | BlindingGuess
+    created: bool
+
+
+@transaction.atomic
+def period_answer_from_phone(
+    *, participant: Participant, kind: Literal["pgic", "blinding"], period: int, value: int | str
+) -> PeriodAnswered:
+    """Record the PGIC score or blinding guess the participant gave on their phone.
+
+    A first answer is taken only for a question the diary asks now (`diary_questions_due`),
+    refused in words that name no date (PgicAnswerInvalidError): when a period starts or ends
+    could tell its length, hence the arm. The same answer sent again returns the recorded one,
+    whatever day it comes (`created` False); another answer is AlreadyAnsweredError.
+    """
+    require_unlocked(participant.study)
+    locked = participant_lock(participant)
+    model: type[PgicAnswer] | type[BlindingGuess] = PgicAnswer if kind == "pgic" else BlindingGuess
+    given = model.objects.filter(participant=locked, period=period).first()
+    if given is None and not any(
+        q.kind == kind and q.period == period for q in diary_questions_due(participant=locked)
+    ):
+        raise PgicAnswerInvalidError(
+            f"There is no question about treatment period {period} to answer now. The diary "
+            f"shows the end-of-period questions when they are due.",
+            extra={"period": period},
+        )
+    answered_on = given.answered_on if given is not None else participant_today(locked)
+    answer: PgicAnswer | BlindingGuess
+    if kind == "pgic":
+        answer = pgic_answer_record(
+            participant=locked, period=period, score=int(value), answered_on=answered_on
+        )
+    else:
+        answer = blinding_guess_record(
+            participant=locked, period=period, guess=str(value), answered_on=answered_on
+        )
+    return PeriodAnswered(answer=answer, created=given is None)

@@ -20,16 +20,9 @@ from diarytrial.diary.overview import EntryPage, diary_entry_page, diary_entry_r
 from diarytrial.diary.services import diary_entry_correct
 from diarytrial.participants.models import Participant
 from diarytrial.participants.overview import CARE_ROLES
-from diarytrial.participants.selectors import participant_get
-from diarytrial.participants.views import REFUSALS
-from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
+from diarytrial.participants.views import REFUSALS, participant_of_reader
+from diarytrial.studies.access import StudyRequest, study_role_required
 from diarytrial.web.errors import NotFoundError
-
-
-def _participant(request: StudyRequest, code: str) -> Participant:
-    return participant_get(
-        study=request.study, code=code, sites=sites_visible_to(request.user, request.study)
-    )
 
 
 def _entry_page(participant: Participant, day: str) -> EntryPage:
@@ -55,7 +48,7 @@ def _entry_page(participant: Participant, day: str) -> EntryPage:
 @study_role_required(*CARE_ROLES)
 def diary_entries(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """The participant's diary entries, newest first, each with a link to correct it."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     return render(
         request,
         "diary/entries.html",
@@ -67,41 +60,32 @@ def diary_entries(request: StudyRequest, study: str, participant: str) -> HttpRe
 @study_role_required(*CARE_ROLES)
 def diary_correct(request: StudyRequest, study: str, participant: str, day: str) -> HttpResponse:
     """Correct the answers of one night after its window closed, saying why."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     page = _entry_page(found, day)
     form = DiaryCorrectionForm(request.POST if request.method == "POST" else None, items=page.items)
     if form.is_valid():
-        if page.open:
-            form.add_error(
-                None,
-                f"The diary of {page.entry.diary_date.isoformat()} is still open until "
-                f"{page.closes_local} ({page.entry.timezone}): the participant can change "
-                f"it themselves. Correct it after the window closes.",
+        try:
+            diary_entry_correct(
+                entry=page.entry,
+                answers=form.answers(),
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
             )
+        except REFUSALS as error:
+            form.add_error(None, error.message)
         else:
-            try:
-                diary_entry_correct(
-                    entry=page.entry,
-                    answers=form.answers(),
-                    reason=form.cleaned_data["reason"],
-                    actor=request.user,
+            messages.success(
+                request,
+                f"The diary of {page.entry.diary_date.isoformat()} of {found.code} is corrected.",
+            )
+            return redirect(
+                reverse(
+                    "diary:correct",
+                    kwargs={
+                        "study": found.study.slug,
+                        "participant": found.code,
+                        "day": page.entry.diary_date.isoformat(),
+                    },
                 )
-            except REFUSALS as error:
-                form.add_error(None, error.message)
-            else:
-                messages.success(
-                    request,
-                    f"The diary of {page.entry.diary_date.isoformat()} of {found.code} is "
-                    f"corrected.",
-                )
-                return redirect(
-                    reverse(
-                        "diary:correct",
-                        kwargs={
-                            "study": found.study.slug,
-                            "participant": found.code,
-                            "day": page.entry.diary_date.isoformat(),
-                        },
-                    )
-                )
+            )
     return render(request, "diary/correct.html", {"participant": found, "page": page, "form": form})

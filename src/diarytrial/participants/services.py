@@ -140,7 +140,8 @@ def _audit(
     )
 
 
-def _required_reason(reason: str, what: str) -> str:
+def required_reason(reason: str, what: str) -> str:
+    """`reason` stripped; ReasonRequiredError (saying why `what`) when it is blank."""
     text = reason.strip()
     if not text:
         raise ReasonRequiredError(f"Say why {what}: the reason is kept in the audit trail.")
@@ -475,7 +476,7 @@ def participant_withdraw(
 ) -> Participant:
     """Withdraw a participant from date `on`, saying why; their data are kept, never deleted."""
     require_unlocked(participant.study)
-    text = _required_reason(reason, f"participant {participant.code} withdraws")
+    text = required_reason(reason, f"participant {participant.code} withdraws")
     locked = participant_lock(participant)
     participant_transition_check(locked, Status.WITHDRAWN)
     if on > participant_today(locked):
@@ -512,7 +513,7 @@ def participant_timezone_change(
     already have (InvalidInputError).
     """
     require_unlocked(participant.study)
-    text = _required_reason(reason, f"the time zone of participant {participant.code} changes")
+    text = required_reason(reason, f"the time zone of participant {participant.code} changes")
     name = _timezone_check(timezone)
     locked = participant_lock(participant)
     if locked.status in (Status.COMPLETED, Status.WITHDRAWN):
@@ -597,7 +598,7 @@ def participant_dose_level_set(
     next kit follows the new level. The safety app calls this when a dose is lowered.
     """
     require_unlocked(participant.study)
-    text = _required_reason(reason, f"the dose level of {participant.code} changes")
+    text = required_reason(reason, f"the dose level of {participant.code} changes")
     locked = participant_lock(participant)
     if locked.status not in (Status.ENROLLED, Status.RANDOMIZED, Status.ACTIVE):
         raise ParticipantStatusError(

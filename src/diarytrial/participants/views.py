@@ -61,8 +61,10 @@ REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
 """Refusals of a service that the person can act on: shown on the form."""
 
 
-def _participant(request: StudyRequest, code: str) -> Participant:
-    """The participant `code` at one of the reader's sites; else ParticipantNotFoundError (404)."""
+def participant_of_reader(request: StudyRequest, code: str) -> Participant:
+    """The participant `code` at one of the reader's sites; else ParticipantNotFoundError (404).
+
+    Every staff page of a participant finds them through this (the other apps' too)."""
     return participant_get(
         study=request.study, code=code, sites=sites_visible_to(request.user, request.study)
     )
@@ -109,7 +111,7 @@ def participant_list(request: StudyRequest, study: str) -> HttpResponse:
 def participant_detail(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """A participant as the reader may see them: status, schedule, kits, doses, history."""
     page = participant_page(
-        participant=_participant(request, participant),
+        participant=participant_of_reader(request, participant),
         user=request.user,
         membership=request.membership,
     )
@@ -162,7 +164,7 @@ def participant_screen_page(request: StudyRequest, study: str) -> HttpResponse:
 @study_role_required(*CARE_ROLES)
 def participant_enrol_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """Enrolment: consent and start date (time zone and opioid use come from screening)."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     participant_transition_check(found, Status.ENROLLED)
     form = EnrolmentForm(
         request.POST if request.method == "POST" else None, today=participant_today(found)
@@ -194,7 +196,7 @@ def participant_enrol_page(request: StudyRequest, study: str, participant: str) 
 @study_role_required(*CARE_ROLES)
 def participant_randomize_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """Randomization: one button. The result says "randomized", never the sequence."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     participant_transition_check(found, Status.RANDOMIZED)
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
@@ -216,7 +218,7 @@ def participant_randomize_page(request: StudyRequest, study: str, participant: s
 @study_role_required(*CARE_ROLES)
 def participant_complete_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """Completion: the date the participant finished."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     participant_transition_check(found, Status.COMPLETED)
     form = CompletionForm(
         request.POST if request.method == "POST" else None, today=participant_today(found)
@@ -236,7 +238,7 @@ def participant_complete_page(request: StudyRequest, study: str, participant: st
 @study_role_required(*CARE_ROLES)
 def participant_withdraw_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """Withdrawal: date and reason; the participant's data are kept."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     participant_transition_check(found, Status.WITHDRAWN)
     form = WithdrawalForm(
         request.POST if request.method == "POST" else None, today=participant_today(found)
@@ -263,7 +265,7 @@ def participant_withdraw_page(request: StudyRequest, study: str, participant: st
 @study_role_required(*CARE_ROLES)
 def participant_timezone_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """A participant who moved: their diary windows follow the new time zone from now on."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     form = TimezoneForm(request.POST if request.method == "POST" else None, current=found.timezone)
     if form.is_valid():
         try:
@@ -293,7 +295,7 @@ def _unblinding_session_key(participant: Participant) -> str:
 @study_role_required(*UNBLINDING_ROLES)
 def participant_unblind_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """Emergency unblinding: a warning, the reason; the result is shown once, on the next page."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     form = EmergencyUnblindingForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
         try:
@@ -323,7 +325,7 @@ def participant_unblind_page(request: StudyRequest, study: str, participant: str
 @study_role_required(*UNBLINDING_ROLES)
 def participant_unblind_result(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """The sequence revealed by an emergency unblinding, shown once and then forgotten."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     result = request.session.pop(_unblinding_session_key(found), None)
     if result is None:
         messages.info(

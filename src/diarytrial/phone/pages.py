@@ -7,7 +7,6 @@ progress (entries against evenings so far, never the length of a period or of th
 
 from __future__ import annotations
 
-import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from diarytrial.diary.selectors import (
     diary_form_tonight,
     diary_history,
     diary_progress,
+    diary_when_words,
 )
 from diarytrial.participants.models import Participant
 from diarytrial.participants.selectors import participant_protocol
@@ -45,12 +45,6 @@ TITLES = {
 def number_words(value: float) -> str:
     """An answer as a person writes it: 42, not 42.0."""
     return f"{value:g}"
-
-
-def when_words(instant: dt.datetime, zone: str) -> str:
-    """An instant in the participant's own time: 03:00 on Friday 27 November 2026."""
-    local = instant.astimezone(zoneinfo.ZoneInfo(zone))
-    return f"{local:%H:%M} on {diary_day_words(local.date())}"
 
 
 @dataclass(frozen=True)
@@ -156,7 +150,9 @@ def home_context(participant: Participant, *, change: bool) -> dict[str, Any]:
         "form_date": form.diary_date.isoformat() if form.diary_date else "",
         "form_day": diary_day_words(form.diary_date) if form.diary_date else "",
         "closes_at": form.closes_at.isoformat() if form.closes_at else "",
-        "closes_local": when_words(form.closes_at, form.timezone) if form.closes_at else "",
+        "closes_local": diary_when_words(form.closes_at, zoneinfo.ZoneInfo(form.timezone))
+        if form.closes_at
+        else "",
         "can_change": form.state == "open" and form.entry is not None,
         "entry_late": form.entry.late if form.entry is not None else False,
         "progress": None,

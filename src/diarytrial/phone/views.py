@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec
 
@@ -20,8 +19,7 @@ from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template import TemplateDoesNotExist
-from django.template.loader import render_to_string, select_template
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -30,13 +28,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from diarytrial.devices.auth import (
+    PIN_UNLOCK_HOURS,
     device_cookie_clear,
     device_cookie_set,
     device_unlocked,
     pin_cookie_set,
     request_device,
 )
-from diarytrial.devices.errors import EnrolmentLinkInvalidError
+from diarytrial.devices.errors import EnrolmentLinkInvalidError, PinInvalidError
 from diarytrial.devices.models import Device
 from diarytrial.devices.selectors import enrolment_link_usable
 from diarytrial.devices.services import (
@@ -54,9 +53,6 @@ from diarytrial.web.errors import ApplicationError
 P = ParamSpec("P")
 DeviceView = Callable[Concatenate[HttpRequest, Device, P], HttpResponse]
 
-_PIN_FORMAT = re.compile(r"\d{4}")
-REMINDERS_SECTION = "reminders/phone_settings.html"
-"""The settings page includes this template, when an app provides it, in its reminders block."""
 
 SHELL_FILES = (
     "phone/phone.css",
@@ -186,14 +182,6 @@ def history(request: HttpRequest, device: Device) -> HttpResponse:
     return _page(request, device, "phone/history.html", "history", {"rows": rows})
 
 
-def _reminders_section() -> str | None:
-    try:
-        select_template([REMINDERS_SECTION])
-    except TemplateDoesNotExist:
-        return None
-    return REMINDERS_SECTION
-
-
 def _diary_time(participant: Participant) -> str:
     """When the diary opens and closes, in the participant's own zone, in words."""
     diary = participant_protocol(participant).diary
@@ -223,7 +211,7 @@ def settings_page(request: HttpRequest, device: Device) -> HttpResponse:
         except ApplicationError as error:
             pin_error = error.message
     notices = {
-        "pin-set": "Your PIN is set. This phone will ask for it every 12 hours.",
+        "pin-set": f"Your PIN is set. This phone will ask for it every {PIN_UNLOCK_HOURS} hours.",
         "pin-removed": "This phone no longer asks for a PIN.",
     }
     context = {
@@ -232,8 +220,9 @@ def settings_page(request: HttpRequest, device: Device) -> HttpResponse:
         "has_pin": device.has_pin,
         "pin_error": pin_error,
         "notice": notices.get(request.GET.get("saved", "")),
-        "reminders_template": _reminders_section(),
         "diary_time": _diary_time(device.participant),
+        "unlock_hours": PIN_UNLOCK_HOURS,
+        "pin_attempts": PIN_ATTEMPTS,
     }
     page = _page(request, device, "phone/settings.html", "settings", context)
     if pin_error:
@@ -244,7 +233,8 @@ def settings_page(request: HttpRequest, device: Device) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def pin(request: HttpRequest) -> HttpResponse:
-    """Unlock a PIN-protected phone for 12 hours; the 5th wrong PIN in a row revokes it."""
+    """Unlock a PIN-protected phone for `PIN_UNLOCK_HOURS`; the `PIN_ATTEMPTS`th wrong PIN in a
+    row revokes it."""
     device = request_device(request)
     if device is None:
         return _not_enrolled(request)
@@ -254,16 +244,17 @@ def pin(request: HttpRequest) -> HttpResponse:
     error = ""
     status = 200
     if request.method == "POST":
-        entered = request.POST.get("pin", "").strip()
-        if not _PIN_FORMAT.fullmatch(entered):
+        try:
+            right = device_pin_check(device=device, pin=request.POST.get("pin", "").strip())
+        except PinInvalidError:  # not four digits: no try is counted
             error, status = "A PIN is 4 digits. Type your 4-digit PIN.", 422
-        elif device_pin_check(device=device, pin=entered):
-            response = redirect(next_url)
-            pin_cookie_set(response, device)
-            return response
-        elif device.revoked_at is not None:
-            return _switched_off(request)
         else:
+            if right:
+                response = redirect(next_url)
+                pin_cookie_set(response, device)
+                return response
+            if device.revoked_at is not None:
+                return _switched_off(request)
             left = PIN_ATTEMPTS - device.pin_failures
             tries = "try" if left == 1 else "tries"
             error = (

@@ -15,7 +15,12 @@ from diarytrial.protocol.loader import (
 from diarytrial.protocol.responder import parse_rule
 from diarytrial.protocol.schedule import DayPosition, Phase, Schedule, make_schedule
 from diarytrial.protocol.schema import PGIC_LABELS, SCALE_RANGES, Item, Protocol
-from diarytrial.protocol.window import diary_date_at, next_window_opening, window_bounds
+from diarytrial.protocol.window import (
+    diary_date_at,
+    next_window_opening,
+    window_bounds,
+    zone_where_it_is,
+)
 
 EXAMPLES = ("ldn-fibromyalgia", "nof1-ldn")
 
@@ -53,4 +58,5 @@ __all__ = [
     "parse_rule",
     "protocol_sha256",
     "window_bounds",
+    "zone_where_it_is",
 ]

@@ -75,3 +75,17 @@ def next_window_opening(instant: dt.datetime, tz: ZoneInfo, diary: Diary) -> dt.
         if opens > instant:
             return opens
         day += dt.timedelta(days=1)
+
+
+def zone_where_it_is(hour: int, now: dt.datetime) -> str:
+    """An ``Etc/GMT±N`` zone whose clock shows `hour` o'clock (and `now`'s minutes) at `now`:
+    for a demo or a test that needs a diary window open, or closed, at the real time.
+
+    >>> zone_where_it_is(20, dt.datetime(2026, 11, 26, 15, 30, tzinfo=dt.UTC))
+    'Etc/GMT-5'
+    >>> zone_where_it_is(20, dt.datetime(2026, 11, 26, 20, 0, tzinfo=dt.UTC))
+    'Etc/GMT'
+    """
+    offset = (hour - now.astimezone(dt.UTC).hour + 12) % 24 - 12  # hours east of UTC, -12..11
+    # POSIX-style names: Etc/GMT-5 is five hours *east* of Greenwich.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"

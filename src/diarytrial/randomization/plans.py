@@ -23,8 +23,6 @@ SEED_LIMIT = 2**63
 NO_STRATA = "all"
 """The stratum key of a protocol without strata: one list for everyone."""
 
-STRATUM_FACTORS = ("site", "opioid_use")
-
 KIT_CODE_PREFIX = "K-"
 
 

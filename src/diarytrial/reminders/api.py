@@ -124,6 +124,14 @@ def settings_put(request: HttpRequest, body: SettingsIn) -> SettingsOut:
     return _settings_out(device)
 
 
+def _require_push() -> None:
+    if not push_configured():
+        raise PushNotConfiguredError(
+            "Phone notifications are not available on this site; use e-mail reminders or the "
+            "calendar instead."
+        )
+
+
 @router.get(
     "/reminders/push-key",
     response=PushKeyOut,
@@ -131,11 +139,7 @@ def settings_put(request: HttpRequest, body: SettingsIn) -> SettingsOut:
     url_name="reminders_push_key",
 )
 def push_key(request: HttpRequest) -> PushKeyOut:
-    if not push_configured():
-        raise PushNotConfiguredError(
-            "Phone notifications are not available on this site; use e-mail reminders or the "
-            "calendar instead."
-        )
+    _require_push()
     return PushKeyOut(public_key=settings.VAPID_PUBLIC_KEY)
 
 
@@ -146,11 +150,7 @@ def push_key(request: HttpRequest) -> PushKeyOut:
     url_name="reminders_push_subscribe",
 )
 def push_subscribe(request: HttpRequest, body: SubscriptionIn) -> Status[SubscriptionOut]:
-    if not push_configured():
-        raise PushNotConfiguredError(
-            "Phone notifications are not available on this site; use e-mail reminders or the "
-            "calendar instead."
-        )
+    _require_push()
     device = _device(request)
     push_subscription_save(
         participant=device.participant,

@@ -16,7 +16,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from diarytrial.devices.auth import token_hash
 from diarytrial.diary.models import DiaryEntry
-from diarytrial.participants.models import Participant, ParticipantPhase, ParticipantStatus
+from diarytrial.diary.services import DIARY_STATUSES
+from diarytrial.participants.models import Participant, ParticipantPhase
 from diarytrial.participants.selectors import participant_protocol
 from diarytrial.protocol import Protocol, diary_date_at, window_bounds
 from diarytrial.reminders.models import (
@@ -26,11 +27,7 @@ from diarytrial.reminders.models import (
     ReminderSettings,
 )
 
-REMINDED_STATUSES = (
-    ParticipantStatus.ENROLLED,
-    ParticipantStatus.RANDOMIZED,
-    ParticipantStatus.ACTIVE,
-)
+REMINDED_STATUSES = DIARY_STATUSES
 """Statuses in which a participant fills the diary and so gets reminders; never withdrawn or
 completed participants."""
 

@@ -39,7 +39,6 @@ from diarytrial.reminders.selectors import (
     reminders_due,
 )
 from diarytrial.reminders.sending import email_send, push_send
-from diarytrial.studies.models import Study
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ def _skip_reason(
     """Why the reminder must not go out now ("" when it may), and the window's closing."""
     if participant.status not in REMINDED_STATUSES:
         return f"the participant is {participant.status}", None
-    if Study.objects.filter(pk=participant.study_id, locked_at__isnull=False).exists():
+    if participant.study.locked_at is not None:  # loaded just before, with the participant
         return "the study's database is locked", None
     if not is_diary_day(participant, day):
         return "not a diary day of the participant", None

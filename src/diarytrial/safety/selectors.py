@@ -183,7 +183,6 @@ def _episodes(
         if current and report.diary_date - current[-1].diary_date > gap:
             current = []
         if not current:
-            current = []
             episodes.append(current)
         current.append(report)
     return episodes
@@ -274,3 +273,15 @@ def side_effect_candidates(
     )
     candidates.sort(key=lambda c: not c.very)
     return candidates
+
+
+def side_effect_candidate_get(
+    *, participant: Participant, side_effect: str, first_reported: dt.date | None
+) -> SideEffectCandidate | None:
+    """The participant's open candidate for `side_effect` from `first_reported`, or None."""
+    for candidate in side_effect_candidates(
+        study=participant.study, sites=[participant.site], participant=participant
+    ):
+        if (candidate.side_effect, candidate.first_reported) == (side_effect, first_reported):
+            return candidate
+    return None

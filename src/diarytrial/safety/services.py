@@ -19,10 +19,14 @@ from django.utils import timezone
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
 from diarytrial.diary.models import DiaryEntry, SideEffectReport
-from diarytrial.participants.errors import ParticipantStatusError, ReasonRequiredError
+from diarytrial.participants.errors import ParticipantStatusError
 from diarytrial.participants.models import Consent, DoseLevelChange, Participant
 from diarytrial.participants.selectors import participant_protocol, participant_today
-from diarytrial.participants.services import participant_dose_level_set, participant_lock
+from diarytrial.participants.services import (
+    participant_dose_level_set,
+    participant_lock,
+    required_reason,
+)
 from diarytrial.safety.errors import (
     AdverseEventDuplicateError,
     AdverseEventInvalidError,
@@ -40,7 +44,10 @@ from diarytrial.safety.models import (
     SideEffectReview,
 )
 from diarytrial.safety.notifications import investigator_emails, serious_event_notify
-from diarytrial.safety.selectors import SideEffectCandidate, side_effect_candidates
+from diarytrial.safety.selectors import (
+    SideEffectCandidate,
+    side_effect_candidate_get,
+)
 from diarytrial.studies.services import require_unlocked
 from diarytrial.web.errors import InvalidInputError
 
@@ -63,13 +70,6 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "action": tuple(ActionTaken.values),
     "outcome": tuple(Outcome.values),
 }
-
-
-def _required_reason(reason: str, what: str) -> str:
-    text = reason.strip()
-    if not text:
-        raise ReasonRequiredError(f"Say why {what}: the reason is kept in the audit trail.")
-    return text
 
 
 def _date(value: object, name: str) -> dt.date | None:
@@ -288,7 +288,7 @@ def adverse_event_update(
     change), AdverseEventRemovedError, StudyLockedError; nothing changes then.
     """
     require_unlocked(event.participant.study)
-    text = _required_reason(reason, f"adverse event {event.pk} changes")
+    text = required_reason(reason, f"adverse event {event.pk} changes")
     unknown = sorted(set(changes) - set(EDITABLE_FIELDS))
     if unknown:
         raise AdverseEventInvalidError(
@@ -343,7 +343,7 @@ def adverse_event_remove(*, event: AdverseEvent, reason: str, actor: User | None
     AdverseEventRemovedError (removed already), StudyLockedError.
     """
     require_unlocked(event.participant.study)
-    text = _required_reason(reason, f"adverse event {event.pk} is removed")
+    text = required_reason(reason, f"adverse event {event.pk} is removed")
     participant, current = _event_lock(event)
     current.status = EventStatus.REMOVED
     current.removal_reason = text
@@ -405,11 +405,11 @@ def _candidate_open(
     participant: Participant, side_effect: str, first_reported: dt.date
 ) -> SideEffectCandidate:
     """The open candidate of `participant` (locked) for `side_effect` from `first_reported`."""
-    for candidate in side_effect_candidates(
-        study=participant.study, sites=[participant.site], participant=participant
-    ):
-        if (candidate.side_effect, candidate.first_reported) == (side_effect, first_reported):
-            return candidate
+    candidate = side_effect_candidate_get(
+        participant=participant, side_effect=side_effect, first_reported=first_reported
+    )
+    if candidate is not None:
+        return candidate
     raise SideEffectCandidateClosedError(
         f"The {side_effect} reported by {participant.code} from {first_reported.isoformat()} "
         f"is not waiting for a decision: it was confirmed or dismissed already, or an adverse "
@@ -538,7 +538,7 @@ def side_effect_candidate_dismiss(
     ReasonRequiredError, SideEffectCandidateClosedError, StudyLockedError.
     """
     require_unlocked(participant.study)
-    text = _required_reason(reason, f"the {side_effect} reported in the diary is not an event")
+    text = required_reason(reason, f"the {side_effect} reported in the diary is not an event")
     locked = participant_lock(participant)
     candidate = _candidate_open(locked, side_effect, first_reported)
     return _review_save(

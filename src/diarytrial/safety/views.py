@@ -22,11 +22,10 @@ from diarytrial.diary.selectors import diary_entry_get
 from diarytrial.participants.models import Participant
 from diarytrial.participants.overview import CARE_ROLES
 from diarytrial.participants.selectors import (
-    participant_get,
     participant_protocol,
     participant_today,
 )
-from diarytrial.participants.views import REFUSALS, detail_url
+from diarytrial.participants.views import REFUSALS, detail_url, participant_of_reader
 from diarytrial.safety.forms import (
     OTHER,
     AdverseEventChangeForm,
@@ -41,6 +40,7 @@ from diarytrial.safety.selectors import (
     EPISODE_GAP_DAYS,
     SideEffectCandidate,
     adverse_event_list,
+    side_effect_candidate_get,
     side_effect_candidates,
 )
 from diarytrial.safety.services import (
@@ -53,12 +53,6 @@ from diarytrial.safety.services import (
 )
 from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
 from diarytrial.web.errors import NotFoundError
-
-
-def _participant(request: StudyRequest, code: str) -> Participant:
-    return participant_get(
-        study=request.study, code=code, sites=sites_visible_to(request.user, request.study)
-    )
 
 
 def _event(participant: Participant, event_id: int) -> AdverseEvent:
@@ -79,7 +73,7 @@ def _posted(request: StudyRequest) -> QueryDict | None:
 @study_role_required(*CARE_ROLES)
 def adverse_event_new(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """Record an adverse event; from the diary, a reported side effect comes pre-filled."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     protocol = participant_protocol(found)
     entry = None
     initial: dict[str, object] = {}
@@ -125,7 +119,7 @@ def adverse_event_change(
     request: StudyRequest, study: str, participant: str, event: int
 ) -> HttpResponse:
     """Change a recorded adverse event, saying why (old and new values go to the audit trail)."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     current = _event(found, event)
     form = AdverseEventChangeForm(
         _posted(request),
@@ -159,7 +153,7 @@ def adverse_event_remove_page(
     request: StudyRequest, study: str, participant: str, event: int
 ) -> HttpResponse:
     """Remove an event recorded in error; it stays in the records, marked removed, with why."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     current = _event(found, event)
     form = ReasonForm(_posted(request))
     if form.is_valid():
@@ -183,7 +177,7 @@ def adverse_event_remove_page(
 @study_role_required(*CARE_ROLES)
 def dose_change(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """Lower or restore the participant's blinded dose level, saying why."""
-    found = _participant(request, participant)
+    found = participant_of_reader(request, participant)
     levels = participant_protocol(found).dosing.levels
     form = DoseChangeForm(
         _posted(request),
@@ -236,16 +230,16 @@ def side_effect_list(request: StudyRequest, study: str) -> HttpResponse:
 def _candidate(
     request: StudyRequest, code: str, side_effect: str, first: str
 ) -> tuple[Participant, SideEffectCandidate]:
-    found = _participant(request, code)
+    found = participant_of_reader(request, code)
     try:
         day = dt.date.fromisoformat(first)
     except ValueError:
         day = None
-    for candidate in side_effect_candidates(
-        study=request.study, sites=[found.site], participant=found
-    ):
-        if (candidate.side_effect, candidate.first_reported) == (side_effect, day):
-            return found, candidate
+    candidate = side_effect_candidate_get(
+        participant=found, side_effect=side_effect, first_reported=day
+    )
+    if candidate is not None:
+        return found, candidate
     raise NotFoundError(
         f"No side effect {side_effect} reported by {found.code} from {first} is waiting for a "
         f"decision: it was confirmed or dismissed already, or an adverse event covers it.",

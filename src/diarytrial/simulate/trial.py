@@ -25,8 +25,6 @@ Progress = Callable[[int, int], None]
 DateArray = npt.NDArray[np.datetime64]
 IntArray = npt.NDArray[np.int64]
 
-_DAY = np.timedelta64(1, "D")
-
 
 def simulate_trial(
     protocol: ProtocolFile,

@@ -84,13 +84,6 @@ class Role(models.TextChoices):
     ADMINISTRATOR = "administrator", "Administrator"
 
 
-BLINDED_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR, Role.STATISTICIAN})
-"""Roles that never see allocation (the statistician until the study is unblinded)."""
-
-UNBLINDED_ROLES = frozenset({Role.PHARMACIST})
-"""Roles that hold the allocation list and kit contents; each of their reads is audited."""
-
-
 class Site(models.Model):
     """A place where participants are enrolled; coordinators work at one or more sites."""
 
