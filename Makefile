@@ -7,7 +7,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/diarytrial
 
-.PHONY: demo test lint typecheck pytest pytest-postgres bench reference chromium r clean
+.PHONY: demo test lint typecheck pytest pytest-clock pytest-postgres bench reference chromium r clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/diarytrial demo
 
-test: $(STAMP) lint typecheck pytest pytest-postgres
+test: $(STAMP) lint typecheck pytest pytest-clock pytest-postgres
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -29,6 +29,19 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP) chromium r
 	DIARYTRIAL_ENV=test $(BIN)/pytest -q
+
+# Every test runs on a controlled clock (tests/clock.py); the tests that read the date run again
+# at the awkward instants tests/clock.py names: the evening before in the Americas, and the night
+# the United States change to daylight-saving time.
+CLOCK_SENSITIVE := tests/accounts tests/commands tests/devices tests/diary tests/exports \
+	tests/participants tests/phone tests/randomization tests/reminders tests/safety \
+	tests/studies tests/web
+
+pytest-clock: $(STAMP) chromium r
+	@for instant in $$($(PY) -c 'from tests.clock import AWKWARD_INSTANTS; print(*AWKWARD_INSTANTS)'); do \
+		echo "== the date-sensitive tests again, the clock at $$instant"; \
+		DIARYTRIAL_ENV=test DIARYTRIAL_TEST_CLOCK=$$instant $(BIN)/pytest -q $(CLOCK_SENSITIVE) || exit 1; \
+	done
 
 # The whole suite again on PostgreSQL: required in CI, skipped with a notice elsewhere.
 pytest-postgres: $(STAMP) chromium r

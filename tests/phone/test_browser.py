@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from tests.builders import make_allocation, make_device, make_participant, make_study, make_user
 
 from diarytrial.devices.auth import DEVICE_COOKIE
@@ -44,6 +45,7 @@ PHONE: dict[str, Any] = {
 pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no Chromium at {CHROMIUM}"),
     pytest.mark.django_db(transaction=True),
+    pytest.mark.ticking,  # the live server and the browser need time to pass
 ]
 
 sync_api = pytest.importorskip(
@@ -86,7 +88,7 @@ def phone(browser: Any) -> Iterator[Any]:
 
 
 def zone_where_it_is_now(hour: int) -> str:
-    return zone_where_it_is(hour, dt.datetime.now(dt.UTC))
+    return zone_where_it_is(hour, timezone.now())
 
 
 def enrolment_url(live_server: Any, participant: Participant) -> str:
@@ -332,7 +334,7 @@ def _randomized_at_the_end_of_period_one() -> Participant:
     study = make_study()
     make_allocation(study=study)
     zone = zone_where_it_is_now(20)
-    today = dt.datetime.now(dt.UTC).astimezone(zoneinfo.ZoneInfo(zone)).date()
+    today = timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date()
     for attempt in range(20):
         length = (28, 84)[attempt % 2]  # the LDN protocol's period lengths: placebo, drug
         participant = make_participant(
