@@ -21,6 +21,7 @@ from diarytrial.report.format import p_statement
 DEMO_PARTICIPANTS = 31  # as randomized in the published trial
 DEMO_SEED = 2013
 ADDRESS = "127.0.0.1:8000"
+DATABASE_FILE = "demo.sqlite3"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -47,14 +48,10 @@ def demo(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
-    database = out / "demo.sqlite3"
-    for leftover in out.glob("demo.sqlite3*"):
+    database = out / DATABASE_FILE
+    for leftover in out.glob(f"{DATABASE_FILE}*"):
         leftover.unlink()
-    # The demo never touches the main database: it gets its own, made anew.
-    os.environ["DATABASE_URL"] = f"sqlite:///{database}"
-    # Notifications (serious adverse events, unpleasant side effects) become files to read.
-    os.environ["EMAIL_BACKEND"] = "django.core.mail.backends.filebased.EmailBackend"
-    os.environ["EMAIL_FILE_PATH"] = str(out / "mail")
+    os.environ.update(demo_environment(out))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "diarytrial.web.settings")
     import django
     from django.core.management import call_command
@@ -106,12 +103,36 @@ def demo(args: argparse.Namespace) -> int:
     console.print(f"   http://{ADDRESS}{enrol}", soft_wrap=True)
     if args.no_serve:
         console.print(
-            f"   To serve it: DATABASE_URL=sqlite:///{database} .venv/bin/diarytrial runserver"
+            f"   To serve it: DATABASE_URL=sqlite:///{database} DEBUG=false "
+            ".venv/bin/diarytrial runserver --insecure"
         )
         return 0
     console.print("   Serving; stop with Ctrl-C.")
-    call_command("runserver", ADDRESS, use_reloader=False)
+    serve(ADDRESS)
     return 0
+
+
+def demo_environment(out: Path) -> dict[str, str]:
+    """The variables the demo runs and serves under, with its output folder `out`."""
+    return {
+        # The demo never touches the main database: it gets its own, made anew.
+        "DATABASE_URL": f"sqlite:///{out / DATABASE_FILE}",
+        # Notifications (serious adverse events, unpleasant side effects) become files to read.
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(out / "mail"),
+        # Whoever tries the demo gets the app's own error pages, never Django's debug page
+        # (which shows settings, file paths and code).
+        "DEBUG": "false",
+    }
+
+
+def serve(address: str) -> None:
+    """Serve the web app at `address` until interrupted, with DEBUG off as the demo runs."""
+    from django.core.management import call_command
+
+    # With DEBUG off the development server leaves /static/ alone unless told (--insecure);
+    # the demo is one local process, with no proxy in front to serve the files.
+    call_command("runserver", address, use_reloader=False, insecure_serving=True)
 
 
 def headline(results: TrialResults) -> list[str]:

@@ -124,6 +124,16 @@ DATABASE_URL = env_str("DATABASE_URL")
 # Persistent connections pay off with PostgreSQL behind several web processes.
 CONN_MAX_AGE = env_int("CONN_MAX_AGE", 60 if PRODUCTION else 0)
 
+# Every SQLite database, the default one and any named by DATABASE_URL (as the demo names its
+# own), takes the write lock when a transaction starts (a transaction that read first and then
+# wanted to write would fail at once with "database is locked", whatever the timeout), waits up
+# to 20 s for another writer, and runs in WAL mode, where readers never wait for the writer.
+SQLITE_OPTIONS: dict[str, Any] = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+}
+
 DATABASES: dict[str, dict[str, Any]]
 if DATABASE_URL:
     DATABASES = {
@@ -136,18 +146,10 @@ if DATABASE_URL:
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "diarytrial.sqlite3",
-            "OPTIONS": {
-                # Take the write lock when a transaction starts, so that a web request and a
-                # background worker wait for each other instead of failing with "locked".
-                "transaction_mode": "IMMEDIATE",
-                "timeout": 20,
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-            },
-        }
+        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": VAR_DIR / "diarytrial.sqlite3"}
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {**SQLITE_OPTIONS, **DATABASES["default"].get("OPTIONS", {})}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
