@@ -34,6 +34,7 @@ from diarytrial.devices.services import (
 )
 from diarytrial.participants.errors import ParticipantStatusError, ReasonRequiredError
 from diarytrial.participants.models import Participant, ParticipantStatus
+from diarytrial.participants.selectors import participant_today
 from diarytrial.participants.services import participant_withdraw
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +125,10 @@ def test_a_link_of_a_participant_who_withdrew_meanwhile_no_longer_works(
 ) -> None:
     issued = enrolment_link_issue(participant=participant, actor=coordinator)
     participant_withdraw(
-        participant=participant, on=timezone.localdate(), reason="moved away", actor=coordinator
+        participant=participant,
+        on=participant_today(participant),
+        reason="moved away",
+        actor=coordinator,
     )
 
     with pytest.raises(EnrolmentLinkInvalidError):

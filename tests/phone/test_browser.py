@@ -23,6 +23,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 from tests.builders import make_allocation, make_device, make_participant, make_study, make_user
+from tests.chromium import CHROMIUM, chromium_browser
 
 from diarytrial.devices.auth import DEVICE_COOKIE
 from diarytrial.devices.services import enrolment_link_issue
@@ -32,7 +33,6 @@ from diarytrial.participants.selectors import participant_schedule
 from diarytrial.protocol import load_example, zone_where_it_is
 from diarytrial.studies.models import Study
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).parents[2] / "out" / "test-artifacts" / "phone"
 PHONE: dict[str, Any] = {
     "viewport": {"width": 390, "height": 844},
@@ -59,19 +59,8 @@ axe_playwright = pytest.importorskip(
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    # Playwright's sync API keeps an event loop in this thread, which makes Django refuse the
-    # test's own ORM calls (building participants, counting rows) unless told they are safe:
-    # they are plain synchronous calls, between browser steps.
-    with pytest.MonkeyPatch.context() as patch, sync_api.sync_playwright() as playwright:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium_browser() as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -79,6 +68,8 @@ def phone(browser: Any) -> Iterator[Any]:
     """A new phone (browser context) and its page; fails the test on any script error."""
     context = browser.new_context(**PHONE)
     context.set_default_timeout(15_000)
+    # The phone's clock runs from the server's (the tests' clock), as a phone's would.
+    context.clock.install(time=timezone.now())
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -184,7 +175,9 @@ def outbox_size(page: Any) -> int:
 
 
 def wait_for_service_worker(page: Any) -> None:
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller")
+    # A function, not an expression: Playwright evaluates an expression with eval, which the
+    # pages' Content-Security-Policy refuses.
+    page.wait_for_function("() => navigator.serviceWorker && navigator.serviceWorker.controller")
 
 
 # --- the tests ------------------------------------------------------------------------------------
