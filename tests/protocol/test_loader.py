@@ -85,7 +85,7 @@ def test_toml_syntax_error_names_the_line() -> None:
     text = LDN.replace('label = "Study capsule"', 'label = "Study capsule', 1)
     [problem] = _problems(text)
     line = _line_of(text, 'label = "Study capsule')
-    assert problem.startswith(f"trial.toml:{line}: (file): not valid TOML:")
+    assert problem.startswith(f"trial.toml:{line}: not valid TOML:")
 
 
 def test_unknown_field_names_field_and_line() -> None:

@@ -93,6 +93,13 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
             "cannot be analysed by condition. Analyse the unblinded export the statistician "
             "makes after the database lock and unblinding."
         )
+    if len(dataset.participants) == 0:
+        raise ValueError("the dataset has no participants, so there is nothing to analyse")
+    if len(dataset.diary) == 0:
+        raise ValueError(
+            "the diary has no answers, so there is nothing to analyse; check that diary.csv "
+            "is the file exported with the other tables"
+        )
     protocol = dataset.protocol.protocol
     items = [item.id for item in protocol.diary.items]
     improvement = percent_improvement(dataset)

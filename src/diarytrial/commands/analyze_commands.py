@@ -10,8 +10,15 @@ from rich.console import Console
 from rich.table import Table
 
 from diarytrial.analysis.results import TrialResults, analyze_trial, results_to_dict
-from diarytrial.commands.problems import report_dataset_error, report_message
-from diarytrial.dataset import DatasetError, dataset_sha256, read_dataset
+from diarytrial.commands.problems import (
+    add_allow_modified,
+    read_files,
+    report_dataset_error,
+    report_message,
+    report_write_error,
+    warn_if_modified,
+)
+from diarytrial.dataset import DatasetError, read_dataset
 from diarytrial.report.format import decimal, p_statement, p_value
 
 
@@ -21,28 +28,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument(
         "--json", metavar="FILE", type=Path, help="write every number to FILE (JSON)"
     )
+    add_allow_modified(parser)
     parser.set_defaults(handler=analyze)
 
 
 def analyze(args: argparse.Namespace) -> int:
     """Read DIR, analyse it, print the summary and optionally write the JSON."""
     try:
-        dataset = read_dataset(args.directory)
+        dataset = read_dataset(args.directory, allow_modified=args.allow_modified)
     except DatasetError as error:
         return report_dataset_error(error)
     try:
         results = analyze_trial(dataset)
     except ValueError as error:
         return report_message(f"{args.directory}: the analysis cannot run: {error}")
-    print_summary(results, Console(highlight=False))
+    console = Console(highlight=False, soft_wrap=True)
+    files = read_files(dataset)
+    print_summary(results, console)
+    warn_if_modified(files, console)
     if args.json is not None:
         document = results_to_dict(results)
-        document["provenance"]["dataset_sha256"] = dataset_sha256(args.directory)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(
-            json.dumps(document, indent=2, allow_nan=False) + "\n", encoding="utf-8"
-        )
-        Console(highlight=False).print(f"Every number: {args.json}")
+        document["provenance"]["dataset_sha256"] = files.sha256
+        document["provenance"]["dataset_modified_files"] = list(files.modified)
+        text = json.dumps(document, indent=2, allow_nan=False) + "\n"
+        try:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(text, encoding="utf-8")
+        except OSError as error:
+            return report_write_error(args.json, error)
+        console.print(f"Every number: {args.json}", markup=False)
     return 0
 
 

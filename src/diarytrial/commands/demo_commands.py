@@ -62,7 +62,7 @@ def demo(args: argparse.Namespace) -> int:
     from django.urls import reverse
 
     from diarytrial.analysis.results import analyze_trial
-    from diarytrial.dataset import dataset_sha256, read_dataset, write_dataset
+    from diarytrial.dataset import read_dataset, write_dataset
     from diarytrial.demo.live import run_live_demo
     from diarytrial.report import write_report
 
@@ -84,9 +84,9 @@ def demo(args: argparse.Namespace) -> int:
     console.print("2. Analysed it:")
     for line in headline(results):
         console.print(f"   {line}")
-    report = write_report(
-        dataset, results, out / "report.html", dataset_hash=dataset_sha256(folder)
-    )
+    files = dataset.files
+    dataset_hash = files.sha256 if files is not None else ""
+    report = write_report(dataset, results, out / "report.html", dataset_hash=dataset_hash)
     console.print(f"3. Results report: {report}")
     console.print(f"   open it in a browser: file://{report}")
     console.print(f"Done in {time.perf_counter() - started:.1f} s.")

@@ -10,7 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from diarytrial.commands.problems import report_message, report_protocol_error
+from diarytrial.commands.problems import (
+    report_message,
+    report_protocol_error,
+    report_write_error,
+)
 from diarytrial.protocol import ProtocolError, load_protocol
 from diarytrial.simulate.power import power_analysis
 
@@ -98,7 +102,10 @@ def power(args: argparse.Namespace) -> int:
         console.print(f"{row['participants']:>5}  {_bar(row['power_mixed'], '#')}", markup=False)
         console.print(f"{'':>5}  {_bar(row['power_responders'], '=')}", markup=False)
     if args.csv is not None:
-        table.to_csv(args.csv, index=False)
+        try:
+            table.to_csv(args.csv, index=False)
+        except OSError as error:
+            return report_write_error(args.csv, error)
         console.print(f"Table written to {args.csv}")
     return 0
 

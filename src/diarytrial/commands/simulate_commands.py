@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from diarytrial.commands.problems import report_protocol_error
+from diarytrial.commands.problems import report_protocol_error, report_write_error
 from diarytrial.protocol import ProtocolError, load_protocol
 
 PROGRESS_FROM = 2000
@@ -73,7 +73,11 @@ def simulate(args: argparse.Namespace) -> int:
             )
     else:
         dataset = simulate_trial(loaded, participants=args.participants, seed=args.seed)
-    written = write_dataset(dataset, args.out)
+    try:
+        written = write_dataset(dataset, args.out)
+    except OSError as error:
+        target = Path(error.filename) if error.filename else args.out
+        return report_write_error(target, error, what="folder")
     people = dataset.participants
     withdrawn = int((people["status"] == "withdrawn").sum())
     folder = written.parent if written.is_file() else written

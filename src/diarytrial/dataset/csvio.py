@@ -14,8 +14,11 @@ decimal, number in the shortest form that round-trips (``12`` for 12.0), boolean
 
 from __future__ import annotations
 
+import codecs
+import csv
 import hashlib
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from diarytrial.dataset.tables import Column, Table
+from diarytrial.textfile import not_utf8_message
 
 _NEEDS_QUOTES = (",", '"', "\n", "\r")
 
@@ -208,15 +212,44 @@ _TRUE = {"true", "True", "TRUE"}
 _FALSE = {"false", "False", "FALSE"}
 
 
+class TableReadError(ValueError):
+    """A CSV file that cannot be read as a table at all; `line` is where, when known."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+_SNIFF_BYTES = 64 * 1024
+_PARSER_LINE = re.compile(r"(?:line|row) (\d+)")
+
+
 def read_table(path: Path, table: Table) -> tuple[pd.DataFrame, list[CellProblem], list[str]]:
     """Read `table` from `path` into the in-memory dtypes.
 
     Returns the frame, the cells that did not parse (left missing in the frame) and the
     names of expected columns absent from the file. Extra columns are kept as strings.
+    Raises TableReadError for a file that is not a UTF-8 CSV with a header line (empty, in
+    another encoding, a column named twice, a row that does not split into fields).
     """
-    raw = pd.read_csv(
-        path, dtype="category", keep_default_na=False, na_values=[""], encoding="utf-8"
-    )
+    _check_start(path, table)
+    try:
+        raw = pd.read_csv(
+            path, dtype="category", keep_default_na=False, na_values=[""], encoding="utf-8"
+        )
+    except UnicodeDecodeError:
+        raise TableReadError(_not_utf8(path)) from None
+    except pd.errors.EmptyDataError:
+        raise TableReadError(_empty_message(table), 1) from None
+    except pd.errors.ParserError as error:
+        found = _PARSER_LINE.search(str(error))
+        detail = str(error).split("C error: ")[-1].strip().rstrip(".")
+        raise TableReadError(
+            f"not a valid CSV file ({detail}); every line needs "
+            f"{len(table.columns)} fields separated by commas, and text holding a comma or a "
+            'quote goes inside double quotes (" doubled within)',
+            int(found.group(1)) if found else None,
+        ) from None
     problems: list[CellProblem] = []
     absent = [name for name in table.column_names if name not in raw.columns]
     frame: dict[str, Any] = {}
@@ -229,6 +262,40 @@ def read_table(path: Path, table: Table) -> tuple[pd.DataFrame, list[CellProblem
             continue
         frame[str(name)] = _decode(series, column, problems)
     return pd.DataFrame(frame, index=raw.index), problems, absent
+
+
+def _check_start(path: Path, table: Table) -> None:
+    """Refuse an empty file, UTF-16 text and a header that names a column twice."""
+    with path.open("rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+    if not head.strip():
+        raise TableReadError(_empty_message(table), 1)
+    if b"\0" in head or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise TableReadError(not_utf8_message(head, what="CSV file"))
+    first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
+    names = next(csv.reader([first]), [])
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise TableReadError(
+            f"the header names the column(s) {', '.join(twice)} more than once; "
+            "keep one column of each name",
+            1,
+        )
+
+
+def _empty_message(table: Table) -> str:
+    return "the file is empty; a table has at least its header line: " + ",".join(
+        table.column_names
+    )
+
+
+def _not_utf8(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return not_utf8_message(data, what="CSV file", at=error.start)
+    return not_utf8_message(data, what="CSV file")
 
 
 def _decode(series: pd.Series, column: Column, problems: list[CellProblem]) -> Any:
@@ -267,7 +334,9 @@ def _parse_categories(categories: pd.Index, column: Column) -> tuple[Any, npt.ND
         numbers = pd.to_numeric(pd.Series(categories), errors="coerce").to_numpy(dtype=float)
         bad = ~np.isfinite(numbers)
         if kind == "integer":
+            # Beyond 2**53 a float no longer holds every whole number, and int64 overflows.
             bad |= ~np.isclose(numbers, np.round(numbers), rtol=0, atol=0) & ~bad
+            bad |= np.abs(np.where(bad, 0, numbers)) > 2**53
             ints = pd.array(np.where(bad, 0, numbers).astype(np.int64), dtype="Int64")
             ints[bad] = pd.NA
             return ints, bad

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from diarytrial.dataset.integrity import DatasetFiles
 from diarytrial.dataset.tables import TABLES, Table
 from diarytrial.protocol import ProtocolFile
 
@@ -42,7 +43,9 @@ class TrialDataset:
     """Everything one trial produced, in the documented tidy format.
 
     `provenance` says where the data came from (e.g. ``{"generator": "diarytrial simulate",
-    "seed": 7}``) and is written to ``datapackage.json``.
+    "seed": 7}``) and is written to ``datapackage.json``. `files` describes the files a dataset
+    read from a folder came from (their hashes, the dataset's SHA-256 and the files changed
+    after it was written); it is None for a dataset made in memory.
     """
 
     protocol: ProtocolFile
@@ -54,6 +57,7 @@ class TrialDataset:
     adverse_events: pd.DataFrame = field(default_factory=lambda: empty_table(TABLES[5]))
     pgic: pd.DataFrame = field(default_factory=lambda: empty_table(TABLES[6]))
     provenance: dict[str, Any] = field(default_factory=dict)
+    files: DatasetFiles | None = None
 
     def table(self, name: str) -> pd.DataFrame:
         """The DataFrame of the table called `name`."""

@@ -102,6 +102,8 @@ def validate_dataset(dataset: TrialDataset) -> list[DatasetIssue]:
         found.rows(
             table, unknown, "participant_id", "unknown participant (not in participants.csv)"
         )
+    if len(participants) == 0:
+        return found.issues  # every row of the other tables is unknown; nothing else to check
     if not dataset.provenance.get("blinded"):
         _check_periods(found, protocol, dataset)
     spans = _schedule_spans(protocol, dataset)

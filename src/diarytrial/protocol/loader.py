@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from diarytrial.protocol.rules import check_protocol
 from diarytrial.protocol.schema import Protocol
+from diarytrial.textfile import TextFileError, read_small_text
 
 FieldPath = tuple[str | int, ...]
 
@@ -26,7 +27,9 @@ class Problem:
 
     def describe(self, source: str) -> str:
         where = f"{source}:{self.line}" if self.line else source
-        return f"{where}: {self.field or '(file)'}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 class ProtocolError(ValueError):
@@ -68,15 +71,9 @@ def load_protocol(path: str | Path) -> ProtocolFile:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProtocolError(str(path), [Problem("", None, "no such file")]) from None
-    except UnicodeDecodeError:
-        raise ProtocolError(
-            str(path), [Problem("", None, "the file is not UTF-8 text; save it as UTF-8")]
-        ) from None
-    except OSError as error:
-        raise ProtocolError(str(path), [Problem("", None, error.strerror or str(error))]) from None
+        text = read_small_text(path, what="protocol file")
+    except TextFileError as error:
+        raise ProtocolError(str(path), [Problem("", None, str(error))]) from None
     return parse_protocol(text, source=str(path))
 
 
@@ -84,11 +81,28 @@ def parse_protocol(text: str, *, source: str = "<protocol>") -> ProtocolFile:
     """Validate protocol `text`; `source` names it in error messages."""
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ProtocolError(
+            source,
+            [
+                Problem(
+                    "",
+                    None,
+                    "not a protocol: its arrays or tables are nested thousands of levels deep; "
+                    "a protocol nests a few levels (see docs/protocol.md)",
+                )
+            ],
+        ) from None
     except tomllib.TOMLDecodeError as error:
         message = str(error)
         match = re.search(r"\(at line (\d+), column \d+\)", message)
         line = int(match.group(1)) if match else None
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
+        if "(at end of document)" in message:
+            line = text.count("\n") + (0 if text.endswith("\n") else 1)
+            message = message.replace(" (at end of document)", "") + (
+                " at the end of the file (was it cut short?)"
+            )
         raise ProtocolError(
             source, [Problem("", line, f"not valid TOML: {message}; see https://toml.io")]
         ) from None

@@ -40,7 +40,10 @@ SCALE_RANGES: dict[str, tuple[int, int]] = {"slider_0_100": (0, 100), "nrs_0_10"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # nan and inf are valid TOML floats, but never a dose, a share or a threshold.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 class StudyInfo(_Model):

@@ -8,6 +8,7 @@ and results always give the same string.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from pathlib import Path
 
 from diarytrial.analysis.results import TrialResults
@@ -63,6 +64,8 @@ code { font: 9pt/1.4 "DejaVu Sans Mono", Menlo, Consolas, monospace; background:
 ul.items { margin: 0 0 8px; padding-left: 20px; }
 .meta { color: var(--muted); font-size: 9.5pt; margin: 0 0 12px; }
 .summary { border-left: 3px solid var(--accent); background: #f2f7fb; padding: 8px 12px;
+  margin: 12px 0 8px; }
+.modified { border-left: 3px solid var(--low); background: #fdf1ea; padding: 8px 12px;
   margin: 12px 0 8px; }
 nav { font-size: 9pt; color: var(--muted); margin: 8px 0 0; }
 nav ol { margin: 0; padding: 0; list-style: none; display: flex; flex-wrap: wrap; gap: 2px 14px; }
@@ -278,27 +281,52 @@ def _nof1_section(dataset: TrialDataset, results: TrialResults) -> str:
     return '<section id="nof1"><h2>n-of-1 results per patient</h2>' + intro + pages + "</section>"
 
 
-def _footer(results: TrialResults, dataset_hash: str) -> str:
+def _modified_notice(modified_files: Sequence[str]) -> str:
+    """In words, at the top of the report: the data were modified after export."""
+    if not modified_files:
+        return ""
+    names = ", ".join(modified_files)
+    verb = "no longer matches" if len(modified_files) == 1 else "no longer match"
+    return (
+        '<p class="modified"><strong>The data were modified after export.</strong> '
+        f"{_e(names)} {verb} the hash that the dataset's datapackage.json records, so these "
+        "results are not those of the dataset as it was exported. The dataset sha256 at the "
+        "end of this report covers the files as analysed.</p>"
+    )
+
+
+def _footer(results: TrialResults, dataset_hash: str, modified_files: Sequence[str]) -> str:
     rows = [
         ("Seed", seed_text(results.provenance)),
         ("Code version", f"diarytrial {results.code_version}"),
         ("Dataset sha256", dataset_hash),
         ("Protocol sha256", results.protocol_sha256),
     ]
+    if modified_files:
+        rows.append(("Data", f"modified after export: {', '.join(modified_files)}"))
     items = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows)
     return (
         f"<footer><dl>{items}</dl><p>Made by <code>diarytrial report</code>. The same dataset "
         "and code version always give this file byte for byte; it holds no date, so check the "
-        "hashes above to know which data it shows.</p></footer>"
+        "hashes above to know which data it shows. The dataset sha256 covers every file of the "
+        "dataset folder (docs/dataset.md).</p></footer>"
     )
 
 
-def render_report(dataset: TrialDataset, results: TrialResults, *, dataset_hash: str) -> str:
+def render_report(
+    dataset: TrialDataset,
+    results: TrialResults,
+    *,
+    dataset_hash: str,
+    modified_files: Sequence[str] = (),
+) -> str:
     """The whole results report as one self-contained HTML document.
 
     `results` must come from ``analyze_trial(dataset)``; `dataset_hash` identifies the data
-    (``dataset_sha256(folder)``) and is printed in the footer with the seed, the code version
-    and the protocol's sha256.
+    (``dataset.files.sha256`` of a dataset read from a folder) and is printed in the footer with
+    the seed, the code version and the protocol's sha256. `modified_files` names the files that
+    changed after the dataset was written (``dataset.files.modified``): the report then says at
+    its top and in its footer that the data were modified after export.
     """
     protocol = dataset.protocol.protocol
     nof1 = protocol.design.kind == "nof1"
@@ -315,6 +343,7 @@ def render_report(dataset: TrialDataset, results: TrialResults, *, dataset_hash:
         f"<header><h1>{_e(results.title)}</h1>"
         f'<p class="meta">Results report · study {_e(results.study_id)} · {design} · '
         f"primary outcome: {_e(item_label(protocol, results.primary_item).lower())}</p>"
+        + _modified_notice(modified_files)
         + _summary(protocol, results)
         + "<nav><ol>"
         + "".join(f'<li><a href="#{a}">{_e(t)}</a></li>' for a, t in sections)
@@ -364,16 +393,22 @@ def render_report(dataset: TrialDataset, results: TrialResults, *, dataset_hash:
         f'<meta name="generator" content="diarytrial {_e(results.code_version)}">'
         f"<title>{_e(results.title)}: results</title><style>{CSS}</style></head>"
         f"<body>{header}<main>{''.join(body)}</main>"
-        f"{_footer(results, dataset_hash)}</body></html>\n"
+        f"{_footer(results, dataset_hash, modified_files)}</body></html>\n"
     )
 
 
 def write_report(
-    dataset: TrialDataset, results: TrialResults, path: str | Path, *, dataset_hash: str
+    dataset: TrialDataset,
+    results: TrialResults,
+    path: str | Path,
+    *,
+    dataset_hash: str,
+    modified_files: Sequence[str] = (),
 ) -> Path:
     """Render the report and write it to `path` as UTF-8 (folders created); return the path."""
     target = Path(path)
+    page = render_report(dataset, results, dataset_hash=dataset_hash, modified_files=modified_files)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Bytes, not text mode: no platform newline translation, so the file is the same anywhere.
-    target.write_bytes(render_report(dataset, results, dataset_hash=dataset_hash).encode("utf-8"))
+    target.write_bytes(page.encode("utf-8"))
     return target

@@ -1,0 +1,73 @@
+"""`diarytrial analyze` and `diarytrial report` given bad dataset files: exit 2, one plain line.
+
+Every case of tests/commands/bad_inputs.py runs through both commands, most with
+--allow-modified so that the damage itself is what gets reported (without it, any edited file
+is refused first as changed after export; tests/commands/test_provenance.py covers that).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from tests.commands.bad_inputs import DATASET_CASES, ONE_PARTICIPANT, DatasetCase
+
+from diarytrial.cli import main
+from diarytrial.dataset import write_dataset
+from diarytrial.protocol import load_example
+from diarytrial.simulate import simulate_trial
+
+COMMANDS = ("analyze", "report")
+
+
+@pytest.fixture(scope="module")
+def valid_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("valid") / "trial"
+    write_dataset(simulate_trial(load_example("ldn-fibromyalgia"), participants=4, seed=5), folder)
+    return folder
+
+
+def _run(command: str, folder: Path, out: Path, *, allow_modified: bool = True) -> list[str]:
+    args = [command, str(folder)] + (["--allow-modified"] if allow_modified else [])
+    args += ["--out", str(out / "report.html")] if command == "report" else []
+    return args
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("case", DATASET_CASES, ids=[c.id for c in DATASET_CASES])
+def test_a_bad_dataset_exits_2_with_a_plain_line(
+    case: DatasetCase,
+    command: str,
+    valid_dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "trial"
+    shutil.copytree(valid_dataset, folder)
+    case.damage(folder)
+    assert main(_run(command, folder, tmp_path, allow_modified=case.allow_modified)) == 2
+    captured = capsys.readouterr()
+    err = captured.err
+    assert "Traceback" not in err
+    assert "Traceback" not in captured.out
+    assert case.expect in err, err
+    named = f"{folder}/{case.file}" if case.file else f"{folder}:"
+    if case.one_line:
+        assert err.count("\n") == 1, err
+        assert err.startswith(named), err
+    else:
+        assert err.startswith(f"{folder}: the trial dataset has problems"), err
+        assert f"  {case.file}" in err, err
+    assert not (tmp_path / "report.html").exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_one_participant_only_is_analysed(
+    command: str, valid_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "trial"
+    shutil.copytree(valid_dataset, folder)
+    ONE_PARTICIPANT(folder)
+    assert main(_run(command, folder, tmp_path)) == 0, capsys.readouterr().err
+    assert "Modified data" in capsys.readouterr().out
