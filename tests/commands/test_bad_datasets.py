@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.commands.bad_inputs import DATASET_CASES, ONE_PARTICIPANT, DatasetCase
 
 from diarytrial.cli import main
 from diarytrial.dataset import write_dataset
+from diarytrial.dataset.validate import MAX_ROWS_PER_CHECK
 from diarytrial.protocol import load_example
 from diarytrial.simulate import simulate_trial
 
@@ -71,3 +73,51 @@ def test_one_participant_only_is_analysed(
     ONE_PARTICIPANT(folder)
     assert main(_run(command, folder, tmp_path)) == 0, capsys.readouterr().err
     assert "Modified data" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["diary.csv", "datapackage.json", "protocol.toml"])
+def test_a_file_it_may_not_read_exits_2_saying_so(
+    name: str,
+    valid_dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The tests run as root, whom file modes do not stop: refuse the opening itself.
+    folder = tmp_path / "trial"
+    shutil.copytree(valid_dataset, folder)
+    real_open = Path.open
+
+    def refusing_open(self: Path, *args: Any, **kwargs: Any) -> Any:
+        if self.name == name:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refusing_open)
+
+    assert main(["analyze", str(folder)]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith(f"{folder}/{name}: cannot read it (Permission denied); give the user")
+    assert err.count("\n") == 1
+
+
+def test_a_very_large_file_is_refused_with_a_bounded_list(
+    valid_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "trial"
+    shutil.copytree(valid_dataset, folder)
+    diary = folder / "diary.csv"
+    lines = diary.read_bytes().splitlines(keepends=True)
+    diary.write_bytes(b"".join(lines) + lines[1] * 1_000_000)  # about 50 MB
+    assert diary.stat().st_size > 50_000_000
+
+    assert main(["analyze", str(folder), "--allow-modified"]) == 2
+
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f"{folder}: the trial dataset has problems; fix each of these:"
+    assert len(err) == 1 + MAX_ROWS_PER_CHECK + 1
+    assert err[-1] == (
+        "  diary.csv: duplicate row: another row has the same participant_id, diary_date, item "
+        f"(and {1_000_000 - MAX_ROWS_PER_CHECK} more rows)"
+    )

@@ -367,7 +367,11 @@ def _kit_rows(
     study: Study, protocol: Protocol, csv_text: str
 ) -> tuple[list[PlannedKit], list[str]]:
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
-    columns = [name.strip() for name in reader.fieldnames or []]
+    try:
+        columns = [name.strip() for name in reader.fieldnames or []]
+        rows = list(reader)
+    except csv.Error as error:
+        return [], [f"line {reader.line_num + 1}: not a valid CSV file ({error})"]
     needed = ["code", "arm", "dose_level"]
     if sorted(columns) != sorted(needed):
         return [], [
@@ -380,7 +384,13 @@ def _kit_rows(
     seen: dict[str, int] = {}
     kits: list[PlannedKit] = []
     problems: list[str] = []
-    for line, raw in enumerate(reader, start=2):
+    for line, raw in enumerate(rows, start=2):
+        if None in raw:  # DictReader files fields beyond the header under None
+            problems.append(
+                f"line {line}: {len(needed) + len(raw[None])} fields; a row has {len(needed)}"
+                f" ({', '.join(needed)})"
+            )
+            continue
         row = {str(key).strip(): (value or "").strip() for key, value in raw.items()}
         code, arm, level = (
             row.get("code", "").upper(),

@@ -10,6 +10,8 @@ from diarytrial.studies.selectors import study_get
 from diarytrial.web.errors import ApplicationError
 
 EXIT_REFUSED = 1
+EXIT_INVALID = 2
+"""A path the command cannot use (a file where a folder is needed, no permission)."""
 
 
 def command_study(slug: str) -> Study:

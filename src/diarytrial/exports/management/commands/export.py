@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from diarytrial.dataset import TABLES, dataset_sha256, write_dataset
 from diarytrial.exports.management.commands._common import (
+    EXIT_INVALID,
     EXIT_REFUSED,
     command_study,
     command_user,
@@ -42,12 +43,22 @@ class Command(BaseCommand):
         actor = command_user(options["user"])
         out_dir = Path(options["out_dir"])
         if out_dir.exists() and not out_dir.is_dir():
-            raise CommandError(f"{out_dir} is a file; name a folder to write the dataset into.")
+            raise CommandError(
+                f"{out_dir} is a file; name a folder to write the dataset into.",
+                returncode=EXIT_INVALID,
+            )
         try:
             dataset = dataset_export(study=study, actor=actor, blinded=options["blinded"])
         except ApplicationError as error:
             raise CommandError(error.message, returncode=EXIT_REFUSED) from None
-        write_dataset(dataset, out_dir)
+        try:
+            write_dataset(dataset, out_dir)
+        except OSError as error:
+            raise CommandError(
+                f"{error.filename or out_dir}: cannot write the dataset "
+                f"({error.strerror or error}); name a folder you may write to.",
+                returncode=EXIT_INVALID,
+            ) from None
         kind = "blinded" if options["blinded"] else "unblinded"
         counts = ", ".join(f"{len(dataset.table(t.name))} {t.name}" for t in TABLES)
         self.stdout.write(f"Wrote the {kind} dataset of {study.slug} to {out_dir}: {counts}.")

@@ -14,9 +14,12 @@ from diarytrial.randomization.management.commands._common import (
     command_user,
 )
 from diarytrial.randomization.services import kit_inventory_import
+from diarytrial.textfile import TextFileError, read_small_text
 from diarytrial.web.errors import ApplicationError
 
 EXIT_INVALID = 2
+KIT_LIST_LIMIT = 64 * 1024 * 1024
+"""Largest kit list read (64 MiB, about three million kits)."""
 
 
 class Command(BaseCommand):
@@ -34,11 +37,9 @@ class Command(BaseCommand):
         study = command_study(options["study"])
         path = Path(options["file"])
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise CommandError(
-                f"{path}: cannot read it ({error})", returncode=EXIT_INVALID
-            ) from None
+            text = read_small_text(path, what="kit list", limit=KIT_LIST_LIMIT)
+        except TextFileError as error:
+            raise CommandError(f"{path}: {error}", returncode=EXIT_INVALID) from None
         try:
             batch = kit_inventory_import(
                 study=study, csv_text=text, source=path.name, actor=command_user(options["by"])

@@ -18,8 +18,11 @@ EXIT_REFUSED = 1
 
 
 def _problems_message(source: str, lines: list[str]) -> str:
-    count = "1 problem" if len(lines) == 1 else f"{len(lines)} problems"
-    return "\n".join([f"{source}: the protocol has {count}; fix each of these:", *lines])
+    if len(lines) == 1:  # the line names the file already
+        return lines[0]
+    return "\n".join(
+        [f"{source}: the protocol has {len(lines)} problems; fix each of these:", *lines]
+    )
 
 
 class Command(BaseCommand):
