@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from io import StringIO
 from pathlib import Path
 
@@ -10,7 +12,7 @@ from django.core.management import CommandError, call_command
 from tests.exports.trial import ARM_IDS, Trial, make_trial
 
 from diarytrial.audit.models import AuditAction, AuditEvent
-from diarytrial.dataset import dataset_sha256, read_dataset
+from diarytrial.dataset import DatasetError, dataset_sha256, read_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -76,3 +78,21 @@ def test_export_refuses_unknown_users_roles_studies_and_a_file_as_folder(
 
     assert unknown.value.returncode == 1
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+def test_an_export_records_each_file_hash_and_size_and_refuses_an_edit(
+    trial: Trial, tmp_path: Path
+) -> None:
+    folder = tmp_path / "blinded"
+    output = run("export", trial.study.slug, str(folder), "--blinded", "--user", "coordinator")
+
+    descriptor = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    for resource in descriptor["resources"]:
+        content = (folder / resource["path"]).read_bytes()
+        assert resource["hash"] == "sha256:" + hashlib.sha256(content).hexdigest()
+        assert resource["bytes"] == len(content)
+    assert f"Dataset SHA-256: {read_dataset(folder).files.sha256}" in output  # type: ignore[union-attr]
+    diary = folder / "diary.csv"
+    diary.write_bytes(diary.read_bytes().replace(b",FALSE\n", b",TRUE\n", 1))
+    with pytest.raises(DatasetError, match=r"diary\.csv: the file changed after the dataset"):
+        read_dataset(folder)
