@@ -133,6 +133,7 @@ def test_a_failed_transaction_leaves_neither_the_entry_nor_its_event(
         (answers(pain=-1), {}, "pain must be a number from 0 to 100"),
         (answers(pain=math.nan), {}, "pain must be a number from 0 to 100"),
         (answers(pain=True), {}, "pain must be a number"),
+        (answers(pain=10**400), {}, "pain must be a number from 0 to 100"),  # beyond any float
         (answers(pain="40"), {}, "pain must be a number"),  # type: ignore[arg-type]
         (answers(), {"rash": "very"}, "the checklist has no side effect rash"),
         (answers(), {"headache": "awful"}, "how unpleasant headache was must be one of"),

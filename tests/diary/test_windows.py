@@ -20,7 +20,7 @@ from tests.diary.helpers import (
     submit,
 )
 
-from diarytrial.diary.errors import DiaryWindowClosedError
+from diarytrial.diary.errors import DiaryDateInvalidError, DiaryWindowClosedError
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.diary.services import diary_entry_submit
 from diarytrial.participants.models import Participant
@@ -267,4 +267,15 @@ def test_a_form_is_refused_before_its_window_and_after_the_grace(
     late = at(NEXT, 3, 0) + dt.timedelta(hours=72, seconds=1)
     with pytest.raises(DiaryWindowClosedError, match="72 hours after its window closes"):
         _submit_form(participant, form_date=D, received_at=late)
+    assert not DiaryEntry.objects.filter(participant=participant).exists()
+
+
+def test_a_form_date_at_the_ends_of_the_calendar_is_refused_not_an_overflow(
+    participant: Participant,
+) -> None:
+    # The window of 31 December 9999 would close in the year 10000, which no date can hold.
+    with pytest.raises(DiaryDateInvalidError, match="9999-12-31 is not a date of this diary"):
+        _submit_form(participant, form_date=dt.date.max, received_at=at(D, 20, 0))
+    with pytest.raises(DiaryWindowClosedError, match="Monday 1 January 1 closed at"):
+        _submit_form(participant, form_date=dt.date.min, received_at=at(D, 20, 0))
     assert not DiaryEntry.objects.filter(participant=participant).exists()

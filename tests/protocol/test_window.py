@@ -6,16 +6,18 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from diarytrial.protocol import (
+    WindowOutOfRangeError,
     diary_date_at,
     load_example,
     next_window_opening,
     parse_protocol,
     window_bounds,
 )
+from diarytrial.protocol.schema import Diary
 
 DIARY = load_example("ldn-fibromyalgia").protocol.diary  # 18:00 to 03:00
 UTC = dt.UTC
@@ -115,3 +117,82 @@ def test_windows_never_overlap(day: dt.date, tz: ZoneInfo) -> None:
     _, closes = window_bounds(day, tz, DIARY)
     next_opens, _ = window_bounds(day + dt.timedelta(days=1), tz, DIARY)
     assert closes < next_opens
+
+
+# --- the ends of the calendar ---------------------------------------------------------------------
+# Dates and times hold the years 1 to 9999: a window that reaches outside them cannot be placed,
+# and says so (WindowOutOfRangeError), for any diary window in any zone, never an overflow.
+
+EXTREME_ZONES = [
+    *ZONES,
+    ZoneInfo("Etc/GMT-14"),  # 14 hours ahead of UTC
+    ZoneInfo("Etc/GMT+12"),  # 12 hours behind
+    ZoneInfo("Pacific/Chatham"),  # a quarter-hour offset, with daylight saving
+    ZoneInfo("America/St_Johns"),
+]
+NEAR_THE_ENDS = dt.timedelta(days=2)
+any_zone = st.sampled_from(EXTREME_ZONES)
+any_day = st.dates()
+any_instant = st.datetimes(timezones=st.just(UTC))
+
+
+@st.composite
+def diaries(draw: st.DrawFn) -> Diary:
+    """The LDN diary with any opening and closing time (crossing midnight or not)."""
+    clock = st.times().map(lambda t: t.replace(microsecond=0))
+    return DIARY.model_copy(update={"opens": draw(clock), "closes": draw(clock)})
+
+
+def _near_an_end(day: dt.date) -> bool:
+    return day - dt.date.min <= NEAR_THE_ENDS or dt.date.max - day <= NEAR_THE_ENDS
+
+
+@given(any_day, any_zone, diaries())
+@example(dt.date.max, LA, DIARY)
+@example(dt.date.min, ZoneInfo("Etc/GMT-14"), DIARY)
+@example(dt.date.max, ZoneInfo("Etc/GMT+12"), DIARY)
+def test_a_window_is_placed_or_refused_at_any_date(
+    day: dt.date, tz: ZoneInfo, diary: Diary
+) -> None:
+    try:
+        opens, closes = window_bounds(day, tz, diary)
+    except WindowOutOfRangeError:
+        assert _near_an_end(day)
+        return
+    assert opens.tzinfo is UTC
+    assert closes.tzinfo is UTC
+    assert opens < closes
+
+
+def test_the_last_date_of_the_calendar_says_why_it_cannot_be_placed() -> None:
+    with pytest.raises(WindowOutOfRangeError, match="outside the years 1 to 9999"):
+        window_bounds(dt.date.max, LA, DIARY)
+    assert isinstance(WindowOutOfRangeError("x"), ValueError)
+
+
+@given(any_instant, any_zone, diaries())
+@example(dt.datetime.max.replace(tzinfo=UTC), ZoneInfo("Etc/GMT-14"), DIARY)
+@example(dt.datetime.min.replace(tzinfo=UTC), ZoneInfo("Etc/GMT+12"), DIARY)
+def test_any_instant_has_its_diary_date_or_none(
+    instant: dt.datetime, tz: ZoneInfo, diary: Diary
+) -> None:
+    day = diary_date_at(instant, tz, diary)
+    if day is not None:
+        opens, closes = window_bounds(day, tz, diary)
+        assert opens <= instant < closes
+
+
+@given(any_instant, any_zone, diaries())
+@example(dt.datetime.max.replace(tzinfo=UTC), LA, DIARY)
+@example(dt.datetime.min.replace(tzinfo=UTC), ZoneInfo("Etc/GMT-14"), DIARY)
+@example(dt.datetime(1, 1, 1, 5, tzinfo=UTC), ZoneInfo("Etc/GMT-14"), DIARY)
+def test_the_next_opening_is_after_any_instant_or_refused_at_the_end(
+    instant: dt.datetime, tz: ZoneInfo, diary: Diary
+) -> None:
+    try:
+        opens = next_window_opening(instant, tz, diary)
+    except WindowOutOfRangeError:
+        assert dt.datetime.max.replace(tzinfo=UTC) - instant <= NEAR_THE_ENDS
+        return
+    assert instant < opens <= instant + dt.timedelta(days=2)
+    assert diary_date_at(opens, tz, diary) is not None

@@ -64,7 +64,13 @@ from diarytrial.participants.selectors import (
     participant_today,
 )
 from diarytrial.participants.services import participant_lock
-from diarytrial.protocol import Protocol, diary_date_at, next_window_opening, window_bounds
+from diarytrial.protocol import (
+    Protocol,
+    WindowOutOfRangeError,
+    diary_date_at,
+    next_window_opening,
+    window_bounds,
+)
 from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.services import require_unlocked
 from diarytrial.web.errors import InvalidInputError, PermissionDeniedError
@@ -117,7 +123,10 @@ class ReceivedUpload:
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float: off every scale
+        return None
     return number if math.isfinite(number) else None
 
 
@@ -219,7 +228,14 @@ def _window_date(
     diary = protocol.diary
     grace = dt.timedelta(hours=diary.late_sync_grace_hours)
     if form_date is not None:
-        opens, closes = window_bounds(form_date, zone, diary)
+        try:
+            opens, closes = window_bounds(form_date, zone, diary)
+        except WindowOutOfRangeError:
+            raise DiaryDateInvalidError(
+                f"The form date {form_date.isoformat()} is not a date of this diary; send the "
+                f"diary_date of the form the server gave you.",
+                extra={"diary_date": form_date.isoformat()},
+            ) from None
         if opens <= received_at < closes:
             return form_date, False
         if closes <= received_at <= closes + grace:

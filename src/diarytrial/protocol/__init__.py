@@ -16,6 +16,7 @@ from diarytrial.protocol.responder import parse_rule
 from diarytrial.protocol.schedule import DayPosition, Phase, Schedule, make_schedule
 from diarytrial.protocol.schema import PGIC_LABELS, SCALE_RANGES, Item, Protocol
 from diarytrial.protocol.window import (
+    WindowOutOfRangeError,
     diary_date_at,
     next_window_opening,
     window_bounds,
@@ -49,6 +50,7 @@ __all__ = [
     "ProtocolError",
     "ProtocolFile",
     "Schedule",
+    "WindowOutOfRangeError",
     "diary_date_at",
     "load_example",
     "load_protocol",

@@ -11,6 +11,11 @@ changes are handled as follows, so that every instant belongs to at most one win
   closes a window and its *earlier* occurrence when it opens one, so no entry time is lost;
 - an edge that falls in a skipped hour (clocks go forward) moves forward by the length of
   the gap, as a wall clock would show it.
+
+Dates and times hold the years 1 to 9999 only. A window that reaches outside them (the last
+diary date of year 9999, the first of year 1 in a zone ahead of UTC) cannot be placed: the
+functions raise `WindowOutOfRangeError` (a ValueError) rather than an arithmetic overflow, and
+`diary_date_at` answers None for an instant whose window cannot be placed.
 """
 
 from __future__ import annotations
@@ -23,8 +28,32 @@ from diarytrial.protocol.schema import Diary
 UTC = dt.UTC
 
 
+class WindowOutOfRangeError(ValueError):
+    """A window, or a day next to one, that falls outside the years 1 to 9999."""
+
+
+def _day_after(day: dt.date, days: int) -> dt.date:
+    """`day` moved by `days` days; WindowOutOfRangeError past the first or last date."""
+    try:
+        return day + dt.timedelta(days=days)
+    except OverflowError:
+        raise WindowOutOfRangeError(
+            f"the day {days:+d} from {day.isoformat()} is outside the years 1 to 9999"
+        ) from None
+
+
 def _instant(day: dt.date, clock: dt.time, tz: ZoneInfo, *, later: bool) -> dt.datetime:
     """The UTC instant of local `clock` on `day`, resolving repeated and skipped times."""
+    try:
+        return _resolved_instant(day, clock, tz, later=later)
+    except OverflowError:
+        raise WindowOutOfRangeError(
+            f"{clock.isoformat('minutes')} on {day.isoformat()} in {tz.key} is outside the "
+            f"years 1 to 9999 in UTC"
+        ) from None
+
+
+def _resolved_instant(day: dt.date, clock: dt.time, tz: ZoneInfo, *, later: bool) -> dt.datetime:
     naive = dt.datetime.combine(day, clock)
     first = naive.replace(tzinfo=tz, fold=0)
     second = naive.replace(tzinfo=tz, fold=1)
@@ -39,15 +68,19 @@ def _instant(day: dt.date, clock: dt.time, tz: ZoneInfo, *, later: bool) -> dt.d
 def window_bounds(
     diary_date: dt.date, tz: ZoneInfo, diary: Diary
 ) -> tuple[dt.datetime, dt.datetime]:
-    """UTC instants at which the window of `diary_date` opens and closes (closing excluded)."""
+    """UTC instants at which the window of `diary_date` opens and closes (closing excluded).
+
+    Raises WindowOutOfRangeError when the window reaches outside the years 1 to 9999.
+    """
     opens = _instant(diary_date, diary.opens, tz, later=False)
-    close_day = diary_date + dt.timedelta(days=1) if diary.crosses_midnight else diary_date
+    close_day = _day_after(diary_date, 1) if diary.crosses_midnight else diary_date
     closes = _instant(close_day, diary.closes, tz, later=True)
     return opens, closes
 
 
 def diary_date_at(instant: dt.datetime, tz: ZoneInfo, diary: Diary) -> dt.date | None:
-    """The diary date whose window contains `instant`, or None between windows.
+    """The diary date whose window contains `instant`, or None between windows (and for an
+    instant whose window cannot be placed, at the ends of the years 1 to 9999).
 
     >>> from diarytrial.protocol import load_example
     >>> diary = load_example("ldn-fibromyalgia").protocol.diary
@@ -59,22 +92,51 @@ def diary_date_at(instant: dt.datetime, tz: ZoneInfo, diary: Diary) -> dt.date |
     """
     if instant.tzinfo is None:
         raise ValueError("the instant must be time-zone aware (UTC), not a naive datetime")
-    local_day = instant.astimezone(tz).date()
-    for day in (local_day, local_day - dt.timedelta(days=1)):
-        opens, closes = window_bounds(day, tz, diary)
+    try:
+        local_day = _local_day(instant, tz)
+    except WindowOutOfRangeError:
+        return None
+    for shift in (0, -1):
+        try:
+            day = _day_after(local_day, shift)
+            opens, closes = window_bounds(day, tz, diary)
+        except WindowOutOfRangeError:
+            continue
         if opens <= instant < closes:
             return day
     return None
 
 
 def next_window_opening(instant: dt.datetime, tz: ZoneInfo, diary: Diary) -> dt.datetime:
-    """The first window opening strictly after `instant`, in UTC."""
-    day = instant.astimezone(tz).date() - dt.timedelta(days=1)
+    """The first window opening strictly after `instant`, in UTC.
+
+    Raises WindowOutOfRangeError when that opening would fall after the year 9999.
+    """
+    try:
+        day = _day_after(_local_day(instant, tz), -1)
+    except WindowOutOfRangeError:
+        if instant.year != 1:
+            raise
+        day = dt.date.min  # at the start of the calendar: no earlier day to look back to
     while True:
-        opens, _ = window_bounds(day, tz, diary)
-        if opens > instant:
-            return opens
-        day += dt.timedelta(days=1)
+        try:
+            opens = _instant(day, diary.opens, tz, later=False)
+        except WindowOutOfRangeError:
+            if day.year != 1:
+                raise
+        else:
+            if opens > instant:
+                return opens
+        day = _day_after(day, 1)
+
+
+def _local_day(instant: dt.datetime, tz: ZoneInfo) -> dt.date:
+    try:
+        return instant.astimezone(tz).date()
+    except OverflowError:
+        raise WindowOutOfRangeError(
+            f"{instant.isoformat()} in {tz.key} is outside the years 1 to 9999"
+        ) from None
 
 
 def zone_where_it_is(hour: int, now: dt.datetime) -> str:
