@@ -329,6 +329,23 @@ DATASET_CASES: tuple[DatasetCase, ...] = (
         "the header names the column(s) value more than once",
         "diary.csv:1",
     ),
+    DatasetCase(
+        "a file cut just after a new row began",
+        lambda f: (f / "participants.csv").write_bytes(
+            (f / "participants.csv").read_bytes() + b"P"
+        ),
+        "timezone: a value is required",
+        "participants.csv:6",
+        one_line=False,
+    ),
+    DatasetCase(
+        "a stray carriage return in the header",
+        lambda f: (f / "diary.csv").write_bytes(
+            (f / "diary.csv").read_bytes().replace(b"item,", b"it\rem,", 1)
+        ),
+        "not a valid CSV file (Expected 4 fields in line 3, saw 6)",
+        "diary.csv:3",
+    ),
     # Encodings
     DatasetCase(
         "a table in UTF-16",
@@ -382,8 +399,20 @@ DATASET_CASES: tuple[DatasetCase, ...] = (
     DatasetCase(
         "a date that does not parse",
         lambda f: _set_cell(f, "diary.csv", 2, "diary_date", "05/01/2026"),
-        "diary_date: '05/01/2026' is not a valid date (write YYYY-MM-DD)",
+        "diary_date: '05/01/2026' is not a valid date (write YYYY-MM-DD, a year from 1900 to 2199)",
         "diary.csv:2",
+    ),
+    DatasetCase(
+        "a date in the year 9999",
+        lambda f: _set_cell(f, "diary.csv", 2, "diary_date", "9999-12-31"),
+        "diary_date: '9999-12-31' is not a valid date (write YYYY-MM-DD, a year from 1900",
+        "diary.csv:2",
+    ),
+    DatasetCase(
+        "a time zone that names a region, not a zone",
+        lambda f: _set_cell(f, "participants.csv", 2, "timezone", "America"),
+        "timezone: 'America' is not an IANA time zone",
+        "participants.csv:2",
     ),
     DatasetCase(
         "an unknown item",

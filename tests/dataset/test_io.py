@@ -119,7 +119,8 @@ def test_cells_that_do_not_parse_name_their_line(tmp_path: Path) -> None:
         read_dataset(tmp_path, allow_modified=True)
     messages = [i.describe() for i in raised.value.issues]
     assert (
-        "diary.csv:4: diary_date: '05/01/2026' is not a valid date (write YYYY-MM-DD)" in messages
+        "diary.csv:4: diary_date: '05/01/2026' is not a valid date "
+        "(write YYYY-MM-DD, a year from 1900 to 2199)" in messages
     )
     assert any(m.startswith("diary.csv:5: late: 'maybe' is not a valid boolean") for m in messages)
 

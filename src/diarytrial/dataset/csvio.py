@@ -273,7 +273,10 @@ def _check_start(path: Path, table: Table) -> None:
     if b"\0" in head or head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise TableReadError(not_utf8_message(head, what="CSV file"))
     first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").rstrip("\r")
-    names = next(csv.reader([first]), [])
+    try:
+        names = next(csv.reader([first]), [])
+    except csv.Error:  # a stray carriage return; pandas reports what is wrong with the file
+        return
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
         raise TableReadError(
@@ -322,9 +325,12 @@ _NAMES = {
     "integer": "whole number",
     "number": "number",
     "boolean": "boolean (write true or false)",
-    "date": "date (write YYYY-MM-DD)",
-    "datetime": "UTC time (write YYYY-MM-DDTHH:MM:SSZ)",
+    "date": "date (write YYYY-MM-DD, a year from 1900 to 2199)",
+    "datetime": "UTC time (write YYYY-MM-DDTHH:MM:SSZ, a year from 1900 to 2199)",
 }
+FIRST_DATE = pd.Timestamp("1900-01-01")
+LAST_DATE = pd.Timestamp("2199-12-31 23:59:59")
+"""Dates outside these years are typing mistakes, and beyond 9999 no calendar library works."""
 
 
 def _parse_categories(categories: pd.Index, column: Column) -> tuple[Any, npt.NDArray[np.bool_]]:
@@ -349,9 +355,11 @@ def _parse_categories(categories: pd.Index, column: Column) -> tuple[Any, npt.ND
         return pd.array(truth, dtype="boolean"), bad
     if kind == "date":
         dates = pd.to_datetime(pd.Series(categories), format="%Y-%m-%d", errors="coerce")
-        return pd.array(dates.to_numpy(dtype="datetime64[s]")), dates.isna().to_numpy()
+        bad = (dates.isna() | (dates < FIRST_DATE) | (dates > LAST_DATE)).to_numpy()
+        return pd.array(dates.to_numpy(dtype="datetime64[s]")), bad
     texts = pd.Series(categories)
     aware = texts.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
     instants = pd.to_datetime(texts, format="ISO8601", utc=True, errors="coerce")
-    bad = (instants.isna() | ~aware).to_numpy()
+    naive = instants.dt.tz_localize(None)
+    bad = (instants.isna() | ~aware | (naive < FIRST_DATE) | (naive > LAST_DATE)).to_numpy()
     return pd.array(instants.dt.tz_convert("UTC").astype("datetime64[s, UTC]")), bad
