@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
+from tests.clock import clocked_command
 
 from diarytrial.dataset import read_dataset
 
@@ -17,7 +18,10 @@ from diarytrial.dataset import read_dataset
 def test_demo_runs_the_live_system_end_to_end(tmp_path: Path) -> None:
     # A subprocess: the demo sets up Django on a database of its own, not the test database.
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DIARYTRIAL_ENV"}}
-    command = [sys.executable, "-m", "diarytrial.cli", "demo", "--out", str(tmp_path)]
+    # On the tests' clock: the try-out study's window is open "now".
+    command = clocked_command(
+        timezone.now(), "-m", "diarytrial.cli", "demo", "--out", str(tmp_path)
+    )
     result = subprocess.run(
         [*command, "--participants", "4", "--seed", "3", "--no-serve"],
         capture_output=True,
