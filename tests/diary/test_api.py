@@ -297,7 +297,10 @@ def test_a_body_that_is_not_json_is_a_validation_problem(phone: Client) -> None:
     response = phone.post(ENTRIES, "{not json", content_type="application/json")
 
     assert _problem(response, 422, "validation_error")["errors"] == [
-        {"loc": ["body"], "msg": "The body is not valid JSON."}
+        {
+            "loc": ["body"],
+            "msg": "The body is not valid JSON in UTF-8: key must be a string at line 1 column 2.",
+        }
     ]
 
 

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
 from diarytrial.studies.errors import StudyNotFoundError
-from diarytrial.web.errors import ConflictError, PermissionDeniedError
+from diarytrial.web.errors import ConflictError, PermissionDeniedError, ServiceUnavailableError
 
 
 def conflict(request: HttpRequest) -> HttpResponse:
@@ -32,12 +32,22 @@ def crash(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("secret internal detail /etc/passwd")
 
 
+def unavailable(request: HttpRequest) -> HttpResponse:
+    raise ServiceUnavailableError("Text messages are not available on this site; use e-mail.")
+
+
+def form(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(f"{len(request.POST)} fields")
+
+
 failing = [
     path("conflict", conflict),
     path("denied", denied),
     path("missing-study", missing_study),
     path("django-denied", django_denied),
     path("crash", crash),
+    path("unavailable", unavailable),
+    path("form", form),
 ]
 
 urlpatterns = [
@@ -45,6 +55,7 @@ urlpatterns = [
     path("page/", include(failing)),
 ]
 
+handler400 = "diarytrial.web.error_responses.handler400"
 handler403 = "diarytrial.web.error_responses.handler403"
 handler404 = "diarytrial.web.error_responses.handler404"
 handler500 = "diarytrial.web.error_responses.handler500"

@@ -33,14 +33,16 @@ ROUTES: dict[str, RouteCase] = {
         url=lambda world: reverse("api:openapi-view"), expected=everyone(200)
     ),
     "api:api-root": RouteCase(url=lambda world: reverse("api:api-root"), expected=everyone(404)),
+    # Every other address under /api/: a 404 problem, whatever the method, DEBUG or who asks.
+    "api:not_found": RouteCase(url=lambda world: "/api/no-such-address", expected=everyone(404)),
     "api:diary_form": _api("diary_form"),
     "api:diary_entry_list": _api("diary_entry_list"),
     "api:diary_progress": _api("diary_progress"),
-    # Same address as the list (its GET is the row above): posted empty, the phone's body is
-    # refused (422) once the phone is known.
+    # Same address as the list (its GET is the row above): posted as an empty form (the test
+    # client's default), the body is refused once the phone is known: it is not JSON (415).
     "api:diary_entry_submit": RouteCase(
         url=lambda world: reverse("api:diary_entry_submit"),
-        expected=_phone_only(422),
+        expected=_phone_only(415),
         method="post",
     ),
     "api:diary_entry_correct": RouteCase(url=_correct_url, expected=everyone(405)),

@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from ninja import Field, Router, Schema, Status
-from pydantic import AwareDatetime, ConfigDict, StrictBool, StrictFloat, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    ConfigDict,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+)
+from pydantic.config import JsonDict
 
 from diarytrial.devices.api_auth import device_auth
 from diarytrial.devices.errors import DeviceNotEnrolledError
@@ -44,24 +53,13 @@ from diarytrial.diary.selectors import (
 )
 from diarytrial.diary.services import diary_upload_receive, period_answer_from_phone
 from diarytrial.participants.models import Participant
+from diarytrial.web.api_problems import ProblemOut
 from diarytrial.web.errors import NotFoundError
 
 router = Router(auth=device_auth, tags=["diary"])
 
 
 # --- schemas ------------------------------------------------------------------------------------
-
-
-class ProblemOut(Schema):
-    """An RFC 7807 problem document; extension members (e.g. ``next_window_opens``) may follow."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
 
 
 class ItemOut(Schema):
@@ -136,23 +134,66 @@ class ProgressOut(Schema):
     today_done: bool
 
 
+_EARLIEST_PHONE_TIME = dt.datetime(1, 1, 2, tzinfo=dt.UTC)
+_LATEST_PHONE_TIME = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
+
+
+def _iso_text(value: object) -> object:
+    # Not a number of seconds, which would carry no offset: the phone's time as it shows it.
+    if not isinstance(value, str | dt.datetime):
+        raise ValueError("send the phone's time as ISO 8601 text with its offset")
+    return value
+
+
+def _recordable(value: dt.datetime) -> dt.datetime:
+    # A day inside the years 1..9999, so that it converts to UTC and to any time zone.
+    if not _EARLIEST_PHONE_TIME <= value <= _LATEST_PHONE_TIME:
+        raise ValueError(
+            "a phone's time lies within the years 1 to 9999; send the time the phone completed "
+            "the entry, with its offset (e.g. 2026-03-02T21:14:03-08:00)"
+        )
+    return value
+
+
+ENTRY_EXAMPLE: JsonDict = {
+    "client_id": "0b8f3c2e-5d1a-4f8e-9c61-3a2b7d4e5f60",
+    "form_date": "2026-03-02",
+    "answers": {
+        "pain": 42,
+        "fatigue": 55,
+        "sleep": 61,
+        "mood": 50,
+        "activity": 40,
+        "satisfaction": 47,
+    },
+    "side_effects": {"headache": "somewhat"},
+    "capsule_taken": True,
+    "completed_at_device": "2026-03-02T21:14:03-08:00",
+}
+"""The upload of docs/api.md: the LDN diary filled at 21:14 on 2 March 2026 in Los Angeles."""
+
+
 class EntryIn(Schema):
     """One upload of the nightly form. Fields not listed here are refused (422)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [ENTRY_EXAMPLE]})
 
     client_id: uuid.UUID = Field(description="made by the phone, new for every upload")
     form_date: dt.date = Field(description="the diary_date of the form the server issued")
-    answers: dict[str, StrictFloat | StrictInt] = Field(examples=[{"pain": 42, "sleep": 61}])
+    answers: dict[str, StrictFloat | StrictInt] = Field(
+        description="item id: a number on its scale"
+    )
     side_effects: dict[str, str] = Field(default_factory=dict, examples=[{"headache": "somewhat"}])
     capsule_taken: StrictBool | None = None
-    completed_at_device: AwareDatetime | None = Field(
-        default=None, description="the phone's own clock, with its offset; recorded only"
-    )
+    completed_at_device: (
+        Annotated[AwareDatetime, BeforeValidator(_iso_text), AfterValidator(_recordable)] | None
+    ) = Field(default=None, description="the phone's own clock, with its offset; recorded only")
 
 
 class PgicIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"period": 1, "score": 3}]}
+    )
 
     period: StrictInt
     score: StrictInt = Field(description="1 very much improved ... 7 very much worse")
@@ -165,7 +206,9 @@ class PgicOut(Schema):
 
 
 class BlindingIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"period": 1, "guess": "dont_know"}]}
+    )
 
     period: StrictInt
     guess: str = Field(description="drug, placebo or dont_know")
@@ -178,7 +221,12 @@ class BlindingOut(Schema):
 
 
 _AUTH_PROBLEMS: dict[int, type[Schema]] = {401: ProblemOut, 403: ProblemOut}
-_WRITE_PROBLEMS: dict[int, type[Schema]] = {**_AUTH_PROBLEMS, 409: ProblemOut, 422: ProblemOut}
+_WRITE_PROBLEMS: dict[int, type[Schema]] = {
+    **_AUTH_PROBLEMS,
+    409: ProblemOut,
+    422: ProblemOut,
+    423: ProblemOut,  # the study's database is locked for analysis
+}
 
 
 # --- helpers --------------------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 """The reminders' JSON API (``/api/reminders/``), for the phone's settings page.
 
 Authenticated by the device cookie like the diary's API (`device_auth`); writes need Django's
-CSRF token in the ``X-CSRFToken`` header. Errors are problem details with the services' codes.
+CSRF token in the ``X-CSRFToken`` header. Errors are problem details with the services' codes;
+each endpoint declares them (`ProblemOut`), among them 503 ``push_not_configured`` where the
+site has no Web Push keys. Text fields are bounded by their columns and refuse control
+characters, so no value reaches the database that it cannot hold.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Router, Schema, Status
-from pydantic import ConfigDict, Field
+from ninja.params.functions import Query
+from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
 from diarytrial.devices.api_auth import device_auth
 from diarytrial.devices.models import Device
@@ -30,8 +34,15 @@ from diarytrial.reminders.services import (
     push_subscriptions_remove,
     reminder_settings_set,
 )
+from diarytrial.web.api_problems import ProblemOut
 
 router = Router(tags=["reminders"], auth=device_auth)
+
+_PRINTABLE = r"^[^\x00-\x20\x7f]+$"  # a URL or key: no spaces, no control characters
+_BASE64URL = r"^[A-Za-z0-9_-]+={0,2}$"
+_LOCKED: dict[int, type[Schema]] = {423: ProblemOut}  # the study's database is locked
+_REFUSED: dict[int, type[Schema]] = {**_LOCKED, 422: ProblemOut}
+_NO_PUSH: dict[int, type[Schema]] = {503: ProblemOut}  # push_not_configured
 
 
 def _device(request: HttpRequest) -> Device:
@@ -49,11 +60,16 @@ class SettingsOut(Schema):
 
 
 class SettingsIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"email": "ana@example.org", "email_enabled": True, "push_enabled": False}]
+        },
+    )
 
-    email: str | None = None
-    email_enabled: bool
-    push_enabled: bool
+    email: str | None = Field(default=None, max_length=254)
+    email_enabled: StrictBool
+    push_enabled: StrictBool
 
 
 class PushKeyOut(Schema):
@@ -61,16 +77,32 @@ class PushKeyOut(Schema):
 
 
 class SubscriptionKeys(Schema):
-    p256dh: str
-    auth: str
+    p256dh: str = Field(max_length=200, pattern=_BASE64URL)
+    auth: str = Field(max_length=100, pattern=_BASE64URL)
 
 
 class SubscriptionIn(Schema):
     """A browser's PushSubscription.toJSON()."""
 
-    endpoint: str
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "endpoint": "https://push.example.org/send/c1KrmpTuRm",
+                    "keys": {
+                        "p256dh": "BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u"
+                        "-Ts1XbjhazAkj7I99e8QcYP7DkM",
+                        "auth": "tBHItJI5svbpez7KI4CCXg",
+                    },
+                    "expirationTime": None,
+                }
+            ]
+        }
+    )
+
+    endpoint: str = Field(max_length=2048, pattern=_PRINTABLE)
     keys: SubscriptionKeys
-    expirationTime: float | None = None  # noqa: N815 (the browser's name)
+    expirationTime: StrictInt | StrictFloat | None = None  # noqa: N815 (the browser's name)
 
 
 class SubscriptionOut(Schema):
@@ -109,7 +141,7 @@ def settings_get(request: HttpRequest) -> SettingsOut:
 
 @router.put(
     "/reminders/settings",
-    response=SettingsOut,
+    response={200: SettingsOut, **_REFUSED},
     summary="Change the reminder settings",
     url_name="reminders_settings_put",
 )
@@ -134,7 +166,7 @@ def _require_push() -> None:
 
 @router.get(
     "/reminders/push-key",
-    response=PushKeyOut,
+    response={200: PushKeyOut, **_NO_PUSH},
     summary="The site's Web Push (VAPID) public key",
     url_name="reminders_push_key",
 )
@@ -145,7 +177,7 @@ def push_key(request: HttpRequest) -> PushKeyOut:
 
 @router.post(
     "/reminders/push-subscriptions",
-    response={201: SubscriptionOut},
+    response={201: SubscriptionOut, **_REFUSED, **_NO_PUSH},
     summary="Subscribe this phone to push reminders",
     url_name="reminders_push_subscribe",
 )
@@ -164,11 +196,14 @@ def push_subscribe(request: HttpRequest, body: SubscriptionIn) -> Status[Subscri
 
 @router.delete(
     "/reminders/push-subscriptions",
-    response=SubscriptionOut,
+    response={200: SubscriptionOut, **_LOCKED},
     summary="Stop push reminders on this phone",
     url_name="reminders_push_unsubscribe",
 )
-def push_unsubscribe(request: HttpRequest, endpoint: str | None = None) -> SubscriptionOut:
+def push_unsubscribe(
+    request: HttpRequest,
+    endpoint: str | None = Query(None, max_length=2048, pattern=_PRINTABLE),
+) -> SubscriptionOut:
     device = _device(request)
     push_subscriptions_remove(participant=device.participant, device=device, endpoint=endpoint)
     return SubscriptionOut(subscribed=False)
@@ -176,7 +211,7 @@ def push_unsubscribe(request: HttpRequest, endpoint: str | None = None) -> Subsc
 
 @router.post(
     "/reminders/calendar",
-    response={201: CalendarOut},
+    response={201: CalendarOut, **_LOCKED},
     summary="Make a new secret calendar address (the previous one stops working)",
     url_name="reminders_calendar_create",
 )
@@ -188,7 +223,7 @@ def calendar_create(request: HttpRequest) -> Status[CalendarOut]:
 
 @router.delete(
     "/reminders/calendar",
-    response=dict[str, Any],
+    response={200: dict[str, Any], **_LOCKED},
     summary="Stop the calendar address",
     url_name="reminders_calendar_delete",
 )

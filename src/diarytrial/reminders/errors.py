@@ -3,7 +3,7 @@ and always what to do next."""
 
 from __future__ import annotations
 
-from diarytrial.web.errors import ApplicationError, InvalidInputError
+from diarytrial.web.errors import InvalidInputError, ServiceUnavailableError
 
 
 class ReminderEmailInvalidError(InvalidInputError):
@@ -18,9 +18,8 @@ class PushSubscriptionInvalidError(InvalidInputError):
     code = "push_subscription_invalid"
 
 
-class PushNotConfiguredError(ApplicationError):
+class PushNotConfiguredError(ServiceUnavailableError):
     """The site has no Web Push keys, so phones cannot subscribe to push reminders."""
 
     code = "push_not_configured"
     title = "Phone notifications are not available"
-    http_status = 503

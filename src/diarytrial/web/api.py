@@ -3,10 +3,13 @@
 OpenAPI UI at ``/api/docs``, schema at ``/api/openapi.json`` (docs/api.md explains the API in
 words). Every error under ``/api/`` is an RFC 7807 problem document made by
 ``diarytrial.web.error_responses.problem_response``: the services' `ApplicationError`s with
-their code, title, status and extension members; a body that does not fit its schema (422
-``validation_error``); a request without an enrolled phone (401 ``device_not_enrolled``); an
-unknown address (404), a method the address does not take (405), and anything unexpected
-(500 ``server_error``, logged, nothing of its cause shown).
+their code, title, status and extension members; a body that does not fit its schema or is not
+JSON (422 ``validation_error``), is not sent as JSON (415) or is too large (413, see
+``web/api_body.py``); a request without an enrolled phone (401 ``device_not_enrolled``); an
+unknown address (404, whatever the method and DEBUG), a method the address does not take (405),
+and anything unexpected (500 ``server_error``, logged, nothing of its cause shown). A request
+Django finds suspicious (too many form fields) is a 400 problem, logged without a traceback.
+The OpenAPI document declares all of these (``web/api_problems.py``).
 """
 
 from __future__ import annotations
@@ -16,16 +19,29 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http.multipartparser import MultiPartParserError
+from django.http.request import RawPostDataException
 from django.http.response import HttpResponseBase
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
+from ninja.types import DictStrAny
 
 from diarytrial.devices.errors import DeviceNotEnrolledError
 from diarytrial.diary.api import router as diary_router
-from diarytrial.web.error_responses import problem_response
-from diarytrial.web.errors import ApplicationError
+from diarytrial.web.api_body import (
+    API_BODY_LIMIT,
+    JsonBodyError,
+    JsonBodyParser,
+    not_json_refusal,
+)
+from diarytrial.web.api_problems import declare_problems
+from diarytrial.web.error_responses import problem_response, render_application_error
+from diarytrial.web.errors import ApplicationError, RequestTooLargeError
 
 logger = logging.getLogger("diarytrial.web.api")
 
@@ -40,15 +56,31 @@ _HTTP_CODES = {
 
 
 class ProblemNinjaAPI(NinjaAPI):
-    """A NinjaAPI whose every URL answers a method it does not take with a problem (405)."""
+    """A NinjaAPI that answers with problems where Ninja and Django would not: a method an
+    address does not take (405), an address it does not have (404, even with DEBUG on, whose
+    404 page is HTML); and whose OpenAPI document declares every problem it sends."""
 
     @property
     def urls(self) -> tuple[list[URLResolver | URLPattern], str, str]:
         patterns, app_name, namespace = super().urls
+        # csrf_exempt: a POST to an address that does not exist gets its 404, not a 403 page.
+        not_found = csrf_exempt(_not_found_view)
         for pattern in patterns:
-            if isinstance(pattern, URLPattern):
+            if not isinstance(pattern, URLPattern):
+                continue
+            if pattern.name == "api-root":  # /api/ itself, whose view only raises Http404
+                pattern.callback = not_found
+            else:
                 pattern.callback = _method_not_allowed_as_problem(pattern.callback)
+        patterns.append(re_path(r"^.*$", not_found, name="not_found"))  # last: the rest
         return patterns, app_name, namespace
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: DictStrAny | None = None
+    ) -> OpenAPISchema:
+        document = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        declare_problems(document)
+        return document
 
 
 def _method_not_allowed_as_problem(
@@ -74,7 +106,12 @@ def _method_not_allowed_as_problem(
     return wrapped
 
 
+def _not_found_view(request: HttpRequest, **kwargs: object) -> HttpResponse:
+    return _not_found(request, Http404())
+
+
 api = ProblemNinjaAPI(
+    parser=JsonBodyParser(),
     title="diarytrial API",
     version="1",
     description="The participant's diary: tonight's form, uploads, history, progress and the "
@@ -91,15 +128,7 @@ api.add_router("", "diarytrial.reminders.api.router")
 
 @api.exception_handler(ApplicationError)
 def _application_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
-    if error.http_status >= 500:
-        logger.error("%s: %s", error.code, error.message, exc_info=error)
-    return problem_response(
-        status=error.http_status,
-        code=error.code,
-        title=error.title,
-        detail=error.message,
-        extra=error.extra,
-    )
+    return render_application_error(request, error)
 
 
 def _validation_problem(errors: list[dict[str, Any]]) -> HttpResponse:
@@ -139,11 +168,47 @@ def _not_enrolled(request: HttpRequest, error: AuthenticationError) -> HttpRespo
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
-    if error.status_code == 400:  # Ninja could not parse the body as JSON
-        return _validation_problem([{"loc": ["body"], "msg": "The body is not valid JSON."}])
+    # Ninja wraps what our parser (JsonBodyParser) raised in a bare 400: unwrap it.
+    cause = error.__cause__
+    if isinstance(cause, ApplicationError):
+        return render_application_error(request, cause)
+    if isinstance(cause, JsonBodyError):
+        return _validation_problem([{"loc": ["body"], "msg": str(cause)}])
     code, title = _HTTP_CODES.get(error.status_code, ("http_error", "Request refused"))
     return problem_response(
         status=error.status_code, code=code, title=title, detail=f"{title}: {error.message}."
+    )
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_large(request: HttpRequest, error: RequestDataTooBig) -> HttpResponse:
+    # Django refused to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE: the same 413 as ours.
+    return render_application_error(
+        request,
+        RequestTooLargeError(
+            f"The body is larger than this address takes (at most {API_BODY_LIMIT:,} bytes). "
+            f"Nothing was saved: send only the fields described at /api/docs."
+        ),
+    )
+
+
+@api.exception_handler(RawPostDataException)
+def _read_as_a_form(request: HttpRequest, error: RawPostDataException) -> HttpResponse:
+    # The CSRF check read a POST's form body (multipart) looking for a token; it is no JSON.
+    return render_application_error(request, not_json_refusal(request))
+
+
+@api.exception_handler(SuspiciousOperation)
+@api.exception_handler(MultiPartParserError)
+def _unreadable(request: HttpRequest, error: Exception) -> HttpResponse:
+    # A form body with thousands of fields, or a broken multipart one, met while the CSRF check
+    # looks for a token in it: the client's fault, answered without a traceback in the log.
+    logger.warning("refused %s %s: %s", request.method, request.path, error)
+    return problem_response(
+        status=400,
+        code="bad_request",
+        title="Bad request",
+        detail="The request cannot be read. Send the fields described at /api/docs, as JSON.",
     )
 
 

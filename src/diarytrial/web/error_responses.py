@@ -3,8 +3,10 @@
 `ApplicationErrorMiddleware` turns an `ApplicationError` that a view lets through into a
 response; views that catch one themselves call `render_application_error`. Django's own 400,
 403, 404 and 500 go through the ``handler*`` functions (named in ``web/urls.py``), so every
-error looks the same. Nothing internal is shown: no exception text for unexpected errors, no
-traceback (DEBUG is off outside development).
+error looks the same; a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is a 413 that says so. Nothing
+internal is shown: no exception text for unexpected errors, no traceback (DEBUG is off outside
+development). Only the unexpected is logged with its traceback: a documented 503 (a feature
+this site is not set up for) is one warning line.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.template.loader import render_to_string
+from django.utils.log import log_response
 
-from diarytrial.web.errors import ApplicationError
+from diarytrial.web.errors import ApplicationError, ServiceUnavailableError
 
 logger = logging.getLogger("diarytrial.web")
 
@@ -27,7 +31,8 @@ _PROBLEM_MEMBERS = frozenset({"type", "title", "status", "detail", "code"})
 
 def wants_problem_details(request: HttpRequest) -> bool:
     """True for the JSON API (paths under ``/api/``), which answers errors as problem details."""
-    return request.path.startswith("/api/")
+    # path_info, not path: the site may be served under a prefix (SCRIPT_NAME).
+    return request.path_info.startswith("/api/")
 
 
 def problem_response(
@@ -77,9 +82,7 @@ def error_response(
 
 def render_application_error(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     """The response for `error`: its status, code, title and message."""
-    if error.http_status >= 500:
-        logger.error("%s: %s", error.code, error.message, exc_info=error)
-    return error_response(
+    response = error_response(
         request,
         status=error.http_status,
         code=error.code,
@@ -87,6 +90,20 @@ def render_application_error(request: HttpRequest, error: ApplicationError) -> H
         detail=error.message,
         extra=error.extra,
     )
+    if isinstance(error, ServiceUnavailableError):
+        # Expected and documented: one line for the operator, and Django logs it no more.
+        log_response(
+            "%s: %s",
+            error.code,
+            error.message,
+            response=response,
+            request=request,
+            logger=logger,
+            level="warning",
+        )
+    elif error.http_status >= 500:
+        logger.error("%s: %s", error.code, error.message, exc_info=error)
+    return response
 
 
 class ApplicationErrorMiddleware:
@@ -105,6 +122,15 @@ class ApplicationErrorMiddleware:
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if isinstance(exception, RequestDataTooBig):
+        return error_response(
+            request,
+            status=413,
+            code="request_too_large",
+            title="Request too large",
+            detail="What was sent is larger than this site accepts, so nothing was saved. "
+            "Go back, shorten what you entered, and send it again.",
+        )
     return error_response(
         request,
         status=400,

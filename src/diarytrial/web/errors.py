@@ -67,6 +67,31 @@ class PermissionDeniedError(ApplicationError):
     http_status = 403
 
 
+class RequestTooLargeError(ApplicationError):
+    """A request body over the size the address accepts."""
+
+    code = "request_too_large"
+    title = "Request too large"
+    http_status = 413
+
+
+class UnsupportedMediaTypeError(ApplicationError):
+    """A request body in a format the address does not read (the JSON API reads JSON only)."""
+
+    code = "unsupported_media_type"
+    title = "Send JSON"
+    http_status = 415
+
+
+class ServiceUnavailableError(ApplicationError):
+    """Something this site is not set up to do (a missing key or service): the request is
+    fine, and the answer is a documented 503, not a failure of the server."""
+
+    code = "service_unavailable"
+    title = "Not available on this site"
+    http_status = 503
+
+
 class ProtocolInvalidError(InvalidInputError):
     """A protocol text that fails validation; `problems` lists every problem found."""
 

@@ -246,10 +246,24 @@ LOGGING: dict[str, Any] = {
             "formatter": "plain",
         },
     },
+    "filters": {
+        "client_fault": {"()": "diarytrial.web.log_filters.ClientFaultFilter"},
+    },
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
         # Replaces Django's default handlers (console when DEBUG, mail to ADMINS) with ours.
         "django": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
+        # A client's bad request (wrong Host, body too large, too many fields): a warning line,
+        # not an error with a traceback (docs/deployment.md).
+        **{
+            f"django.security.{name}": {"filters": ["client_fault"]}
+            for name in (
+                "DisallowedHost",
+                "RequestDataTooBig",
+                "TooManyFieldsSent",
+                "TooManyFilesSent",
+            )
+        },
     },
 }
 
