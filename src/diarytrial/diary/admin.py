@@ -41,7 +41,7 @@ class DiarySubmissionInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: i
 @admin.register(DiaryEntry)
 class DiaryEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("participant", "diary_date", "received_at", "late", "status")
-    list_filter = ("status", "late")
+    list_filter = ("status", "late", "device_time_differs")
     search_fields = ("participant__code",)
     readonly_fields = (
         "participant",
@@ -50,6 +50,9 @@ class DiaryEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[typ
         "timezone",
         "received_at",
         "completed_at_device",
+        "device_utc_offset",
+        "device_clock_difference",
+        "device_time_differs",
         "late",
         "capsule_taken",
         "status",

@@ -253,6 +253,10 @@ def _upload(participant: Participant, payload: EntryIn) -> Status[EntryView]:
         capsule_taken=payload.capsule_taken,
         completed_at_device=payload.completed_at_device,
         form_date=payload.form_date,
+        # The offset the phone wrote is its own time zone: kept, compared with the participant's.
+        device_utc_offset=(
+            payload.completed_at_device.utcoffset() if payload.completed_at_device else None
+        ),
     )
     status = 201 if received.outcome == "created" else 200
     return Status(status, diary_submission_view(received.submission))

@@ -64,6 +64,21 @@ class DiaryEntry(models.Model):
     completed_at_device = models.DateTimeField(
         null=True, blank=True, help_text="When the device says it was completed (its own clock)."
     )
+    device_utc_offset = models.SmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Minutes east of UTC the device wrote with its time: its own time zone.",
+    )
+    device_clock_difference = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Seconds from the server's receipt to the device's time (negative: before).",
+    )
+    device_time_differs = models.BooleanField(
+        default=False,
+        help_text="The device's time cannot be right (after the receipt, or before the window "
+        "opened) or its time zone is not the participant's; the entry is kept all the same.",
+    )
     late = models.BooleanField(
         default=False,
         help_text="Completed inside its window but received after it closed (offline sync).",

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
+from diarytrial.diary.device_time import DeviceTime, device_time_compare
 from diarytrial.diary.errors import (
     AlreadyAnsweredError,
     DiaryAnswersInvalidError,
@@ -199,6 +200,14 @@ def _aware(value: dt.datetime | None, name: str) -> dt.datetime | None:
             f"time without one."
         )
     return value
+
+
+def _offset_check(offset: dt.timedelta | None) -> None:
+    if offset is not None and abs(offset) >= dt.timedelta(hours=24):
+        raise InvalidInputError(
+            f"The device's UTC offset {offset} is not a time zone's: an offset lies within 24 "
+            f"hours of UTC (e.g. -08:00 or +05:30)."
+        )
 
 
 def _client_uuid(client_id: uuid.UUID | str) -> uuid.UUID:
@@ -447,6 +456,7 @@ def diary_entry_submit(
     completed_at_device: dt.datetime | None,
     received_at: dt.datetime | None = None,
     form_date: dt.date | None = None,
+    device_utc_offset: dt.timedelta | None = None,
 ) -> DiaryEntry:
     """Record a diary upload (`diary_upload_receive`) and return its entry."""
     return diary_upload_receive(
@@ -458,6 +468,7 @@ def diary_entry_submit(
         completed_at_device=completed_at_device,
         received_at=received_at,
         form_date=form_date,
+        device_utc_offset=device_utc_offset,
     ).entry
 
 
@@ -472,6 +483,7 @@ def diary_upload_receive(
     completed_at_device: dt.datetime | None,
     received_at: dt.datetime | None = None,
     form_date: dt.date | None = None,
+    device_utc_offset: dt.timedelta | None = None,
 ) -> ReceivedUpload:
     """Record a diary upload from `participant`'s device: its entry, its own record, and
     whether it created the entry, replaced its answers or repeated an earlier upload (decided
@@ -493,6 +505,11 @@ def diary_upload_receive(
     `received_at` is for trusted server-side callers (imports, the demo) only: never let a
     device set it.
 
+    `completed_at_device` and `device_utc_offset` (the offset the phone wrote with its time)
+    are the phone's claim: recorded on the entry, and flagged when the phone's clock cannot be
+    right or its time zone is not the participant's (``diary.device_time``); the entry is kept
+    under the server's diary date all the same.
+
     Refuses: DiaryAnswersInvalidError, DiaryDateInvalidError (future, outside the schedule),
     ParticipantStatusError (not enrolled, after withdrawal or completion), DiaryEntryClosedError
     (the date has an entry and its window closed: staff correct it), DiaryClientIdConflictError
@@ -501,6 +518,7 @@ def diary_upload_receive(
     """
     client_uuid = _client_uuid(client_id)
     _aware(completed_at_device, "completed_at_device")
+    _offset_check(device_utc_offset)
     moment = _aware(received_at, "received_at") or timezone.now()
     protocol = participant_protocol(participant)
     content = DiaryContent(
@@ -534,6 +552,13 @@ def diary_upload_receive(
         form_date=form_date,
     )
     _date_check(locked, day)
+    device = device_time_compare(
+        completed_at_device=completed_at_device,
+        device_utc_offset=device_utc_offset,
+        received_at=moment,
+        window_opens=window_bounds(day, zone, protocol.diary)[0],
+        zone=zone,
+    )
     entry = (
         DiaryEntry.objects.select_for_update()
         .filter(participant=locked, diary_date=day)
@@ -547,7 +572,7 @@ def diary_upload_receive(
             client_id=client_uuid,
             zone=zone,
             received_at=moment,
-            completed_at_device=completed_at_device,
+            device=device,
             late=late,
             content=content,
         )
@@ -563,7 +588,7 @@ def diary_upload_receive(
         participant=locked,
         client_id=client_uuid,
         received_at=moment,
-        completed_at_device=completed_at_device,
+        device=device,
         content=content,
     )
 
@@ -575,10 +600,11 @@ def _entry_create(
     client_id: uuid.UUID,
     zone: zoneinfo.ZoneInfo,
     received_at: dt.datetime,
-    completed_at_device: dt.datetime | None,
+    device: DeviceTime,
     late: bool,
     content: DiaryContent,
 ) -> ReceivedUpload:
+    completed_at_device = device.completed_at
     entry = DiaryEntry(
         participant=participant,
         diary_date=day,
@@ -586,6 +612,7 @@ def _entry_create(
         timezone=zone.key,
         received_at=received_at,
         completed_at_device=completed_at_device,
+        **device.entry_fields(),
         late=late,
         capsule_taken=content.capsule_taken,
         status=EntryStatus.SUBMITTED,
@@ -617,6 +644,7 @@ def _entry_create(
             "timezone": (None, zone.key),
             "received_at": (None, received_at),
             "completed_at_device": (None, completed_at_device),
+            **{field: (None, value) for field, value in device.entry_fields().items()},
             "late": (None, late),
             **_content_changes(DiaryContent({}, {}, None), content),
             "capsule_taken": (None, content.capsule_taken),
@@ -632,21 +660,25 @@ def _entry_replace(
     participant: Participant,
     client_id: uuid.UUID,
     received_at: dt.datetime,
-    completed_at_device: dt.datetime | None,
+    device: DeviceTime,
     content: DiaryContent,
 ) -> ReceivedUpload:
     """The participant's own correction inside the window: the new upload's answers replace."""
+    completed_at_device = device.completed_at
     old = _stored_content(entry)
     changes = _content_changes(old, content)
     changes["received_at"] = (entry.received_at, received_at)
-    if entry.completed_at_device != completed_at_device:
-        changes["completed_at_device"] = (entry.completed_at_device, completed_at_device)
+    device_fields: dict[str, Any] = {"completed_at_device": completed_at_device}
+    device_fields.update(device.entry_fields())
+    for field, value in device_fields.items():
+        if getattr(entry, field) != value:
+            changes[field] = (getattr(entry, field), value)
+        setattr(entry, field, value)
     _content_write(entry, old, content)
     entry.capsule_taken = content.capsule_taken
     entry.received_at = received_at
-    entry.completed_at_device = completed_at_device
     entry.updated_at = timezone.now()
-    entry.save(update_fields=["capsule_taken", "received_at", "completed_at_device", "updated_at"])
+    entry.save(update_fields=["capsule_taken", "received_at", *device_fields, "updated_at"])
     submission = DiarySubmission.objects.create(
         entry=entry,
         client_id=client_id,
