@@ -7,7 +7,8 @@ their code, title, status and extension members; a body that does not fit its sc
 JSON (422 ``validation_error``), is not sent as JSON (415) or is too large (413, see
 ``web/api_body.py``); a request without an enrolled phone (401 ``device_not_enrolled``); an
 unknown address (404, whatever the method and DEBUG), a method the address does not take (405),
-and anything unexpected (500 ``server_error``, logged, nothing of its cause shown). A request
+and anything unexpected (500 ``server_error``, logged, nothing of its cause shown); a database
+that does not answer (restarting, unreachable) is a 503 ``database_unavailable``. A request
 Django finds suspicious (too many form fields) is a 400 problem, logged without a traceback.
 The OpenAPI document declares all of these (``web/api_problems.py``).
 """
@@ -20,11 +21,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import RawPostDataException
 from django.http.response import HttpResponseBase
 from django.urls import URLPattern, URLResolver, re_path
+from django.utils.log import log_response
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -220,6 +223,39 @@ def _not_found(request: HttpRequest, error: Exception) -> HttpResponse:
         title="Not found",
         detail="There is nothing at this address. The endpoints are described at /api/docs.",
     )
+
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+def _database_unavailable(request: HttpRequest, error: Exception) -> HttpResponse:
+    # The database is restarting or out of reach (or broke a deadlock): the same request
+    # later will do. The phone keeps its entry on a 5xx and sends it again under the same
+    # client id, so an upload whose commit did get through counts once. Connections reconnect
+    # by themselves (CONN_HEALTH_CHECKS).
+    response = problem_response(
+        status=503,
+        code="database_unavailable",
+        title="Try again in a moment",
+        detail="The diary could not reach its database just now. Your phone keeps what you "
+        "entered and sends it again by itself, and it is never counted twice; tell the "
+        "study's coordinator if this goes on for more than an hour.",
+    )
+    response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+    # One warning line per request, without a traceback; Django then logs it no more.
+    log_response(
+        "database unavailable for %s %s: %s",
+        request.method,
+        request.path,
+        error,
+        response=response,
+        request=request,
+        logger=logger,
+        level="warning",
+    )
+    return response
 
 
 @api.exception_handler(Exception)
