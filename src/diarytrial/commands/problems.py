@@ -61,6 +61,10 @@ def report_dataset_error(error: DatasetError) -> int:
 def report_write_error(path: PurePath, error: OSError, *, what: str = "file") -> int:
     """Say that `path` could not be written, why and what to do; return the exit code."""
     reason = error.strerror or str(error)
+    # "File exists" or "Not a directory" when a folder on the way is a file: say which.
+    blocking = next((p for p in PurePath(path).parents if os.path.isfile(p)), None)
+    if blocking is not None:
+        reason = f"{blocking} is a file, not a folder"
     return report_message(
         f"{path}: cannot write it ({reason}); name a {what} in a place you may write to"
     )
