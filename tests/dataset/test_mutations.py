@@ -225,7 +225,7 @@ def _own_error(error: BaseException) -> bool:
 
 
 @settings(
-    max_examples=60,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -265,7 +265,7 @@ def test_damaged_datasets_raise_only_our_errors(
     render_report(dataset, results, dataset_hash=dataset.files.sha256)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), example=st.sampled_from(["ldn-fibromyalgia", "nof1-ldn"]))
 def test_damaged_protocols_raise_only_protocol_errors(data: st.DataObject, example: str) -> None:
     original = load_example(example).text.encode("utf-8")
