@@ -521,6 +521,12 @@ PROTOCOL_CASES: tuple[ProtocolCase, ...] = (
         with_line=True,
     ),
     ProtocolCase(
+        "a number for a clock time",
+        _text(LDN.replace("opens = 18:00:00", "opens = 0")),
+        "diary.opens: 0 is not a local clock time; write it as HH:MM",
+        with_line=True,
+    ),
+    ProtocolCase(
         "a key twice",
         _text(LDN.replace("baseline_days = 14", "baseline_days = 14\nbaseline_days = 7")),
         "not valid TOML: Cannot overwrite a value",

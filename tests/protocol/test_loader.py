@@ -122,7 +122,7 @@ def test_wrong_type_and_out_of_range() -> None:
 def test_bad_clock_time() -> None:
     text = LDN.replace("opens = 18:00:00", 'opens = "6pm"')
     [problem] = _problems(text)
-    assert "diary.opens: '6pm' is not a clock time; write it as HH:MM, e.g. 18:00" in problem
+    assert "diary.opens: '6pm' is not a local clock time; write it as HH:MM, e.g. 18:00" in problem
 
 
 def test_treatment_days_of_the_wrong_shape() -> None:

@@ -145,13 +145,16 @@ class Diary(_Model):
     @field_validator("opens", "closes", mode="before")
     @classmethod
     def _clock_time(cls, value: Any) -> Any:
+        # A local clock time, the same in every participant's zone: never a number (which
+        # pydantic would read as seconds in UTC) nor a time with an offset.
+        wrong = f"{value!r} is not a local clock time; write it as HH:MM, e.g. 18:00"
         if isinstance(value, str):
             try:
-                return dt.time.fromisoformat(value)
+                value = dt.time.fromisoformat(value)
             except ValueError:
-                raise ValueError(
-                    f"{value!r} is not a clock time; write it as HH:MM, e.g. 18:00"
-                ) from None
+                raise ValueError(wrong) from None
+        if not isinstance(value, dt.time) or value.tzinfo is not None:
+            raise ValueError(wrong)
         return value
 
     @property
