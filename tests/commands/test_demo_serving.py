@@ -2,9 +2,9 @@
 default, the app's own 404 and 500 pages with no settings, paths or code in them, and /static/
 still served.
 
-The server runs in a process of its own with the demo's variables (``demo_environment``) and
-``DIARYTRIAL_ENV`` unset, as ``make demo`` runs it; its database file is left unmigrated, so
-that a page reading a table fails as an unexpected error would (500).
+The server runs in a process of its own, on the tests' clock, with the demo's variables
+(``demo_environment``) and ``DIARYTRIAL_ENV`` unset, as ``make demo`` runs it; its database
+file is left unmigrated, so that a page reading a table fails as an unexpected error would (500).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.clock import clocked_command, test_instant
 from tests.python_process import run_python
 
 import diarytrial
@@ -57,7 +58,7 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     address = free_address()
     host, port = address.rsplit(":", 1)
     server = subprocess.Popen(
-        [sys.executable, "-c", SERVE, address],
+        clocked_command(test_instant(), "-c", SERVE, address),
         cwd=out,
         env=demo_server_environment(out),
         stdout=subprocess.DEVNULL,

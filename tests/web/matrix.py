@@ -5,10 +5,14 @@ Each app's rows live in its own ``routes_*.py`` module beside this one; the test
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.http.response import HttpResponseBase
 from django.test import Client
 from django.urls import reverse
 from tests.builders import (
@@ -155,3 +159,66 @@ def allocation_list_url(world: MatrixWorld) -> str:
     make_allocation(study=world.study, stratum="opioid_use=false")
     url = reverse("randomization:allocation_list", kwargs={"study": world.study.slug})
     return f"{url}?stratum=opioid_use%3Dfalse"
+
+
+# --- the headers every response carries (docs/deployment.md, "Security headers") ---------------
+
+CSP_REQUIRED = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+)
+SCRIPT_TYPES = {"", "text/javascript", "application/javascript", "module"}
+
+
+class InlineCodeFinder(HTMLParser):
+    """Inline script and style a Content-Security-Policy without 'unsafe-inline' blocks: a
+    ``<script>`` or ``<style>`` without src and without the page's nonce, a style="" or on...=""
+    attribute, a javascript: address. Data blocks (``<script type="application/json">``) run
+    nothing and pass."""
+
+    def __init__(self, nonce: str | None) -> None:
+        super().__init__(convert_charrefs=True)
+        self.nonce = nonce
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name: value or "" for name, value in attrs}
+        nonced = self.nonce is not None and values.get("nonce") == self.nonce
+        executable = values.get("type", "").strip().lower() in SCRIPT_TYPES
+        if tag == "script" and "src" not in values and executable and not nonced:
+            self.found.append("<script> without src or nonce")
+        if tag == "style" and not nonced:
+            self.found.append("<style> without nonce")
+        for name, value in values.items():
+            script_address = value.strip().lower().startswith("javascript:")
+            if name == "style" or name.startswith("on") or script_address:
+                self.found.append(f'<{tag} {name}="{value[:40]}">')
+
+
+def security_problems(response: HttpResponseBase) -> list[str]:
+    """What `response` lacks of the security headers, and any inline code its HTML holds."""
+    problems = []
+    policy = response.get("Content-Security-Policy", "")
+    missing = [directive for directive in CSP_REQUIRED if directive not in policy]
+    if missing:
+        problems.append(f"Content-Security-Policy {policy!r} lacks {missing}")
+    if "'unsafe-inline'" in policy or "'unsafe-eval'" in policy:
+        problems.append(f"Content-Security-Policy allows unsafe code: {policy!r}")
+    if response.get("Referrer-Policy") != "same-origin":
+        problems.append(f"Referrer-Policy is {response.get('Referrer-Policy')!r}")
+    if response.get("Permissions-Policy") != settings.PERMISSIONS_POLICY:
+        problems.append(f"Permissions-Policy is {response.get('Permissions-Policy')!r}")
+    directives = {part.strip() for part in response.get("Cache-Control", "").split(",")}
+    if "no-store" not in directives:
+        problems.append(f"Cache-Control is {response.get('Cache-Control')!r}, without no-store")
+    is_html = response.get("Content-Type", "").startswith("text/html")
+    if is_html and not response.streaming:
+        nonce = re.search(r"'nonce-([^']+)'", policy)
+        finder = InlineCodeFinder(nonce.group(1) if nonce else None)
+        finder.feed(response.content.decode(response.charset or "utf-8"))
+        problems += finder.found
+    return problems

@@ -23,6 +23,10 @@ Besides the staff columns, every route is also opened from a participant's enrol
 (`PARTICIPANT`: a device cookie, no staff session). Staff pages answer it as they answer
 anonymous; the rows of the phone pages and the API say what it gets.
 
+Every answer, to every column, must also carry the security headers and hold no inline script or
+style (`security_problems`: Content-Security-Policy, Referrer-Policy, Permissions-Policy,
+``Cache-Control: no-store``; docs/deployment.md).
+
 Routes of the Django admin are covered as a namespace (`COVERED_NAMESPACES`): its every page
 passes through ``admin.site.has_permission`` (administrators only), tested in
 test_admin_access.py; `admin:index` stands for it here.
@@ -54,6 +58,7 @@ from tests.web.matrix import (
     build_world,
     everyone,
     participant_url,
+    security_problems,
     signed_in_page,
     study_page,
     study_url,
@@ -261,9 +266,8 @@ def test_route_answers_each_role_as_expected(route: str) -> None:
     world = build_world()
     url = case.url(world)
 
-    answered = {
-        column: getattr(world.clients[column], case.method)(url).status_code for column in COLUMNS
-    }
+    responses = {column: getattr(world.clients[column], case.method)(url) for column in COLUMNS}
+    answered = {column: response.status_code for column, response in responses.items()}
 
     wrong = {
         column: f"expected {case.status_for(column)}, got {status}"
@@ -271,6 +275,12 @@ def test_route_answers_each_role_as_expected(route: str) -> None:
         if status != case.status_for(column)
     }
     assert not wrong, f"{case.method.upper()} {url}: {wrong}"
+    unprotected = {
+        column: problems
+        for column, response in responses.items()
+        if (problems := security_problems(response))
+    }
+    assert not unprotected, f"{case.method.upper()} {url}: {unprotected}"
 
 
 def test_registered_routes_names_nested_and_unnamed_routes() -> None:

@@ -65,6 +65,8 @@ SHELL_FILES = (
 """Static files of the app shell: the service worker keeps them for offline use."""
 KEPT_PAGES = ("phone:home", "phone:history", "phone:settings")
 """Pages whose last copy the service worker keeps for offline use."""
+OFFLINE_COPY_HEADER = "Diary-Offline-Copy"
+"""``keep`` on a page the service worker may keep for offline use; absent: keep nothing."""
 
 
 def _message(
@@ -131,8 +133,10 @@ def _safe_next(request: HttpRequest, value: str | None) -> str:
 def participant_page(view: DeviceView[P]) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
     """Give `view` the request's device: 401 page without one, the PIN page while locked.
 
-    The response is never stored by the browser's HTTP cache; the service worker keeps a copy
-    for offline use unless the device has a PIN (a PIN must not be bypassed offline).
+    The response is never stored by the browser's HTTP cache (``no-store``, as every response
+    of the app); the service worker keeps a copy in its own cache for offline use when the
+    page says so (`OFFLINE_COPY_HEADER`), which it does unless the device has a PIN (a PIN must
+    not be bypassed offline).
     """
 
     def wrapper(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
@@ -144,10 +148,9 @@ def participant_page(view: DeviceView[P]) -> Callable[Concatenate[HttpRequest, P
             return redirect(f"{reverse('phone:pin')}?{query}")
         get_token(request)  # the page's script reads the CSRF cookie to send answers
         response = view(request, device, *args, **kwargs)
-        if device.has_pin:
-            patch_cache_control(response, no_store=True, private=True)
-        else:
-            patch_cache_control(response, no_cache=True, private=True)
+        patch_cache_control(response, no_store=True, private=True)
+        if not device.has_pin:
+            response[OFFLINE_COPY_HEADER] = "keep"
         return response
 
     functools.update_wrapper(wrapper, view)
@@ -347,6 +350,8 @@ def service_worker(request: HttpRequest) -> HttpResponse:
             "kept_pages": json.dumps([reverse(name) for name in KEPT_PAGES]),
             "scope": reverse("phone:home"),
             "push_script": json.dumps(static("reminders/sw-push.js")),
+            "offline_copy_header": OFFLINE_COPY_HEADER,
+            "stylesheet": json.dumps(static("phone/phone.css")),
         },
     )
     response = HttpResponse(text, content_type="text/javascript; charset=utf-8")

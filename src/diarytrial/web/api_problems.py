@@ -60,14 +60,20 @@ def declare_problems(document: dict[str, Any]) -> dict[str, Any]:
     ref = "#/components/schemas/ProblemOut"
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
-            responses: dict[str, Any] = operation.setdefault("responses", {})
+            # Ninja keys statuses by number, JSON by text: 401 and "401" would be two keys of
+            # one object, which Swagger UI refuses ("duplicated mapping key"). One key each,
+            # with our description, as JSON readers (the last key wins) saw it before.
+            responses: dict[str, Any] = {
+                str(status): answer for status, answer in operation.get("responses", {}).items()
+            }
+            operation["responses"] = responses
             common = dict(_EVERY_OPERATION)
             if "requestBody" in operation:
                 common.update(_WITH_BODY)
             elif operation.get("parameters"):
                 common.update(_WITH_PARAMETERS)
             for status, description in common.items():
-                responses.setdefault(status, {"description": description})
+                responses[status] = {"description": description}
             for status, response in responses.items():
                 if int(status) >= 400:
                     response["content"] = _problem_content(ref)

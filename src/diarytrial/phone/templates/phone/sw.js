@@ -1,7 +1,7 @@
 /* The diary's service worker (scope {{ scope }}): the app shell from the cache, pages from the
-   network with the last copy of each kept for when the phone is offline (not when the page
-   says no-store: a phone with a PIN keeps no pages). Answers are never handled here: the page
-   keeps them in its outbox (IndexedDB) until the server confirms them. */
+   network with the last copy of each kept for when the phone is offline (only a page that says
+   {{ offline_copy_header }}: keep; a phone with a PIN keeps no pages). Answers are never handled
+   here: the page keeps them in its outbox (IndexedDB) until the server confirms them. */
 "use strict";
 var VERSION = "{{ version }}";
 var SHELL_CACHE = "diary-shell-" + VERSION;
@@ -48,7 +48,7 @@ self.addEventListener("fetch", function (event) {
   }
   if (request.mode === "navigate" && KEPT_PAGES.indexOf(url.pathname) !== -1) {
     event.respondWith(fetch(request).then(function (response) {
-      var keep = !/no-store/.test(response.headers.get("Cache-Control") || "");
+      var keep = response.headers.get("{{ offline_copy_header }}") === "keep";
       if (response.ok && !response.redirected && keep) {
         var copy = response.clone();
         caches.open(PAGE_CACHE).then(function (cache) { return cache.put(pageKey(url), copy); });
@@ -62,7 +62,7 @@ self.addEventListener("fetch", function (event) {
       }).then(function (hit) {
         return hit || new Response(
           "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'>" +
-          "<title>Offline · Study diary</title><main style='font-family:system-ui,sans-serif;padding:1rem'>" +
+          "<title>Offline · Study diary</title><link rel=stylesheet href='" + {{ stylesheet|safe }} + "'><main id=main>" +
           "<h1>You are offline</h1><p>Open the diary again when the phone has a connection.</p></main>",
           { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } }
         );
