@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import schemathesis
 import time_machine
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
@@ -56,7 +58,17 @@ EXAMPLE_MOMENT = dt.datetime(2026, 3, 3, 5, 14, 9, tzinfo=dt.UTC)
 @pytest.fixture
 def phone(settings: Any) -> Iterator[Phone]:
     with time_machine.travel(EXAMPLE_MOMENT, tick=False):
-        yield phone_with_open_window(settings, zone="America/Los_Angeles")
+        made = phone_with_open_window(settings, zone="America/Los_Angeles")
+        # The WSGI application closes the database connection at each request, which would
+        # end the test's transaction; Django's test client stops that for the requests it sends
+        # (and reconnects the handler after each), so this test does it for schemathesis's.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            yield made
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
 
 
 @pytest.fixture(scope="module")
