@@ -139,7 +139,7 @@ def test_the_document_declares_every_problem_the_api_sends() -> None:
             for status, response in errors.items():
                 assert list(response["content"]) == [PROBLEM_CONTENT_TYPE], (label, status)
                 assert response["description"], (label, status)
-            assert {"401", "403", "500"} <= set(errors), label
+            assert {"401", "403", "500", "503"} <= set(errors), label
             if "requestBody" in operation:
                 assert {"413", "415", "422"} <= set(errors), label
             if method != "get":

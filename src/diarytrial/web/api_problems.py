@@ -35,6 +35,9 @@ _EVERY_OPERATION = {
     "403": "`pin_required`: the phone is locked with a PIN; `csrf_failed`: a write without the "
     "page's CSRF token (`X-CSRFToken`)",
     "500": "`server_error`: an unexpected failure, logged; nothing of its cause is shown",
+    "503": "`database_unavailable`: the database does not answer; send the same request again "
+    "after `Retry-After` seconds (and, where the site has no Web Push keys, the push endpoints' "
+    "`push_not_configured`)",
 }
 _WITH_PARAMETERS = {
     "422": "`validation_error`: a value that does not fit the schema (`errors` lists each); "
