@@ -10,12 +10,16 @@ import datetime as dt
 import re
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pydantic
 import pytest
 import time_machine
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import reverse
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from tests.builders import (
     client_for,
     device_client,
@@ -25,16 +29,19 @@ from tests.builders import (
     make_member,
     make_participant,
 )
-from tests.diary.helpers import LDN, START, answers, at
+from tests.diary.helpers import LA, LDN, START, answers, at
 
 from diarytrial.devices.auth import DEVICE_COOKIE, pin_cookie_set
 from diarytrial.devices.services import device_pin_set
+from diarytrial.diary.api import ENTRY_EXAMPLE, EntryIn
 from diarytrial.diary.models import DiaryEntry, DiarySubmission, PgicAnswer
+from diarytrial.diary.services import diary_upload_receive
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.randomization.models import Randomization
 from diarytrial.studies.models import Role
 from diarytrial.studies.services import study_lock
 from diarytrial.web.error_responses import PROBLEM_CONTENT_TYPE
+from diarytrial.web.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
 
@@ -711,3 +718,67 @@ def test_no_response_tells_the_arm(participant: Participant, clock: time_machine
         text = response.content.decode()
         assert not BLINDED_WORDS.search(text), text
         assert not any(re.search(rf"\b{re.escape(word)}\b", text) for word in secret), text
+
+
+# --- properties: any value of any field is read or refused, never an error ----------------------
+
+ZONES_AT_THE_EDGES = [dt.UTC, ZoneInfo("Etc/GMT-14"), ZoneInfo("Etc/GMT+12"), LA]
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+date_texts = st.dates().map(dt.date.isoformat)
+time_texts = st.datetimes(timezones=st.sampled_from(ZONES_AT_THE_EDGES)).map(dt.datetime.isoformat)
+
+
+@example(field="completed_at_device", value="9999-12-31T23:59:59-23:59")
+@example(field="form_date", value=10**400)
+@given(
+    field=st.sampled_from(sorted(ENTRY_EXAMPLE)),
+    value=json_values | date_texts | time_texts | st.integers(min_value=10**300),
+)
+def test_the_upload_schema_reads_or_refuses_any_value_of_any_field(field: str, value: Any) -> None:
+    try:
+        entry = EntryIn.model_validate({**ENTRY_EXAMPLE, field: value})
+    except pydantic.ValidationError:
+        return  # a 422 validation_error
+    if entry.completed_at_device is not None:  # recorded in UTC, shown in any zone
+        for zone in ZONES_AT_THE_EDGES:
+            entry.completed_at_device.astimezone(zone)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@example(form_date=dt.date.max, completed=dt.datetime(9999, 12, 30, tzinfo=LA), pain=10**400)
+@example(form_date=dt.date.min, completed=dt.datetime(1, 1, 2, tzinfo=dt.UTC), pain=50)
+@given(
+    form_date=st.dates(),
+    completed=st.datetimes(
+        min_value=dt.datetime(1, 1, 2),
+        max_value=dt.datetime(9999, 12, 30),
+        timezones=st.sampled_from(ZONES_AT_THE_EDGES),
+    ),
+    pain=st.integers() | st.floats(),
+)
+def test_any_upload_at_any_date_is_recorded_or_refused_never_an_error(
+    participant: Participant, form_date: dt.date, completed: dt.datetime, pain: float
+) -> None:
+    try:
+        received = diary_upload_receive(
+            participant=participant,
+            client_id=uuid.uuid4(),
+            answers=answers(pain=pain),
+            side_effects={},
+            capsule_taken=True,
+            completed_at_device=completed,
+            form_date=form_date,
+        )
+    except ApplicationError as error:
+        refused: ApplicationError | None = error
+    else:
+        refused = None
+        assert received.entry.diary_date == form_date
+        assert 0 <= pain <= 100
+    assert refused is None or 400 <= refused.http_status < 500  # the phone's to fix, a 4xx
