@@ -7,7 +7,7 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/diarytrial
 
-.PHONY: demo test lint typecheck pytest pytest-clock pytest-postgres bench reference chromium r clean
+.PHONY: demo test lint typecheck pytest pytest-clock pytest-postgres bench reference docs chromium r clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -80,6 +80,10 @@ r:
 			echo "R is missing and cannot be installed here: the R round-trip test will be skipped."; \
 		fi; \
 	fi
+
+# The diagram of which part imports which, docs/dependencies.md, drawn from the code.
+docs: $(STAMP)
+	$(PY) docs/dependency_diagram.py
 
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
