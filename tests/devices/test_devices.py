@@ -20,7 +20,6 @@ from diarytrial.devices.auth import (
     device_unlocked,
     pin_cookie_set,
     request_device,
-    token_hash,
 )
 from diarytrial.devices.errors import EnrolmentLinkInvalidError, PinInvalidError
 from diarytrial.devices.models import Device, EnrolmentLink
@@ -32,6 +31,7 @@ from diarytrial.devices.services import (
     enrolment_link_issue,
     enrolment_link_redeem,
 )
+from diarytrial.devices.tokens import token_hash
 from diarytrial.participants.errors import ParticipantStatusError, ReasonRequiredError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.selectors import participant_today

@@ -1,6 +1,8 @@
 """Writes of the accounts app: sign-in attempts and TOTP devices.
 
-These are not trial data, so they write no audit events; sign-ins are logged instead (logger
+Adding or removing a two-step (TOTP) device is a security event: each goes on the audit trail
+in the transaction that makes it, naming the device and never its key. Sign-in attempts are
+the throttle's operational memory, not audited; they are logged instead (logger
 ``diarytrial.accounts``). Creating the session itself (``django.contrib.auth.login``) needs the
 request and so happens in the view, right after `sign_in_verify` says yes.
 """
@@ -20,6 +22,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from diarytrial.accounts.errors import SignInRefusedError, SignInThrottledError
 from diarytrial.accounts.models import SignInAttempt
 from diarytrial.accounts.throttle import sign_in_locked_until
+from diarytrial.audit.models import AuditAction
+from diarytrial.audit.services import audit_record
 
 logger = logging.getLogger("diarytrial.accounts")
 
@@ -112,6 +116,13 @@ def totp_device_start(*, user: User) -> TOTPDevice:
     )
     if device is None:
         device = TOTPDevice.objects.create(user=user, name=DEVICE_NAME, confirmed=False)
+        audit_record(
+            actor=user,
+            action=AuditAction.CREATE,
+            obj=device,
+            changes={"name": (None, device.name), "confirmed": (None, False)},
+            reason="two-step set-up started",
+        )
         logger.info("TOTP set-up started: username=%r", user.get_username())
     return device
 
@@ -120,9 +131,10 @@ def totp_device_start(*, user: User) -> TOTPDevice:
 def totp_device_confirm(*, device: TOTPDevice, code: str) -> bool:
     """Confirm `device` when `code` is a current code of it; True if it was confirmed.
 
-    Confirming removes the user's other devices that were being set up.
+    Confirming is the security event "two-step device added", by the device's user. It removes
+    the user's other devices that were being set up, each with its own event.
     """
-    locked = TOTPDevice.objects.select_for_update().get(pk=device.pk)
+    locked = TOTPDevice.objects.select_for_update().select_related("user").get(pk=device.pk)
     if locked.confirmed:
         return True
     if not locked.verify_token("".join(code.split())):
@@ -130,7 +142,23 @@ def totp_device_confirm(*, device: TOTPDevice, code: str) -> bool:
         return False
     locked.confirmed = True
     locked.save(update_fields=["confirmed"])
-    TOTPDevice.objects.filter(user=locked.user, confirmed=False).exclude(pk=locked.pk).delete()
+    audit_record(
+        actor=locked.user,
+        action=AuditAction.TWO_STEP_ADD,
+        obj=locked,
+        changes={"confirmed": (False, True)},
+        reason="confirmed with a code from the authenticator app",
+    )
+    abandoned = TOTPDevice.objects.select_for_update().filter(user=locked.user, confirmed=False)
+    for other in abandoned.exclude(pk=locked.pk).order_by("pk"):
+        audit_record(
+            actor=locked.user,
+            action=AuditAction.TWO_STEP_REMOVE,
+            obj=other,
+            changes={"confirmed": (False, None)},
+            reason="an unfinished set-up, replaced by the confirmed device",
+        )
+        other.delete()
     device.refresh_from_db()
     logger.info("TOTP device confirmed: username=%r", locked.user.get_username())
     return True

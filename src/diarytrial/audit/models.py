@@ -23,6 +23,12 @@ class AuditAction(models.TextChoices):
     LOCK = "lock", "locked"
     UNLOCK = "unlock", "unlocked"
     EXPORT = "export", "exported"
+    # Security events (21 CFR Part 11): who added or removed a second sign-in factor, and every
+    # wrong PIN on a participant's phone up to the lockout that revokes it.
+    TWO_STEP_ADD = "two_step_add", "added a two-step device"
+    TWO_STEP_REMOVE = "two_step_remove", "removed a two-step device"
+    PIN_WRONG = "pin_wrong", "entered a wrong PIN"
+    PIN_LOCKOUT = "pin_lockout", "locked out by wrong PINs"
 
 
 class AppendOnlyError(RuntimeError):

@@ -12,30 +12,24 @@ staff session, and a staff session never reads a participant's diary through the
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
-from django.utils import timezone
 
 from diarytrial.devices.models import Device
+from diarytrial.devices.services import device_seen
+from diarytrial.devices.tokens import token_hash
 
 DEVICE_COOKIE = "dt_device"
 PIN_COOKIE = "dt_pin"
 DEVICE_COOKIE_SECONDS = 400 * 24 * 3600  # the longest life browsers allow a cookie
 PIN_UNLOCK_HOURS = 12
 PIN_UNLOCK_SECONDS = PIN_UNLOCK_HOURS * 3600
-LAST_SEEN_EVERY = dt.timedelta(hours=1)
 _PIN_SALT = "diarytrial.devices.pin"
 _CACHE = "_diarytrial_device"
-
-
-def token_hash(token: str) -> str:
-    """The SHA-256 (hex) under which a token is stored."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def request_device(request: HttpRequest) -> Device | None:
@@ -55,10 +49,7 @@ def request_device(request: HttpRequest) -> Device | None:
             .first()
         )
     if device is not None:
-        now = timezone.now()
-        if device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_EVERY:
-            Device.objects.filter(pk=device.pk).update(last_seen_at=now)
-            device.last_seen_at = now
+        device_seen(device=device)
     setattr(request, _CACHE, device)
     return device
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from diarytrial.devices.auth import token_hash
 from diarytrial.devices.models import Device, EnrolmentLink
+from diarytrial.devices.tokens import token_hash
 from diarytrial.participants.models import Participant, ParticipantStatus
 
 ENROLLABLE = (ParticipantStatus.ENROLLED, ParticipantStatus.RANDOMIZED, ParticipantStatus.ACTIVE)

@@ -6,6 +6,10 @@ participant's row, the link or device row, the audit chain head.
 
 `device_revoke` and `device_pin_check` work on a locked study too: taking a lost phone's access
 away, or counting wrong PINs, must never wait for an unlock, and neither touches trial data.
+Each wrong PIN is a security event on the audit trail (``pin_wrong``), and so is the lockout
+that the last one causes (``pin_lockout``); the PIN itself never is.
+
+`device_seen` is the one unaudited write here: the hourly "last seen" mark is operational.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
-from diarytrial.devices.auth import token_hash
 from diarytrial.devices.errors import EnrolmentLinkInvalidError, PinInvalidError
 from diarytrial.devices.models import Device, EnrolmentLink
 from diarytrial.devices.selectors import ENROLLABLE
+from diarytrial.devices.tokens import token_hash
 from diarytrial.participants.errors import ParticipantStatusError, ReasonRequiredError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.services import participant_lock
@@ -33,6 +37,7 @@ from diarytrial.studies.services import require_unlocked
 
 LINK_LIFETIME_HOURS = 72
 LINK_LIFETIME = dt.timedelta(hours=LINK_LIFETIME_HOURS)
+LAST_SEEN_EVERY = dt.timedelta(hours=1)
 PIN_ATTEMPTS = 5
 _PIN = re.compile(r"\d{4}")
 
@@ -145,14 +150,21 @@ def enrolment_link_redeem(*, token: str, user_agent: str = "") -> IssuedDevice:
     return IssuedDevice(device=device, token=device_token)
 
 
-def _revoke(device: Device, *, actor: User | None, reason: str, label: str | None) -> None:
+def _revoke(
+    device: Device,
+    *,
+    actor: User | None,
+    reason: str,
+    label: str | None,
+    action: AuditAction = AuditAction.UPDATE,
+) -> None:
     device.revoked_at = timezone.now()
     device.revoked_reason = reason[:500]
     device.save(update_fields=["revoked_at", "revoked_reason"])
     audit_record(
         actor=actor,
         actor_label=label,
-        action=AuditAction.UPDATE,
+        action=action,
         obj=device,
         study_slug=device.participant.study.slug,
         changes={"revoked_at": (None, device.revoked_at)},
@@ -216,6 +228,21 @@ def device_pin_clear(*, device: Device) -> Device:
     return _device_pin_write(device, "", what="the participant removed the PIN")
 
 
+def _pin_failures_write(device: Device, failures: int, *, action: AuditAction, what: str) -> None:
+    before = device.pin_failures
+    device.pin_failures = failures
+    device.save(update_fields=["pin_failures"])
+    audit_record(
+        actor=None,
+        actor_label=device.participant.code,
+        action=action,
+        obj=device,
+        study_slug=device.participant.study.slug,
+        changes={"pin_failures": (before, failures)},
+        reason=f"{what} was entered on the phone",
+    )
+
+
 @transaction.atomic
 def device_pin_check(*, device: Device, pin: str) -> bool:
     """Whether `pin` is the device's PIN. Wrong PINs are counted; the `PIN_ATTEMPTS`th in a row
@@ -231,19 +258,30 @@ def device_pin_check(*, device: Device, pin: str) -> bool:
     elif check_password(pin or "", locked.pin_hash):
         ok = True
         if locked.pin_failures:
-            locked.pin_failures = 0
-            locked.save(update_fields=["pin_failures"])
+            _pin_failures_write(locked, 0, action=AuditAction.UPDATE, what="the right PIN")
     else:
         ok = False
-        locked.pin_failures += 1
-        locked.save(update_fields=["pin_failures"])
-        if locked.pin_failures >= PIN_ATTEMPTS:
+        failures = locked.pin_failures + 1
+        _pin_failures_write(locked, failures, action=AuditAction.PIN_WRONG, what="a wrong PIN")
+        if failures >= PIN_ATTEMPTS:
             _revoke(
                 locked,
                 actor=None,
                 reason=f"a wrong PIN was entered {PIN_ATTEMPTS} times in a row",
                 label=locked.participant.code,
+                action=AuditAction.PIN_LOCKOUT,
             )
     device.pin_failures, device.revoked_at = locked.pin_failures, locked.revoked_at
     device.revoked_reason = locked.revoked_reason
     return ok
+
+
+def device_seen(*, device: Device) -> Device:
+    """Mark `device` as seen now, at most once per `LAST_SEEN_EVERY` (the staff's phone list
+    shows it). Operational, so not audited: an event an hour a phone would drown the trail."""
+    now = timezone.now()
+    if device.last_seen_at is None or now - device.last_seen_at >= LAST_SEEN_EVERY:
+        # One UPDATE, no row lock: two requests racing both write about the same time.
+        Device.objects.filter(pk=device.pk).update(last_seen_at=now)
+        device.last_seen_at = now
+    return device

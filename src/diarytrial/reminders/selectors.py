@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from diarytrial.devices.auth import token_hash
+from diarytrial.devices.tokens import token_hash
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.diary.services import DIARY_STATUSES
 from diarytrial.participants.models import Participant, ParticipantPhase

@@ -21,7 +21,7 @@ from pywebpush import WebPushException, webpush  # type: ignore[import-untyped]
 from diarytrial.participants.models import Participant
 from diarytrial.reminders.models import PushSubscription
 from diarytrial.reminders.selectors import push_subscription_list
-from diarytrial.reminders.services import push_subscription_remove
+from diarytrial.reminders.services import push_subscription_mark_sent, push_subscription_remove
 
 logger = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def push_send(*, participant: Participant, diary_date: dt.date, closes: dt.datet
             status = 0
         if 200 <= status < 300:
             delivered += 1
-            PushSubscription.objects.filter(pk=subscription.pk).update(last_sent_at=timezone.now())
+            push_subscription_mark_sent(subscription=subscription)
         elif status in GONE:
             gone += 1
             push_subscription_remove(

@@ -1,5 +1,8 @@
 """Writes of the reminders app: a participant's choices, push subscriptions and calendar
-addresses. Each public function is one transaction with its audit event.
+addresses, each one transaction with its audit event; and the delivery log of the reminders
+sent, which is operational and not audited (`reminder_delivery_schedule`,
+`reminder_delivery_claim`, `reminder_delivery_finish`, `push_subscription_mark_sent`): two rows
+a participant a night would drown the trail, and none of them is trial data.
 
 The audit trail says that an e-mail address was set, changed or removed, never the address:
 the trail cannot be erased, and the address is kept for reminders only.
@@ -7,23 +10,31 @@ the trail cannot be erased, and the address is kept for reminders only.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
-from diarytrial.devices.auth import token_hash
 from diarytrial.devices.models import Device
+from diarytrial.devices.tokens import token_hash
 from diarytrial.participants.models import Participant
 from diarytrial.reminders.errors import PushSubscriptionInvalidError, ReminderEmailInvalidError
-from diarytrial.reminders.models import CalendarFeed, PushSubscription, ReminderSettings
+from diarytrial.reminders.models import (
+    CalendarFeed,
+    DeliveryStatus,
+    PushSubscription,
+    ReminderDelivery,
+    ReminderSettings,
+)
 from diarytrial.studies.services import require_unlocked
 
 
@@ -241,3 +252,59 @@ def _calendar_feeds_revoke(participant: Participant) -> int:
             changes={"revoked_at": (None, moment)},
         )
     return len(active)
+
+
+@transaction.atomic
+def reminder_delivery_schedule(
+    *,
+    participant: Participant,
+    diary_date: dt.date,
+    channels: Iterable[str],
+    scheduled_for: dt.datetime,
+) -> list[ReminderDelivery]:
+    """Create the delivery rows of `participant`'s night `diary_date` on `channels` not made
+    yet; the new ones (empty when an earlier minute or another scheduler made them all).
+    Not audited: an operational log."""
+    made = []
+    for channel in channels:
+        try:
+            with transaction.atomic():
+                made.append(
+                    ReminderDelivery.objects.create(
+                        participant=participant,
+                        diary_date=diary_date,
+                        channel=channel,
+                        scheduled_for=scheduled_for,
+                    )
+                )
+        except IntegrityError:
+            continue  # made already, by an earlier minute or by another scheduler
+    return made
+
+
+def reminder_delivery_claim(*, delivery: ReminderDelivery) -> bool:
+    """Take `delivery` from scheduled to sending; False when another worker took it.
+
+    One conditional UPDATE, so that of two workers only one wins. Not audited."""
+    taken = ReminderDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SCHEDULED).update(
+        status=DeliveryStatus.SENDING
+    )
+    return taken == 1
+
+
+def reminder_delivery_finish(
+    *, delivery: ReminderDelivery, status: DeliveryStatus, detail: str = ""
+) -> ReminderDelivery:
+    """Record how `delivery` ended (sent, skipped or failed, and why). Not audited."""
+    delivery.status = status
+    delivery.detail = detail[:300]
+    delivery.finished_at = timezone.now()
+    delivery.save(update_fields=["status", "detail", "finished_at"])
+    return delivery
+
+
+def push_subscription_mark_sent(*, subscription: PushSubscription) -> None:
+    """Note that a push to `subscription` was accepted just now. Not audited."""
+    sent_at = timezone.now()
+    PushSubscription.objects.filter(pk=subscription.pk).update(last_sent_at=sent_at)
+    subscription.last_sent_at = sent_at

@@ -7,12 +7,14 @@ enqueues `reminder_send` to run at the opening plus the participant's spread. A 
 scheduler (or the next minute's run) finds the rows there and enqueues nothing.
 
 `reminder_send` runs in the worker. It takes each of its rows from ``scheduled`` to
-``sending`` with one conditional UPDATE, so that of two workers only one sends; then it checks
-again and sends nothing when tonight's entry is in, the window has closed, the participant
-withdrew or completed, the study was locked, or the channel was turned off.
+``sending`` with one conditional UPDATE (`reminder_delivery_claim`), so that of two workers
+only one sends; then it checks again and sends nothing when tonight's entry is in, the window
+has closed, the participant withdrew or completed, the study was locked, or the channel was
+turned off.
 
-Delivery rows are an operational log, not trial data: they are not in the audit trail (two
-events a participant a night would drown it), and the scheduler leaves locked studies alone.
+Delivery rows are an operational log, not trial data: they are written by the named services of
+``reminders.services`` but not audited (two events a participant a night would drown the trail),
+and the scheduler leaves locked studies alone.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import datetime as dt
 import logging
 import zoneinfo
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
@@ -39,27 +41,26 @@ from diarytrial.reminders.selectors import (
     reminders_due,
 )
 from diarytrial.reminders.sending import email_send, push_send
+from diarytrial.reminders.services import (
+    reminder_delivery_claim,
+    reminder_delivery_finish,
+    reminder_delivery_schedule,
+)
 
 logger = logging.getLogger(__name__)
 
 
 def _schedule_one(due: DueReminder) -> bool:
-    """Create the delivery rows of `due` not made yet and enqueue their task; True if any."""
+    """Create the delivery rows of `due` not made yet and enqueue their task; True if any.
+
+    One transaction: the rows and their queued task commit together or not at all."""
     with transaction.atomic():
-        made = []
-        for channel in due.channels:
-            try:
-                with transaction.atomic():
-                    made.append(
-                        ReminderDelivery.objects.create(
-                            participant=due.participant,
-                            diary_date=due.diary_date,
-                            channel=channel,
-                            scheduled_for=due.send_at,
-                        )
-                    )
-            except IntegrityError:
-                continue  # made already, by an earlier minute or by another scheduler
+        made = reminder_delivery_schedule(
+            participant=due.participant,
+            diary_date=due.diary_date,
+            channels=due.channels,
+            scheduled_for=due.send_at,
+        )
         if made:
             reminder_send.using(run_after=due.send_at).enqueue(
                 due.participant.pk, due.diary_date.isoformat()
@@ -82,21 +83,6 @@ def reminders_schedule(*, now: dt.datetime | None = None) -> int:
     if scheduled:
         logger.info("scheduled the reminders of %d participant(s)", scheduled)
     return scheduled
-
-
-def _claim(delivery: ReminderDelivery) -> bool:
-    """Take `delivery` from scheduled to sending; False when another worker took it."""
-    taken = ReminderDelivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SCHEDULED).update(
-        status=DeliveryStatus.SENDING
-    )
-    return taken == 1
-
-
-def _finish(delivery: ReminderDelivery, status: DeliveryStatus, detail: str = "") -> None:
-    delivery.status = status
-    delivery.detail = detail[:300]
-    delivery.finished_at = timezone.now()
-    delivery.save(update_fields=["status", "detail", "finished_at"])
 
 
 def _skip_reason(
@@ -127,17 +113,29 @@ def _send(delivery: ReminderDelivery, participant: Participant, closes: dt.datet
             email_send(participant=participant, address=address, closes=closes)
         except Exception as error:
             logger.exception("could not e-mail the reminder %s", delivery.pk)
-            _finish(delivery, DeliveryStatus.FAILED, f"mail: {type(error).__name__}")
+            reminder_delivery_finish(
+                delivery=delivery,
+                status=DeliveryStatus.FAILED,
+                detail=f"mail: {type(error).__name__}",
+            )
             return
-        _finish(delivery, DeliveryStatus.SENT)
+        reminder_delivery_finish(delivery=delivery, status=DeliveryStatus.SENT)
         return
     outcome = push_send(participant=participant, diary_date=delivery.diary_date, closes=closes)
     if outcome.delivered:
-        _finish(delivery, DeliveryStatus.SENT, f"{outcome.delivered} phone(s)")
+        reminder_delivery_finish(
+            delivery=delivery, status=DeliveryStatus.SENT, detail=f"{outcome.delivered} phone(s)"
+        )
     elif outcome.failed:
-        _finish(delivery, DeliveryStatus.FAILED, f"{outcome.failed} push(es) refused")
+        reminder_delivery_finish(
+            delivery=delivery,
+            status=DeliveryStatus.FAILED,
+            detail=f"{outcome.failed} push(es) refused",
+        )
     else:
-        _finish(delivery, DeliveryStatus.SKIPPED, "no phone subscribed any more")
+        reminder_delivery_finish(
+            delivery=delivery, status=DeliveryStatus.SKIPPED, detail="no phone subscribed any more"
+        )
 
 
 def reminders_send(*, participant_id: int, diary_date: dt.date) -> dict[str, str]:
@@ -151,11 +149,13 @@ def reminders_send(*, participant_id: int, diary_date: dt.date) -> dict[str, str
         participant=participant, diary_date=diary_date, status=DeliveryStatus.SCHEDULED
     ).order_by("channel")
     for delivery in rows:
-        if not _claim(delivery):
+        if not reminder_delivery_claim(delivery=delivery):
             continue
         reason, closes = _skip_reason(participant, diary_date, delivery.channel, timezone.now())
         if reason or closes is None:
-            _finish(delivery, DeliveryStatus.SKIPPED, reason)
+            reminder_delivery_finish(
+                delivery=delivery, status=DeliveryStatus.SKIPPED, detail=reason
+            )
         else:
             _send(delivery, participant, closes)
         outcome[delivery.channel] = str(delivery.status)
