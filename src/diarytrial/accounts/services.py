@@ -162,3 +162,29 @@ def totp_device_confirm(*, device: TOTPDevice, code: str) -> bool:
     device.refresh_from_db()
     logger.info("TOTP device confirmed: username=%r", locked.user.get_username())
     return True
+
+
+@transaction.atomic
+def totp_device_remove(*, device: TOTPDevice, actor: User, reason: str) -> None:
+    """Remove a user's two-step device (a lost or replaced phone); `actor` is who removed it.
+
+    The user then signs in with the password and sets up the new phone. Removing a device that
+    is gone already does nothing."""
+    locked = (
+        TOTPDevice.objects.select_for_update().select_related("user").filter(pk=device.pk).first()
+    )
+    if locked is None:
+        return
+    audit_record(
+        actor=actor,
+        action=AuditAction.TWO_STEP_REMOVE,
+        obj=locked,
+        changes={"confirmed": (locked.confirmed, None)},
+        reason=reason.strip(),
+    )
+    locked.delete()
+    logger.info(
+        "TOTP device removed: username=%r by=%r",
+        locked.user.get_username(),
+        actor.get_username(),
+    )
