@@ -463,13 +463,21 @@ def test_progress_counts_the_days_so_far(
         "streak": 3,
         "today_done": True,
     }
-    clock.move_to(EVENING)  # tonight opened, not filled yet: not missed either
+    clock.move_to(EVENING)  # tonight opened, not filled yet: not due until its window closes
     assert phone.get("/api/diary/progress").json() == {
         "entries": 4,
-        "days_so_far": so_far + 1,
-        "completion_pct": round(400 / (so_far + 1), 1),
+        "days_so_far": so_far,
+        "completion_pct": round(400 / so_far, 1),
         "streak": 3,
         "today_done": False,
+    }
+    make_entry(participant=participant, diary_date=dt.date(2025, 11, 20))  # tonight, filled
+    assert phone.get("/api/diary/progress").json() == {
+        "entries": 5,
+        "days_so_far": so_far + 1,
+        "completion_pct": round(500 / (so_far + 1), 1),
+        "streak": 4,
+        "today_done": True,
     }
 
 

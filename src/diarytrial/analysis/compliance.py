@@ -3,6 +3,8 @@
 A diary day is *expected* on every day of a phase of the planned schedule (``periods``) that has
 passed: up to the data cut `as_of` and, for a withdrawn participant, up to the day before the
 withdrawal date. It is *completed* when the diary holds at least one answer for that date.
+The nights are counted by :func:`diarytrial.protocol.compliance.diary_compliance_nights`, the
+definition the phone's progress and the staff list of participants use too.
 """
 
 from __future__ import annotations
@@ -15,16 +17,26 @@ import pandas as pd
 
 from diarytrial.analysis._frames import (
     dates_of,
-    day_number,
     day_numbers,
     require_columns,
     string_values,
 )
 from diarytrial.dataset.model import TrialDataset
 from diarytrial.dataset.tables import CONDITIONS
+from diarytrial.protocol.compliance import NightCounts, diary_compliance_nights
 
 ALL = "all"
 """The ``condition`` of the last row of :func:`compliance_summary`: every phase together."""
+
+
+def _date_of(day: float) -> dt.date:
+    """The date of a day number of :func:`day_numbers`."""
+    return dt.date(1970, 1, 1) + dt.timedelta(days=int(day))
+
+
+def _python_dates(column: pd.Series) -> list[dt.date | None]:
+    """The dates of a (short) date column as `datetime.date`; None for a missing date."""
+    return [None if math.isnan(n) else _date_of(n) for n in day_numbers(column)]
 
 
 def diary_compliance(dataset: TrialDataset, *, as_of: dt.date | None = None) -> pd.DataFrame:
@@ -79,16 +91,26 @@ def diary_compliance(dataset: TrialDataset, *, as_of: dt.date | None = None) -> 
             "late": answered["late"].astype("boolean").fillna(False).to_numpy(bool),
         }
     )
+    # One row per participant and night before going to Python dates: a diary has a row per item.
+    days = (
+        entries[entries["day"].notna()]
+        .groupby(["participant_id", "day"], as_index=False, sort=False)
+        .agg(late=("late", "max"))
+    )
     if as_of is None:
-        if entries["day"].notna().sum() == 0:
+        if days.empty:
             raise ValueError(
                 "the diary has no answers, so the default as_of (its last date) is undefined; "
                 "pass as_of, the last day that has passed"
             )
-        cut = float(np.nanmax(entries["day"].to_numpy()))
-    else:
-        cut = day_number(as_of)
-    days = entries.groupby(["participant_id", "day"], as_index=False).agg(late=("late", "max"))
+        as_of = _date_of(float(days["day"].max()))
+    calendar = {n: _date_of(n) for n in np.unique(days["day"].to_numpy()).tolist()}
+    filled: dict[str, set[dt.date]] = {}
+    late: dict[str, set[dt.date]] = {}
+    for pid, group in days.groupby("participant_id", sort=False):
+        numbers = group["day"].to_numpy()
+        filled[str(pid)] = {calendar[n] for n in numbers.tolist()}
+        late[str(pid)] = {calendar[n] for n in numbers[group["late"].to_numpy(bool)].tolist()}
 
     phases = pd.DataFrame(
         {
@@ -100,38 +122,47 @@ def diary_compliance(dataset: TrialDataset, *, as_of: dt.date | None = None) -> 
             "end": day_numbers(periods["end"]),
         }
     )
-    if phases[["start", "end"]].isna().any().any():
-        raise ValueError("a row of the periods table has no start or end date; fill them in")
     withdrawn = dict(
         zip(
             string_values(people["participant_id"]),
-            day_numbers(people["withdrawn_on"]),
+            _python_dates(people["withdrawn_on"]),
             strict=True,
         )
     )
-    before_withdrawal = np.array(
-        [withdrawn.get(pid, math.nan) - 1 for pid in phases["participant_id"]], dtype=float
+    spans: dict[str, list[tuple[int, dt.date, dt.date]]] = {}
+    for row, (pid, first, end) in enumerate(
+        zip(
+            phases["participant_id"],
+            _python_dates(periods["start"]),
+            _python_dates(periods["end"]),
+            strict=True,
+        )
+    ):
+        if first is None or end is None:
+            raise ValueError("a row of the periods table has no start or end date; fill them in")
+        spans.setdefault(str(pid), []).append((row, first, end))
+    counts: list[NightCounts] = [NightCounts(0, 0, 0, 0)] * len(phases)
+    for pid, rows in spans.items():
+        last_day = max(end for _, _, end in rows)
+        off = withdrawn.get(pid)
+        if off is not None:
+            last_day = min(last_day, off - dt.timedelta(days=1))
+        nights = diary_compliance_nights(
+            start=min(first for _, first, _ in rows),
+            last_day=last_day,
+            as_of=as_of,
+            filled=filled.get(pid, set()),
+            late=late.get(pid, set()),
+            periods=[(first, end) for _, first, end in rows],
+        )
+        for (row, _, _), night in zip(rows, nights.periods, strict=True):
+            counts[row] = night
+    phases["expected_days"] = np.array([c.expected for c in counts], dtype=np.int64)
+    phases["completed_days"] = np.array([c.filled for c in counts], dtype=np.int64)
+    phases["late_days"] = np.array([c.late for c in counts], dtype=np.int64)
+    phases["share"] = np.array(
+        [math.nan if c.share is None else c.share for c in counts], dtype=float
     )
-    last = np.fmin(np.fmin(phases["end"].to_numpy(), before_withdrawal), cut)
-    phases["_last"] = last
-    phases["expected_days"] = np.clip(last - phases["start"].to_numpy() + 1, 0, None).astype(
-        np.int64
-    )
-    phases["_row"] = np.arange(len(phases))
-
-    matched = days.merge(phases[["participant_id", "start", "_last", "_row"]], on="participant_id")
-    matched = matched[(matched["day"] >= matched["start"]) & (matched["day"] <= matched["_last"])]
-    completed = np.bincount(matched["_row"].to_numpy(np.int64), minlength=len(phases))
-    late = np.bincount(
-        matched["_row"].to_numpy(np.int64),
-        weights=matched["late"].to_numpy(float),
-        minlength=len(phases),
-    )
-    phases["completed_days"] = completed.astype(np.int64)
-    phases["late_days"] = late.astype(np.int64)
-    expected = phases["expected_days"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        phases["share"] = np.where(expected > 0, completed / expected, np.nan)
     phases["start"] = dates_of(phases["start"]).to_numpy()
     phases["end"] = dates_of(phases["end"]).to_numpy()
     phases = phases.sort_values(["participant_id", "phase"], kind="stable")

@@ -40,6 +40,7 @@ from diarytrial.protocol import (
     next_window_opening,
     window_bounds,
 )
+from diarytrial.protocol.compliance import diary_compliance_nights, last_night_due
 from diarytrial.protocol.schema import Diary
 
 
@@ -186,8 +187,10 @@ class DiaryForm:
 class DiaryProgress:
     """How the participant is doing so far; never how long the schedule is (it tells the arm).
 
-    `days_so_far` counts the diary days from the first up to the latest whose window has
-    opened; `today_done` says whether that latest day has its entry.
+    `days_so_far` counts the diary nights due so far: from the first up to the latest whose
+    window has closed, and tonight once its entry is in (see
+    :mod:`diarytrial.protocol.compliance`); `today_done` says whether the latest night whose
+    window has opened has its entry.
     """
 
     entries: int
@@ -408,7 +411,11 @@ def diary_form_tonight(*, participant: Participant, now: dt.datetime | None = No
 
 
 def diary_progress(*, participant: Participant, now: dt.datetime | None = None) -> DiaryProgress:
-    """The participant's entries against the diary days so far (see `DiaryProgress`)."""
+    """The participant's entries against the diary nights due so far (see `DiaryProgress`).
+
+    The nights are counted by `diary_compliance_nights`, as on the staff list and in the
+    analysis: a night is due once its window has closed, or once its entry is in.
+    """
     moment = now or timezone.now()
     first = participant.start_date
     days = set(
@@ -419,24 +426,23 @@ def diary_progress(*, participant: Participant, now: dt.datetime | None = None) 
     diary = participant_protocol(participant).diary
     zone = zoneinfo.ZoneInfo(participant.timezone)
     latest = _latest_opened_day(moment, zone, diary)
+    _, closes = window_bounds(latest, zone, diary)
+    latest_closed = latest if moment >= closes else latest - dt.timedelta(days=1)
     last = _last_diary_day(participant, participant_schedule(participant=participant))
-    upto = latest if last is None else min(latest, last)
-    so_far = max(0, (upto - first).days + 1)
-    counted = sum(1 for day in days if first <= day <= upto)
+    as_of = last_night_due(latest_closed=latest_closed, filled=days)
+    nights = diary_compliance_nights(start=first, last_day=last, as_of=as_of, filled=days).overall
+    upto = as_of if last is None else min(as_of, last)
     streak = 0
     day = upto
-    _, closes = window_bounds(upto, zone, diary)
-    if upto not in days and moment < closes:
-        day -= dt.timedelta(days=1)  # tonight is not missed while its window is open
     while day >= first and day in days:
         streak += 1
         day -= dt.timedelta(days=1)
     return DiaryProgress(
         entries=len(days),
-        days_so_far=so_far,
-        completion_pct=round(100 * counted / so_far, 1) if so_far else 0.0,
+        days_so_far=nights.expected,
+        completion_pct=round(100 * (nights.share or 0.0), 1),
         streak=streak,
-        today_done=so_far > 0 and upto == latest and latest in days,
+        today_done=nights.expected > 0 and upto == latest and latest in days,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
-from django.db.models import Count, Max, QuerySet
+from django.db.models import QuerySet
 
 from diarytrial.audit.models import AuditEvent
 from diarytrial.diary.models import DiaryEntry
@@ -30,6 +30,7 @@ from diarytrial.participants.selectors import (
     participant_schedule_visible,
 )
 from diarytrial.participants.services import TRANSITIONS
+from diarytrial.protocol.compliance import diary_compliance_nights, last_night_due
 from diarytrial.randomization.selectors import (
     DispensingSummary,
     RandomizationSummary,
@@ -186,31 +187,49 @@ def participant_page(
 
 @dataclass(frozen=True)
 class DiaryProgress:
-    """How a participant keeps their diary: the last diary date and the share of nights done."""
+    """How a participant keeps their diary: the last diary date and the nights due and kept.
+
+    `entries` and `expected` are the filled and the due nights of
+    `diarytrial.protocol.compliance.diary_compliance_nights`, the definition the phone's
+    progress and the analysis use. No schedule length: the nights not yet due would tell a
+    blinded reader the arm where phase lengths differ.
+    """
 
     last_entry: dt.date | None
     entries: int
     expected: int
+    late: int = 0
+
+    @property
+    def missed(self) -> int:
+        """Due nights without an entry."""
+        return self.expected - self.entries
 
     @property
     def compliance(self) -> int | None:
-        """Percent of the expected nights with an entry; None before the first night."""
+        """Percent of the due nights with an entry; None before the first night is due."""
         if self.expected <= 0:
             return None
-        return round(100 * min(self.entries, self.expected) / self.expected)
+        return round(100 * self.entries / self.expected)
 
 
-def diary_progress(row: ParticipantRow, last_entry: dt.date | None, entries: int) -> DiaryProgress:
-    """Compliance so far: entries over the nights from the start date to yesterday (or today,
-    once today's entry is in), not past the participant's last diary day."""
+def diary_progress(
+    row: ParticipantRow, filled: Collection[dt.date], late: Collection[dt.date] = ()
+) -> DiaryProgress:
+    """The nights due and kept so far: from the start date to the participant's yesterday (or
+    today, once today's entry is in), not past their last diary day.
+
+    The list reads no diary window, so a night counts as passed at the participant's midnight
+    rather than when its window closes (the phone waits for the window to close).
+    """
+    last_entry = max(filled, default=None)
     if row.start_date is None:
-        return DiaryProgress(last_entry, entries, 0)
-    until = row.today - dt.timedelta(days=1)
-    if last_entry is not None and last_entry > until:
-        until = last_entry
-    if row.last_diary_day is not None and row.last_diary_day < until:
-        until = row.last_diary_day
-    return DiaryProgress(last_entry, entries, (until - row.start_date).days + 1)
+        return DiaryProgress(last_entry, 0, 0)
+    as_of = last_night_due(latest_closed=row.today - dt.timedelta(days=1), filled=filled)
+    nights = diary_compliance_nights(
+        start=row.start_date, last_day=row.last_diary_day, as_of=as_of, filled=filled, late=late
+    ).overall
+    return DiaryProgress(last_entry, nights.filled, nights.expected, nights.late)
 
 
 @dataclass(frozen=True)
@@ -224,20 +243,20 @@ def participant_list_rows(
 ) -> list[ParticipantListRow]:
     """The rows of the participant list: `participant_rows` with each one's diary progress.
 
-    Three queries however many participants (participants, phases, diary counts).
+    Three queries however many participants (participants, phases, diary dates).
     """
     rows = participant_rows(study=study, sites=sites, statuses=statuses)
-    counts = {
-        participant_id: (last, n)
-        for participant_id, last, n in DiaryEntry.objects.filter(
-            participant_id__in=[row.participant_id for row in rows]
-        )
-        .order_by()
-        .values("participant_id")
-        .annotate(last=Max("diary_date"), n=Count("id"))
-        .values_list("participant_id", "last", "n")
-    }
+    filled: dict[int, set[dt.date]] = {row.participant_id: set() for row in rows}
+    late: dict[int, set[dt.date]] = {row.participant_id: set() for row in rows}
+    for participant_id, day, is_late in DiaryEntry.objects.filter(
+        participant_id__in=list(filled)
+    ).values_list("participant_id", "diary_date", "late"):
+        filled[participant_id].add(day)
+        if is_late:
+            late[participant_id].add(day)
     return [
-        ParticipantListRow(row, diary_progress(row, *counts.get(row.participant_id, (None, 0))))
+        ParticipantListRow(
+            row, diary_progress(row, filled[row.participant_id], late[row.participant_id])
+        )
         for row in rows
     ]
