@@ -35,7 +35,7 @@ from diarytrial.dataset.tables import BLINDED_CONDITION
 from diarytrial.exports.services import dataset_export, study_unblind
 from diarytrial.participants.services import participant_dose_level_set
 from diarytrial.randomization.models import AllocationSlot
-from diarytrial.randomization.selectors import participant_allocation_read
+from diarytrial.randomization.services import participant_allocation_read
 from diarytrial.safety.services import adverse_event_remove
 from diarytrial.studies.models import Role
 

@@ -30,13 +30,16 @@ from diarytrial.randomization.errors import (
 from diarytrial.randomization.models import AllocationList, AllocationSlot, Randomization
 from diarytrial.randomization.plans import allocation_plan
 from diarytrial.randomization.selectors import (
-    allocation_list_read,
     allocation_list_summaries,
     allocation_list_verify,
-    participant_allocation_read,
     randomization_get,
 )
-from diarytrial.randomization.services import allocation_list_generate, participant_randomize
+from diarytrial.randomization.services import (
+    allocation_list_generate,
+    allocation_list_read,
+    participant_allocation_read,
+    participant_randomize,
+)
 from diarytrial.studies.models import Role
 from diarytrial.web.errors import InvalidInputError, PermissionDeniedError
 

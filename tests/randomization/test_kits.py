@@ -27,10 +27,10 @@ from diarytrial.randomization.selectors import (
     KitSummary,
     dispensing_list,
     kit_list_blinded,
-    kit_list_unblinded,
     kit_to_dispense,
 )
 from diarytrial.randomization.services import (
+    kit_contents_read,
     kit_destroy,
     kit_dispense,
     kit_inventory_generate,
@@ -241,7 +241,7 @@ def test_the_unblinded_list_is_for_the_pharmacist_and_each_read_is_audited() -> 
     coordinator = make_member(study=study, role=Role.COORDINATOR).user
     mark = _last_event_id()
 
-    kits = kit_list_unblinded(user=pharmacist, study=study)
+    kits = kit_contents_read(user=pharmacist, study=study)
 
     assert {(k.arm, k.dose_level) for k in kits} == {
         (arm, level) for arm in ("ldn", "placebo") for level in ("reduced", "standard")
@@ -250,7 +250,7 @@ def test_the_unblinded_list_is_for_the_pharmacist_and_each_read_is_audited() -> 
         ("read", "randomization.kitbatch")
     ]
     with pytest.raises(PermissionDeniedError):
-        kit_list_unblinded(user=coordinator, study=study)
+        kit_contents_read(user=coordinator, study=study)
 
 
 # --- choosing and dispensing ----------------------------------------------------------------------

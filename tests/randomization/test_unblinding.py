@@ -16,10 +16,9 @@ from diarytrial.audit.models import AuditEvent
 from diarytrial.participants.errors import ReasonRequiredError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.protocol import load_example
-from diarytrial.randomization import services
 from diarytrial.randomization.errors import NotRandomizedError
 from diarytrial.randomization.models import AllocationSlot
-from diarytrial.randomization.services import participant_unblind_emergency
+from diarytrial.randomization.services import participant_unblind_emergency, unblinding
 from diarytrial.studies.models import Role, Study
 from diarytrial.web.errors import PermissionDeniedError
 
@@ -198,7 +197,7 @@ def test_a_mail_failure_does_not_hide_the_result(
     def refuse(**kwargs: object) -> int:
         raise OSError("mail server down")
 
-    monkeypatch.setattr(services, "send_mail", refuse)
+    monkeypatch.setattr(unblinding, "send_mail", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         result = participant_unblind_emergency(participant=participant, reason="x", actor=actor)
 

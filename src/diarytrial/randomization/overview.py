@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from diarytrial.protocol import Protocol
-from diarytrial.randomization.selectors import KitContents, kit_list_unblinded
+from diarytrial.randomization.services import KitContents, kit_contents_read
 from diarytrial.studies.access import AnyUser
 from diarytrial.studies.models import Study
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
@@ -55,7 +55,7 @@ def _dose_mg(protocol: Protocol, arm: str, level: str) -> float | None:
 
 def inventory_page(*, user: AnyUser, study: Study) -> InventoryPage:
     """Every kit with its contents and the stock per arm and level (an audited, unblinded read)."""
-    kits = kit_list_unblinded(user=user, study=study)
+    kits = kit_contents_read(user=user, study=study)
     protocol = protocol_version_load(study_current_protocol(study)).protocol
     counts = Counter((k.arm, k.dose_level, k.status) for k in kits)
     kinds = [(arm.id, level) for arm in protocol.arms for level in protocol.dosing.levels]

@@ -27,15 +27,15 @@ from diarytrial.randomization.forms import (
 )
 from diarytrial.randomization.overview import inventory_page
 from diarytrial.randomization.selectors import (
-    allocation_list_read,
     allocation_list_summaries,
     allocation_strata_without_list,
     dispensing_due,
-    enrolment_by_sequence,
     kit_get,
 )
 from diarytrial.randomization.services import (
     allocation_list_generate,
+    allocation_list_read,
+    enrolment_by_sequence_read,
     kit_dispense,
     kit_inventory_generate,
     kit_inventory_import,
@@ -247,7 +247,7 @@ def allocation_list(request: StudyRequest, study: str) -> HttpResponse:
 @study_role_required(Role.PHARMACIST, Role.STATISTICIAN)
 def enrolment(request: StudyRequest, study: str) -> HttpResponse:
     """Randomized participants by sequence and status: unblinded roles only, each view recorded."""
-    rows = enrolment_by_sequence(user=request.user, study=request.study)
+    rows = enrolment_by_sequence_read(user=request.user, study=request.study)
     partial = "HX-Request" in request.headers and "HX-History-Restore-Request" not in (
         request.headers
     )
