@@ -18,9 +18,9 @@ from diarytrial.diary.selectors import diary_progress
 from diarytrial.diary.services import diary_entry_submit
 from diarytrial.exports.services import dataset_export
 from diarytrial.participants.models import Participant, ParticipantStatus
-from diarytrial.participants.overview import participant_list_rows
 from diarytrial.participants.services import participant_withdraw
 from diarytrial.protocol import load_example, window_bounds
+from diarytrial.staff.participants.overview import participant_list_rows
 from diarytrial.studies.models import Role, Site
 
 pytestmark = pytest.mark.django_db

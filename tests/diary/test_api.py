@@ -31,6 +31,8 @@ from tests.builders import (
 )
 from tests.diary.helpers import LA, LDN, START, answers, at
 
+from diarytrial.core.errors import ApplicationError
+from diarytrial.core.problems import PROBLEM_CONTENT_TYPE
 from diarytrial.devices.auth import DEVICE_COOKIE, pin_cookie_set
 from diarytrial.devices.services import device_pin_set
 from diarytrial.diary.api import ENTRY_EXAMPLE, EntryIn
@@ -40,8 +42,6 @@ from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.randomization.models import Randomization
 from diarytrial.studies.models import Role
 from diarytrial.studies.services import study_lock
-from diarytrial.web.error_responses import PROBLEM_CONTENT_TYPE
-from diarytrial.web.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from tests.builders import client_for, device_client, make_member
 from tests.diary.helpers import LA, LONDON, D, answers, at, events_after, last_event_id
 
+from diarytrial.core.errors import InvalidInputError
 from diarytrial.diary.device_time import DEVICE_CLOCK_TOLERANCE, device_time_compare
 from diarytrial.diary.errors import DiaryWindowClosedError
 from diarytrial.diary.models import DiaryEntry
@@ -27,7 +28,6 @@ from diarytrial.diary.services import diary_entry_submit
 from diarytrial.participants.models import Participant
 from diarytrial.participants.services import participant_timezone_change
 from diarytrial.studies.models import Role
-from diarytrial.web.errors import InvalidInputError
 
 pytestmark = pytest.mark.django_db
 

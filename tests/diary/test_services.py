@@ -33,6 +33,7 @@ from tests.diary.helpers import (
     submit,
 )
 
+from diarytrial.core.errors import InvalidInputError, PermissionDeniedError
 from diarytrial.diary.errors import (
     DiaryAnswersInvalidError,
     DiaryClientIdConflictError,
@@ -54,7 +55,6 @@ from diarytrial.participants.errors import ParticipantStatusError, ReasonRequire
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.services import participant_withdraw
 from diarytrial.studies.models import Role, Site, Study
-from diarytrial.web.errors import InvalidInputError, PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
 

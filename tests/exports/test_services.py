@@ -12,6 +12,7 @@ from tests.builders import make_member, make_user
 from tests.exports.trial import ARM_IDS, Trial, make_trial
 
 from diarytrial.audit.models import AuditAction, AuditEvent
+from diarytrial.core.errors import PermissionDeniedError
 from diarytrial.dataset import TrialDataset, validate_dataset
 from diarytrial.exports import services
 from diarytrial.exports.errors import (
@@ -23,7 +24,6 @@ from diarytrial.exports.errors import (
 from diarytrial.exports.services import dataset_export, study_unblind
 from diarytrial.studies.models import Role, Study
 from diarytrial.studies.services import study_unlock
-from diarytrial.web.errors import PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
 

@@ -12,8 +12,8 @@ import pytest
 from django.db import InterfaceError, OperationalError, connection
 from django.test import Client
 
+from diarytrial.core.problems import PROBLEM_CONTENT_TYPE
 from diarytrial.devices.auth import DEVICE_COOKIE
-from diarytrial.web.error_responses import PROBLEM_CONTENT_TYPE
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from tests.builders import (
 )
 
 from diarytrial.audit.models import AuditEvent
+from diarytrial.core.errors import ApplicationError, InvalidInputError
 from diarytrial.dataset.tables import STATUSES
 from diarytrial.participants.errors import (
     DoseLevelInvalidError,
@@ -49,7 +50,6 @@ from diarytrial.simulate.people import CODE_ALPHABET
 from diarytrial.studies.models import Study
 from diarytrial.studies.selectors import study_current_protocol
 from diarytrial.studies.services import study_amend_protocol
-from diarytrial.web.errors import ApplicationError, InvalidInputError
 
 pytestmark = pytest.mark.django_db
 

@@ -15,6 +15,7 @@ from tests.builders import (
 )
 
 from diarytrial.audit.models import AuditEvent
+from diarytrial.core.errors import InvalidInputError, PermissionDeniedError
 from diarytrial.participants.errors import ParticipantStatusError
 from diarytrial.participants.models import Participant, ParticipantPhase, ParticipantStatus
 from diarytrial.participants.selectors import participant_today
@@ -41,7 +42,6 @@ from diarytrial.randomization.services import (
     participant_randomize,
 )
 from diarytrial.studies.models import Role
-from diarytrial.web.errors import InvalidInputError, PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
 

@@ -11,6 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from tests.builders import make_allocation, make_kits, make_member, make_participant, make_study
 
 from diarytrial.audit.models import AuditEvent
+from diarytrial.core.errors import InvalidInputError, PermissionDeniedError
 from diarytrial.participants.errors import ParticipantStatusError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.services import participant_dose_level_set
@@ -38,7 +39,6 @@ from diarytrial.randomization.services import (
 )
 from diarytrial.simulate.people import CODE_ALPHABET
 from diarytrial.studies.models import Role, Study
-from diarytrial.web.errors import InvalidInputError, PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
 

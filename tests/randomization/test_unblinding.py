@@ -13,6 +13,7 @@ from django.db import transaction
 from tests.builders import make_allocation, make_member, make_participant, make_study
 
 from diarytrial.audit.models import AuditEvent
+from diarytrial.core.errors import PermissionDeniedError
 from diarytrial.participants.errors import ReasonRequiredError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.protocol import load_example
@@ -20,7 +21,6 @@ from diarytrial.randomization.errors import NotRandomizedError
 from diarytrial.randomization.models import AllocationSlot
 from diarytrial.randomization.services import participant_unblind_emergency, unblinding
 from diarytrial.studies.models import Role, Study
-from diarytrial.web.errors import PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
 

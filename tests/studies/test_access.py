@@ -9,6 +9,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 from tests.builders import make_member, make_site, make_study, make_user
 
+from diarytrial.core.errors import NotSignedInError, PermissionDeniedError
 from diarytrial.studies.access import (
     ALL_ROLES,
     StudyRequest,
@@ -22,7 +23,6 @@ from diarytrial.studies.access import (
 )
 from diarytrial.studies.errors import StudyNotFoundError
 from diarytrial.studies.models import Role, Study
-from diarytrial.web.errors import NotSignedInError, PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
 

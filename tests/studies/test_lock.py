@@ -32,6 +32,7 @@ from tests.diary.helpers import answers, at
 
 from diarytrial.audit.models import AuditEvent
 from diarytrial.audit.selectors import audit_verify
+from diarytrial.core.errors import PermissionDeniedError
 from diarytrial.devices.models import Device
 from diarytrial.devices.services import (
     device_pin_clear,
@@ -93,7 +94,6 @@ from diarytrial.studies.services import (
     study_lock,
     study_unlock,
 )
-from diarytrial.web.errors import PermissionDeniedError
 
 pytestmark = pytest.mark.django_db
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from tests.builders import make_protocol_text, make_study, make_user
 
+from diarytrial.core.errors import ApplicationError, InvalidInputError, ProtocolInvalidError
 from diarytrial.protocol import load_example, protocol_sha256
 from diarytrial.studies.errors import (
     ProtocolAlreadyRecordedError,
@@ -14,7 +15,6 @@ from diarytrial.studies.errors import (
 from diarytrial.studies.models import ProtocolVersion, Study
 from diarytrial.studies.selectors import study_current_protocol
 from diarytrial.studies.services import study_amend_protocol, study_create_from_protocol
-from diarytrial.web.errors import ApplicationError, InvalidInputError, ProtocolInvalidError
 
 pytestmark = pytest.mark.django_db
 

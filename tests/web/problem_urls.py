@@ -6,8 +6,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.urls import include, path
 
+from diarytrial.core.errors import ConflictError, PermissionDeniedError, ServiceUnavailableError
 from diarytrial.studies.errors import StudyNotFoundError
-from diarytrial.web.errors import ConflictError, PermissionDeniedError, ServiceUnavailableError
 
 
 def conflict(request: HttpRequest) -> HttpResponse:

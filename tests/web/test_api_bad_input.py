@@ -19,7 +19,7 @@ from tests.diary.helpers import answers
 from tests.reminders.helpers import BrowserKeys
 from tests.web.api_phone import Phone, phone_with_open_window, stored_rows, tracebacks_and_errors
 
-from diarytrial.web.error_responses import PROBLEM_CONTENT_TYPE
+from diarytrial.core.problems import PROBLEM_CONTENT_TYPE
 
 pytestmark = pytest.mark.django_db
 

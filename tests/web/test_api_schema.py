@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from tests.web.api_phone import Phone, phone_with_open_window, tracebacks_and_errors
 
-from diarytrial.web.error_responses import PROBLEM_CONTENT_TYPE
+from diarytrial.core.problems import PROBLEM_CONTENT_TYPE
 from diarytrial.web.wsgi import application
 
 pytestmark = pytest.mark.django_db

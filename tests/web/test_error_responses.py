@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.test import Client
 
-from diarytrial.web.error_responses import PROBLEM_CONTENT_TYPE
+from diarytrial.core.problems import PROBLEM_CONTENT_TYPE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.web.problem_urls")]
 

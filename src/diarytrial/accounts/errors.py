@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diarytrial.web.errors import ApplicationError
+from diarytrial.core.errors import ApplicationError
 
 
 class SignInRefusedError(ApplicationError):

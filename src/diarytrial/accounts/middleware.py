@@ -11,7 +11,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 
-from diarytrial.web.error_responses import problem_response
+from diarytrial.core.problems import problem_response
 
 # Reachable without a confirmed code: what it takes to confirm one, or to leave.
 _OPEN_URL_NAMES = ("accounts:two_step", "accounts:sign_out", "healthz")

@@ -31,7 +31,7 @@ from diarytrial.accounts.services import (
     totp_devices_confirmed,
     totp_verify,
 )
-from diarytrial.web.errors import PermissionDeniedError
+from diarytrial.core.errors import PermissionDeniedError
 
 
 def request_ip_address(request: HttpRequest) -> str | None:

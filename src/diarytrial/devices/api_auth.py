@@ -13,10 +13,10 @@ from django.http import HttpRequest
 from ninja.security import APIKeyCookie
 from ninja.utils import check_csrf
 
+from diarytrial.core.errors import PermissionDeniedError
 from diarytrial.devices.auth import DEVICE_COOKIE, device_unlocked, request_device
 from diarytrial.devices.errors import PinRequiredError
 from diarytrial.devices.models import Device
-from diarytrial.web.errors import PermissionDeniedError
 
 
 class CsrfFailedError(PermissionDeniedError):

@@ -3,7 +3,7 @@ no arm, and always what to do next."""
 
 from __future__ import annotations
 
-from diarytrial.web.errors import ApplicationError, InvalidInputError
+from diarytrial.core.errors import ApplicationError, InvalidInputError
 
 
 class EnrolmentLinkInvalidError(ApplicationError):

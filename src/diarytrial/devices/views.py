@@ -12,16 +12,15 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
+from diarytrial.core.errors import ConflictError, InvalidInputError
 from diarytrial.devices.forms import RevokeForm
 from diarytrial.devices.models import Device
 from diarytrial.devices.selectors import device_list, enrolment_link_open
 from diarytrial.devices.services import LINK_LIFETIME_HOURS, device_revoke, enrolment_link_issue
 from diarytrial.participants.models import Participant
-from diarytrial.participants.overview import CARE_ROLES
-from diarytrial.participants.views import participant_of_reader
+from diarytrial.participants.pages import CARE_ROLES, participant_of_reader
 from diarytrial.studies.access import StudyRequest, study_role_required
 from diarytrial.studies.errors import StudyLockedError
-from diarytrial.web.errors import ConflictError, InvalidInputError
 
 REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
 

@@ -29,6 +29,8 @@ from pydantic import (
 )
 from pydantic.config import JsonDict
 
+from diarytrial.core.errors import NotFoundError
+from diarytrial.core.problems import ProblemOut
 from diarytrial.devices.api_auth import device_auth
 from diarytrial.devices.errors import DeviceNotEnrolledError
 from diarytrial.devices.models import Device
@@ -53,8 +55,6 @@ from diarytrial.diary.selectors import (
 )
 from diarytrial.diary.services import diary_upload_receive, period_answer_from_phone
 from diarytrial.participants.models import Participant
-from diarytrial.web.api_problems import ProblemOut
-from diarytrial.web.errors import NotFoundError
 
 router = Router(auth=device_auth, tags=["diary"])
 

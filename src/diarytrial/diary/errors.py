@@ -6,7 +6,7 @@ time zone and never an arm.
 
 from __future__ import annotations
 
-from diarytrial.web.errors import ConflictError, InvalidInputError
+from diarytrial.core.errors import ConflictError, InvalidInputError
 
 
 class DiaryWindowClosedError(ConflictError):

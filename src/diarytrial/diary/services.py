@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
+from diarytrial.core.errors import InvalidInputError, PermissionDeniedError
 from diarytrial.diary.device_time import DeviceTime, device_time_compare
 from diarytrial.diary.errors import (
     AlreadyAnsweredError,
@@ -74,7 +75,6 @@ from diarytrial.protocol import (
 )
 from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.services import require_unlocked
-from diarytrial.web.errors import InvalidInputError, PermissionDeniedError
 
 Status = ParticipantStatus
 

@@ -15,14 +15,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
+from diarytrial.core.errors import NotFoundError
 from diarytrial.diary.forms import DiaryCorrectionForm
 from diarytrial.diary.overview import EntryPage, diary_entry_page, diary_entry_rows
 from diarytrial.diary.services import diary_entry_correct
 from diarytrial.participants.models import Participant
-from diarytrial.participants.overview import CARE_ROLES
-from diarytrial.participants.views import REFUSALS, participant_of_reader
+from diarytrial.participants.pages import CARE_ROLES, REFUSALS, participant_of_reader
 from diarytrial.studies.access import StudyRequest, study_role_required
-from diarytrial.web.errors import NotFoundError
 
 
 def _entry_page(participant: Participant, day: str) -> EntryPage:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
+from diarytrial.core.errors import PermissionDeniedError
 from diarytrial.dataset import TrialDataset
 from diarytrial.dataset.tables import (
     ADVERSE_EVENTS,
@@ -45,7 +46,6 @@ from diarytrial.safety.models import AdverseEvent, EventStatus
 from diarytrial.studies.access import AnyUser, is_unblinded, sites_visible_to
 from diarytrial.studies.models import ProtocolVersion, Site, Study
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
-from diarytrial.web.errors import PermissionDeniedError
 
 GENERATOR = "diarytrial export"
 

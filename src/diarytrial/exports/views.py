@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from diarytrial.core.errors import ConflictError, InvalidInputError
 from diarytrial.dataset import write_dataset
 from diarytrial.exports.forms import ExportForm, LockForm, UnblindForm
 from diarytrial.exports.services import BLINDED_EXPORT_ROLES, dataset_export, study_unblind
@@ -27,7 +28,6 @@ from diarytrial.studies.access import ALL_ROLES, StudyRequest, study_role_requir
 from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.models import Role
 from diarytrial.studies.services import study_lock, study_unlock
-from diarytrial.web.errors import ConflictError, InvalidInputError
 
 REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
 

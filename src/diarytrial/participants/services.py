@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record, changed_fields, snapshot
+from diarytrial.core.errors import InvalidInputError
 from diarytrial.participants.errors import (
     DoseLevelInvalidError,
     ParticipantIneligibleError,
@@ -42,7 +43,6 @@ from diarytrial.simulate.people import CODE_ALPHABET
 from diarytrial.studies.models import Site, Study
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
 from diarytrial.studies.services import require_unlocked
-from diarytrial.web.errors import InvalidInputError
 
 Status = ParticipantStatus
 

@@ -27,6 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
+from diarytrial.core.errors import ApplicationError
 from diarytrial.devices.auth import (
     PIN_UNLOCK_HOURS,
     device_cookie_clear,
@@ -48,7 +49,6 @@ from diarytrial.devices.services import (
 from diarytrial.participants.models import Participant
 from diarytrial.participants.selectors import participant_protocol
 from diarytrial.phone.pages import history_rows, home_context
-from diarytrial.web.errors import ApplicationError
 
 P = ParamSpec("P")
 DeviceView = Callable[Concatenate[HttpRequest, Device, P], HttpResponse]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from diarytrial.web.errors import ConflictError, InvalidInputError, NotFoundError
+from diarytrial.core.errors import ConflictError, InvalidInputError, NotFoundError
 
 
 class StratumInvalidError(InvalidInputError):

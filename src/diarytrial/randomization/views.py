@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
+from diarytrial.core.errors import ConflictError, InvalidInputError, NotFoundError
 from diarytrial.participants.selectors import participant_get
 from diarytrial.randomization.errors import KitImportInvalidError
 from diarytrial.randomization.forms import (
@@ -43,7 +44,6 @@ from diarytrial.randomization.services import (
 from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
 from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.models import Role
-from diarytrial.web.errors import ConflictError, InvalidInputError, NotFoundError
 
 REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
 """Refusals a person can act on: shown as a message on the page they came from."""

@@ -18,6 +18,7 @@ from ninja import Router, Schema, Status
 from ninja.params.functions import Query
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
+from diarytrial.core.problems import ProblemOut
 from diarytrial.devices.api_auth import device_auth
 from diarytrial.devices.models import Device
 from diarytrial.reminders.errors import PushNotConfiguredError
@@ -34,7 +35,6 @@ from diarytrial.reminders.services import (
     push_subscriptions_remove,
     reminder_settings_set,
 )
-from diarytrial.web.api_problems import ProblemOut
 
 router = Router(tags=["reminders"], auth=device_auth)
 

@@ -3,7 +3,7 @@ and always what to do next."""
 
 from __future__ import annotations
 
-from diarytrial.web.errors import InvalidInputError, ServiceUnavailableError
+from diarytrial.core.errors import InvalidInputError, ServiceUnavailableError
 
 
 class ReminderEmailInvalidError(InvalidInputError):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diarytrial.web.errors import ConflictError, InvalidInputError
+from diarytrial.core.errors import ConflictError, InvalidInputError
 
 
 class AdverseEventInvalidError(InvalidInputError):

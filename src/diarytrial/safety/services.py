@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
+from diarytrial.core.errors import InvalidInputError
 from diarytrial.diary.models import DiaryEntry, SideEffectReport
 from diarytrial.participants.errors import ParticipantStatusError
 from diarytrial.participants.models import Consent, DoseLevelChange, Participant
@@ -49,7 +50,6 @@ from diarytrial.safety.selectors import (
     side_effect_candidate_get,
 )
 from diarytrial.studies.services import require_unlocked
-from diarytrial.web.errors import InvalidInputError
 
 EDITABLE_FIELDS: tuple[str, ...] = (
     "term",

@@ -18,14 +18,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
+from diarytrial.core.errors import NotFoundError
 from diarytrial.diary.selectors import diary_entry_get
 from diarytrial.participants.models import Participant
-from diarytrial.participants.overview import CARE_ROLES
+from diarytrial.participants.pages import CARE_ROLES, REFUSALS, detail_url, participant_of_reader
 from diarytrial.participants.selectors import (
     participant_protocol,
     participant_today,
 )
-from diarytrial.participants.views import REFUSALS, detail_url, participant_of_reader
 from diarytrial.safety.forms import (
     OTHER,
     AdverseEventChangeForm,
@@ -52,7 +52,6 @@ from diarytrial.safety.services import (
     side_effect_candidate_dismiss,
 )
 from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
-from diarytrial.web.errors import NotFoundError
 
 
 def _event(participant: Participant, event_id: int) -> AdverseEvent:

@@ -21,9 +21,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
+from diarytrial.core.errors import NotSignedInError, PermissionDeniedError
 from diarytrial.studies.errors import StudyNotFoundError
 from diarytrial.studies.models import Role, Site, Study, StudyMembership
-from diarytrial.web.errors import NotSignedInError, PermissionDeniedError
 
 AnyUser = AbstractBaseUser | AnonymousUser
 

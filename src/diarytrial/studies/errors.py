@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from diarytrial.web.errors import ApplicationError, ConflictError, InvalidInputError, NotFoundError
+from diarytrial.core.errors import ApplicationError, ConflictError, InvalidInputError, NotFoundError
 
 
 class StudyNotFoundError(NotFoundError):

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
+from diarytrial.core.errors import InvalidInputError, PermissionDeniedError, ProtocolInvalidError
 from diarytrial.protocol import ProtocolError, ProtocolFile, parse_protocol
 from diarytrial.studies.access import is_administrator
 from diarytrial.studies.errors import (
@@ -28,7 +29,6 @@ from diarytrial.studies.errors import (
     StudyLockStateError,
 )
 from diarytrial.studies.models import ProtocolVersion, Role, Site, Study, StudyMembership
-from diarytrial.web.errors import InvalidInputError, PermissionDeniedError, ProtocolInvalidError
 
 
 def _protocol_validate(*, text: str, source: str) -> ProtocolFile:

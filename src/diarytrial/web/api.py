@@ -2,7 +2,7 @@
 
 OpenAPI UI at ``/api/docs``, schema at ``/api/openapi.json`` (docs/api.md explains the API in
 words). Every error under ``/api/`` is an RFC 7807 problem document made by
-``diarytrial.web.error_responses.problem_response``: the services' `ApplicationError`s with
+``diarytrial.core.problems.problem_response``: the services' `ApplicationError`s with
 their code, title, status and extension members; a body that does not fit its schema or is not
 JSON (422 ``validation_error``), is not sent as JSON (415) or is too large (413, see
 ``web/api_body.py``); a request without an enrolled phone (401 ``device_not_enrolled``); an
@@ -34,6 +34,8 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.types import DictStrAny
 
+from diarytrial.core.errors import ApplicationError, RequestTooLargeError
+from diarytrial.core.problems import problem_response, render_application_error
 from diarytrial.devices.errors import DeviceNotEnrolledError
 from diarytrial.diary.api import router as diary_router
 from diarytrial.web.api_body import (
@@ -43,8 +45,6 @@ from diarytrial.web.api_body import (
     not_json_refusal,
 )
 from diarytrial.web.api_problems import declare_problems
-from diarytrial.web.error_responses import problem_response, render_application_error
-from diarytrial.web.errors import ApplicationError, RequestTooLargeError
 
 logger = logging.getLogger("diarytrial.web.api")
 

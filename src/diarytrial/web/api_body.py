@@ -25,7 +25,7 @@ import pydantic_core
 from django.http import HttpRequest
 from ninja.parser import Parser
 
-from diarytrial.web.errors import RequestTooLargeError, UnsupportedMediaTypeError
+from diarytrial.core.errors import RequestTooLargeError, UnsupportedMediaTypeError
 
 API_BODY_LIMIT = 64 * 1024
 """The largest body the API reads, in bytes: far above any diary upload or setting."""

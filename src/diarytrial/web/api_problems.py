@@ -1,34 +1,18 @@
 """The JSON API's errors as its OpenAPI document declares them.
 
-`ProblemOut` is the schema of every error body: an RFC 7807 problem document, sent as
-``application/problem+json``. Each router lists it under the statuses its services refuse with
-(404, 409, 422, 423, 503, ...); `declare_problems` adds to every operation of the document what
-the API answers whatever the endpoint (the phone's cookie and PIN, CSRF on writes, a body it
-cannot read, an unexpected failure) and gives every error response the problem media type,
-so that the document says what the API really sends (a test holds it to that).
+`ProblemOut` (in ``core/problems.py``) is the schema of every error body: an RFC 7807 problem
+document, sent as ``application/problem+json``. Each router lists it under the statuses its
+services refuse with (404, 409, 422, 423, 503, ...); `declare_problems` adds to every operation
+of the document what the API answers whatever the endpoint (the phone's cookie and PIN, CSRF on
+writes, a body it cannot read, an unexpected failure) and gives every error response the problem
+media type, so that the document says what the API really sends (a test holds it to that).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ninja import Schema
-from pydantic import ConfigDict
-
-from diarytrial.web.error_responses import PROBLEM_CONTENT_TYPE
-
-
-class ProblemOut(Schema):
-    """An RFC 7807 problem document; extension members (e.g. ``next_window_opens``) may follow."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-
+from diarytrial.core.problems import PROBLEM_CONTENT_TYPE, ProblemOut
 
 _EVERY_OPERATION = {
     "401": "`device_not_enrolled`: no enrolled phone (no device cookie, an unknown or revoked one)",

@@ -16,8 +16,8 @@ urlpatterns = [
     path("admin/login/", admin_sign_in, name="admin_sign_in"),
     path("admin/", admin.site.urls),
     path("accounts/", include("diarytrial.accounts.urls")),
-    path("studies/", include("diarytrial.studies.urls")),
-    path("studies/<slug:study>/participants/", include("diarytrial.participants.urls")),
+    path("studies/", include("diarytrial.staff.studies.urls")),
+    path("studies/<slug:study>/participants/", include("diarytrial.staff.participants.urls")),
     path(
         "studies/<slug:study>/participants/<str:participant>/",
         include("diarytrial.safety.urls"),

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
+from diarytrial.core.errors import InvalidInputError
 from diarytrial.participants.errors import ParticipantStatusError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.selectors import participant_protocol
@@ -44,7 +45,6 @@ from diarytrial.randomization.plans import (
 from diarytrial.studies.models import Site, Study
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
 from diarytrial.studies.services import require_unlocked
-from diarytrial.web.errors import InvalidInputError
 
 logger = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ from django.db import transaction
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
+from diarytrial.core.errors import InvalidInputError
 from diarytrial.participants.errors import ReasonRequiredError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.services import (
@@ -42,7 +43,6 @@ from diarytrial.randomization.selectors import _period_arm
 from diarytrial.randomization.services.allocation import _current_protocol, _seed
 from diarytrial.studies.models import Study
 from diarytrial.studies.services import require_unlocked
-from diarytrial.web.errors import InvalidInputError
 
 logger = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from django.db.models import Count
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
+from diarytrial.core.errors import PermissionDeniedError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.selectors import participant_protocol
 from diarytrial.protocol import make_schedule
@@ -28,7 +29,6 @@ from diarytrial.randomization.selectors import _randomization_of
 from diarytrial.studies.access import AnyUser, is_unblinded, require_role
 from diarytrial.studies.models import Role, Study
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
-from diarytrial.web.errors import PermissionDeniedError
 
 
 def _require_unblinded(user: AnyUser, study: Study, what: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from diarytrial.core.errors import ApplicationError
 from diarytrial.dataset import TABLES, dataset_sha256, write_dataset
 from diarytrial.exports.management.commands._common import (
     EXIT_INVALID,
@@ -15,7 +16,6 @@ from diarytrial.exports.management.commands._common import (
     command_user,
 )
 from diarytrial.exports.services import dataset_export
-from diarytrial.web.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -6,13 +6,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from diarytrial.core.errors import ApplicationError
 from diarytrial.exports.management.commands._common import (
     EXIT_REFUSED,
     command_study,
     command_user,
 )
 from diarytrial.exports.services import study_unblind
-from diarytrial.web.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.core.management.base import CommandError
 
+from diarytrial.core.errors import ApplicationError
 from diarytrial.studies.models import Study
 from diarytrial.studies.selectors import study_get
-from diarytrial.web.errors import ApplicationError
 
 EXIT_REFUSED = 1
 

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from diarytrial.core.errors import ApplicationError
 from diarytrial.randomization.management.commands._common import (
     EXIT_REFUSED,
     command_study,
@@ -17,7 +18,6 @@ from diarytrial.randomization.plans import SEED_LIMIT, stratum_keys_all
 from diarytrial.randomization.services import allocation_list_generate
 from diarytrial.studies.models import Site
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
-from diarytrial.web.errors import ApplicationError
 
 
 class Command(BaseCommand):

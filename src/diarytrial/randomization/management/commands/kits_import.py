@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from diarytrial.core.errors import ApplicationError
 from diarytrial.randomization.errors import KitImportInvalidError
 from diarytrial.randomization.management.commands._common import (
     EXIT_REFUSED,
@@ -15,7 +16,6 @@ from diarytrial.randomization.management.commands._common import (
 )
 from diarytrial.randomization.services import kit_inventory_import
 from diarytrial.textfile import TextFileError, read_small_text
-from diarytrial.web.errors import ApplicationError
 
 EXIT_INVALID = 2
 KIT_LIST_LIMIT = 64 * 1024 * 1024

@@ -8,10 +8,10 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from diarytrial.core.errors import ApplicationError, ProtocolInvalidError
 from diarytrial.protocol import ProtocolError, load_protocol
 from diarytrial.studies.selectors import study_current_protocol
 from diarytrial.studies.services import study_create_from_protocol
-from diarytrial.web.errors import ApplicationError, ProtocolInvalidError
 
 EXIT_INVALID = 2
 EXIT_REFUSED = 1

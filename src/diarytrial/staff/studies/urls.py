@@ -1,10 +1,10 @@
-"""URLs of the studies app, under ``/studies/``."""
+"""URLs of the studies' pages, under ``/studies/``."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from diarytrial.studies import views
+from diarytrial.staff.studies import views
 
 app_name = "studies"
 

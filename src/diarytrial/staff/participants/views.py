@@ -1,4 +1,4 @@
-"""Staff pages of the participants app: the list, a participant's page, and the forms that take a
+"""Staff pages of participants: the list, a participant's page, and the forms that take a
 participant along the trial (screening, enrolment, randomization, completion, withdrawal,
 emergency unblinding).
 
@@ -20,6 +20,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
+from diarytrial.core.errors import InvalidInputError
 from diarytrial.participants.forms import (
     CompletionForm,
     ConfirmForm,
@@ -31,14 +32,14 @@ from diarytrial.participants.forms import (
     WithdrawalForm,
 )
 from diarytrial.participants.models import Participant, ParticipantStatus
-from diarytrial.participants.overview import (
+from diarytrial.participants.pages import (
     CARE_ROLES,
+    REFUSALS,
     UNBLINDING_ROLES,
-    participant_list_rows,
-    participant_page,
+    detail_url,
+    participant_of_reader,
 )
 from diarytrial.participants.selectors import (
-    participant_get,
     participant_today,
 )
 from diarytrial.participants.services import (
@@ -50,32 +51,11 @@ from diarytrial.participants.services import (
     participant_withdraw,
 )
 from diarytrial.randomization.services import participant_randomize, participant_unblind_emergency
+from diarytrial.staff.participants.overview import participant_list_rows, participant_page
 from diarytrial.studies.access import ALL_ROLES, StudyRequest, sites_visible_to, study_role_required
-from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
-from diarytrial.web.errors import ConflictError, InvalidInputError
 
 Status = ParticipantStatus
-
-REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
-"""Refusals of a service that the person can act on: shown on the form."""
-
-
-def participant_of_reader(request: StudyRequest, code: str) -> Participant:
-    """The participant `code` at one of the reader's sites; else ParticipantNotFoundError (404).
-
-    Every staff page of a participant finds them through this (the other apps' too)."""
-    return participant_get(
-        study=request.study, code=code, sites=sites_visible_to(request.user, request.study)
-    )
-
-
-def detail_url(participant: Participant) -> str:
-    """The participant's page, where every form of a participant returns."""
-    return reverse(
-        "participants:detail",
-        kwargs={"study": participant.study.slug, "participant": participant.code},
-    )
 
 
 def _render_form(

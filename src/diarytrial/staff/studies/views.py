@@ -1,4 +1,4 @@
-"""Staff pages of the studies app: the list of one's studies and a study's home page."""
+"""Staff pages of studies: the list of one's studies and a study's home page."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from diarytrial.staff.studies.overview import study_listings_for, study_overview
 from diarytrial.studies.access import ALL_ROLES, StudyRequest, study_role_required
-from diarytrial.studies.overview import study_listings_for, study_overview
 
 
 @require_safe

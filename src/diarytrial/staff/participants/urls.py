@@ -1,10 +1,10 @@
-"""URLs of the participants app, under ``/studies/<study>/participants/``."""
+"""URLs of the participants' pages, under ``/studies/<study>/participants/``."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from diarytrial.participants import views
+from diarytrial.staff.participants import views
 
 app_name = "participants"
 

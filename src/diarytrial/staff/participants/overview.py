@@ -19,6 +19,7 @@ from django.db.models import QuerySet
 from diarytrial.audit.models import AuditEvent
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.participants.models import DoseLevelChange, Participant, ParticipantStatus
+from diarytrial.participants.pages import CARE_ROLES, UNBLINDING_ROLES
 from diarytrial.participants.selectors import (
     ParticipantDetail,
     ParticipantRow,
@@ -46,12 +47,7 @@ from diarytrial.safety.selectors import (
     side_effect_review_list,
 )
 from diarytrial.studies.access import is_unblinded
-from diarytrial.studies.models import Role, Site, Study, StudyMembership
-
-CARE_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
-"""Who screens, enrols, randomizes, withdraws and records completion."""
-UNBLINDING_ROLES = (Role.INVESTIGATOR, Role.PHARMACIST)
-"""Who may unblind one participant in an emergency."""
+from diarytrial.studies.models import Site, Study, StudyMembership
 
 Status = ParticipantStatus
 
