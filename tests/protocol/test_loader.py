@@ -263,7 +263,22 @@ def test_check_command_prints_the_schedule(capsys: pytest.CaptureFixture[str]) -
     assert "Sequence AB: ldn then placebo" in out
     assert "15-98" in out  # the LDN period of the drug-first sequence
     assert "18:00 to 03:00 next morning" in out
-    assert "calendar tells their arm" in out  # LDN 84 days vs placebo 28 days
+    # The periods differ by sequence (LDN 84 days, placebo 28); the visits do not.
+    assert "Visit calendar" in out
+    assert "99-126" in out  # the kit of visit 5, whatever the sequence
+    assert "washout: placebo" in out
+    assert "not blind" not in out
+
+
+def test_check_command_warns_when_the_visit_calendar_cannot_be_blind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "open-washout.toml"
+    path.write_text(LDN.replace('washout = "placebo_capsules"', 'washout = "no_capsules"'))
+    assert main(["protocol", "check", str(path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the visit calendar is not blind" in out
+    assert '[blinding] washout = "placebo_capsules"' in out
 
 
 def test_check_command_reports_problems_with_exit_2(

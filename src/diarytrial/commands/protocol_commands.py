@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from diarytrial.commands.problems import report_protocol_error
@@ -17,6 +18,7 @@ from diarytrial.protocol import (
     parse_rule,
 )
 from diarytrial.protocol.schema import Protocol
+from diarytrial.protocol.visits import WASHOUT, kit_arm, visit_calendar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -68,12 +70,7 @@ def describe_protocol(protocol: Protocol, console: Console) -> None:
             table.add_row(name, phase.condition, str(phase.days), f"{first}-{last}")
         console.print(table)
 
-    if protocol.schedule_reveals_allocation:
-        console.print(
-            "[yellow]Warning[/]: the phases last differently under different sequences, so a "
-            "participant's calendar tells their arm. Blinded pages and exports hide the phases "
-            "that differ until they begin; equal period lengths keep the calendar blind."
-        )
+    describe_visits(protocol, console)
     diary = protocol.diary
     closes = f"{diary.closes:%H:%M}" + (" next morning" if diary.crosses_midnight else "")
     console.print(
@@ -103,3 +100,41 @@ def describe_protocol(protocol: Protocol, console: Console) -> None:
     sizes = ", ".join(str(s) for s in protocol.block_sizes)
     strata = ", ".join(protocol.randomization.strata) or "none"
     console.print(f"Randomization: permuted blocks of {sizes}; strata: {strata}")
+
+
+def describe_visits(protocol: Protocol, console: Console) -> None:
+    """Print the blinded visit calendar, what each sequence's kit holds, and any warning."""
+    calendar = visit_calendar(protocol)
+    visits = Table(
+        title="Visit calendar (what blinded staff and participants see, every sequence alike)",
+        title_justify="left",
+    )
+    visits.add_column("visit")
+    visits.add_column("treatment day")
+    visits.add_column("study day")
+    visits.add_column("kit for treatment days")
+    for visit in calendar.visits:
+        stretch = visit.stretch
+        visits.add_row(
+            str(visit.number),
+            str(visit.treatment_day),
+            str(calendar.baseline_days + visit.treatment_day),
+            "end of treatment" if stretch is None else f"{stretch.first_day}-{stretch.last_day}",
+        )
+    console.print(visits)
+    kits = Table(title="Kit contents by sequence (unblinded)", title_justify="left")
+    kits.add_column("sequence")
+    for visit in calendar.visits[:-1]:
+        kits.add_column(f"visit {visit.number}")
+    for sequence, contents in calendar.contents.items():
+        kits.add_row(protocol.sequence_code(sequence), *(_kit_words(protocol, c) for c in contents))
+    console.print(kits)
+    for problem in calendar.problems:
+        console.print(f"[yellow]Warning[/]: the visit calendar is not blind: {escape(problem)}.")
+
+
+def _kit_words(protocol: Protocol, contents: str) -> str:
+    arm = kit_arm(protocol, contents)
+    if contents == WASHOUT:
+        return "washout: no kit" if arm is None else f"washout: {arm}"
+    return contents

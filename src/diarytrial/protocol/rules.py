@@ -17,6 +17,7 @@ def check_protocol(protocol: Protocol) -> list[tuple[Path, str]]:
         *_check_arms(protocol),
         *_check_dosing(protocol),
         *_check_design(protocol),
+        *_check_blinding(protocol),
         *_check_diary(protocol),
         *_check_responder(protocol),
         *_duplicates(("eligibility",), [q.id for q in protocol.eligibility]),
@@ -134,6 +135,14 @@ def _check_design(protocol: Protocol) -> Iterator[tuple[Path, str]]:
         if len(protocol.arms) != 2:
             yield ("arms",), "an n-of-1 design compares exactly two arms"
     yield from _check_treatment_days(protocol)
+
+
+def _check_blinding(protocol: Protocol) -> Iterator[tuple[Path, str]]:
+    if protocol.blinding.washout_capsules and protocol.design.washout_days == 0:
+        yield (
+            ("blinding", "washout"),
+            "placebo capsules for the washout, but the design has no washout (washout_days = 0)",
+        )
 
 
 def _check_treatment_days(protocol: Protocol) -> Iterator[tuple[Path, str]]:

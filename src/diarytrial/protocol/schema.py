@@ -63,9 +63,19 @@ class Arm(_Model):
 
 
 class Blinding(_Model):
-    """What blinded staff and participants are shown in place of the arm."""
+    """What blinded staff and participants are shown in place of the arm.
+
+    `washout`: ``no_capsules`` (the default) gives nothing to take during a washout;
+    ``placebo_capsules`` gives identical placebo capsules, so that a washout which falls on
+    different days by sequence does not tell the participant their sequence.
+    """
 
     label: Text = "Study medication"
+    washout: Literal["no_capsules", "placebo_capsules"] = "no_capsules"
+
+    @property
+    def washout_capsules(self) -> bool:
+        return self.washout == "placebo_capsules"
 
 
 class Dosing(_Model):
