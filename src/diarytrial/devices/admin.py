@@ -6,11 +6,11 @@ from __future__ import annotations
 from django.contrib import admin
 
 from diarytrial.devices.models import Device, EnrolmentLink
-from diarytrial.studies.admin import ReadOnlyAdminMixin
+from diarytrial.studies.admin import ReadOnlyModelAdmin
 
 
 @admin.register(Device)
-class DeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class DeviceAdmin(ReadOnlyModelAdmin):
     list_display = ("participant", "label", "created_at", "last_seen_at", "revoked_at")
     list_filter = ("revoked_at",)
     list_select_related = ("participant",)
@@ -28,7 +28,7 @@ class DeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-ar
 
 
 @admin.register(EnrolmentLink)
-class EnrolmentLinkAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class EnrolmentLinkAdmin(ReadOnlyModelAdmin):
     list_display = ("participant", "created_at", "expires_at", "used_at", "revoked_at")
     list_select_related = ("participant",)
     search_fields = ("participant__code",)

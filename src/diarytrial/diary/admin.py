@@ -1,4 +1,8 @@
-"""Read-only admin pages; diary data are written through the services only (and audited)."""
+"""Read-only admin pages; diary data are written through the services only (and audited).
+
+The end-of-period answers (PGIC, blinding guess) have no admin page: the period they answer
+and the day they were given tell when a participant's period ended, which differs by sequence.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from diarytrial.diary.models import (
-    BlindingGuess,
     DiaryAnswer,
     DiaryEntry,
     DiarySubmission,
-    PgicAnswer,
     SideEffectReport,
 )
-from diarytrial.studies.admin import ReadOnlyAdminMixin
+from diarytrial.studies.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin
 
 
 class DiaryAnswerInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
@@ -39,7 +41,7 @@ class DiarySubmissionInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: i
 
 
 @admin.register(DiaryEntry)
-class DiaryEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class DiaryEntryAdmin(ReadOnlyModelAdmin):
     list_display = ("participant", "diary_date", "received_at", "late", "status")
     list_filter = ("status", "late", "device_time_differs")
     search_fields = ("participant__code",)
@@ -63,15 +65,3 @@ class DiaryEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[typ
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[DiaryEntry]:
         return super().get_queryset(request).select_related("participant")
-
-
-@admin.register(PgicAnswer)
-class PgicAnswerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("participant", "period", "score", "answered_on")
-    list_select_related = ("participant",)
-
-
-@admin.register(BlindingGuess)
-class BlindingGuessAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("participant", "period", "guess", "answered_on")
-    list_select_related = ("participant",)

@@ -1,6 +1,7 @@
 """Read-only admin pages; participants are written through the services only (and audited).
 
-Nothing shown here names an arm: these models hold none.
+Nothing shown here names an arm or tells one: a participant's planned phases (whose dates and
+periods differ by sequence) are not shown; the randomization app has no admin pages at all.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from diarytrial.participants.models import (
     DoseLevelChange,
     EligibilityAnswer,
     Participant,
-    ParticipantPhase,
 )
-from diarytrial.studies.admin import ReadOnlyAdminMixin
+from diarytrial.studies.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin
 
 
 class EligibilityAnswerInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
@@ -46,15 +46,8 @@ class DoseLevelChangeInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: i
         return super().get_queryset(request).select_related("created_by")
 
 
-class ParticipantPhaseInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
-    model = ParticipantPhase
-    fields = ("index", "kind", "period", "block", "start", "end")
-    readonly_fields = fields
-    extra = 0
-
-
 @admin.register(Participant)
-class ParticipantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class ParticipantAdmin(ReadOnlyModelAdmin):
     list_display = ("code", "study", "site", "status", "dose_level", "start_date", "created_at")
     list_filter = ("study", "status")
     list_select_related = ("study", "site__study")
@@ -86,5 +79,4 @@ class ParticipantAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[ty
         EligibilityAnswerInline,
         ConsentInline,
         DoseLevelChangeInline,
-        ParticipantPhaseInline,
     )

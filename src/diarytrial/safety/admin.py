@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.contrib import admin
 
 from diarytrial.safety.models import AdverseEvent, SideEffectReview
-from diarytrial.studies.admin import ReadOnlyAdminMixin
+from diarytrial.studies.admin import ReadOnlyModelAdmin
 
 
 @admin.register(AdverseEvent)
-class AdverseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class AdverseEventAdmin(ReadOnlyModelAdmin):
     list_display = (
         "participant",
         "term",
@@ -25,7 +25,7 @@ class AdverseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[t
 
 
 @admin.register(SideEffectReview)
-class SideEffectReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+class SideEffectReviewAdmin(ReadOnlyModelAdmin):
     list_display = ("participant", "side_effect", "first_reported", "last_reported", "decision")
     list_filter = ("decision",)
     list_select_related = ("participant",)
