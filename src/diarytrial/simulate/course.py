@@ -13,7 +13,11 @@ import numpy.typing as npt
 from scipy.signal import lfilter
 
 from diarytrial.protocol.schema import Protocol
-from diarytrial.simulate.parameters import ItemProfile, SimulationParameters
+from diarytrial.simulate.parameters import (
+    ItemProfile,
+    SideEffectProfile,
+    SimulationParameters,
+)
 from diarytrial.simulate.people import ACTIVE, PLACEBO, People, SequenceDays
 
 FloatArray = npt.NDArray[np.float64]
@@ -227,14 +231,47 @@ def _side_effects(
 ) -> tuple[dict[str, IntArray], IntArray, IntArray, IntArray]:
     """Side-effect episodes and blinded dose reductions, day by day."""
     p = parameters
-    checklist = protocol.diary.side_effects
     n, n_days = condition.shape
-    k = len(checklist)
-    profiles = [p.side_effect_profile(s.id) for s in checklist]
+    profiles = [p.side_effect_profile(s.id) for s in protocol.diary.side_effects]
+    k = len(profiles)
+    mean_days = np.array([pr.mean_days for pr in profiles])
+    uniform = rng.random((n, n_days, k))
+    length = rng.geometric(1 / np.broadcast_to(mean_days, (n, n_days, k)))
+    unpleasant = rng.choice(3, size=(n, n_days, k), p=np.asarray(p.unpleasantness))
+    decide = rng.random((n, n_days))
+    found, reduction_day, cause, reduced_at = _walk_days(
+        protocol, condition, in_trial, people, p, profiles, (uniform, length, unpleasant, decide)
+    )
+    episodes = _episodes(found, length, unpleasant, people)
+    reduced_episode = np.full(n, -1)
+    who, which, first = episodes["person"], episodes["side_effect"], episodes["first"]
+    for i in np.nonzero(reduction_day >= 0)[0]:
+        match = np.nonzero((who == i) & (which == cause[i]) & (first == reduced_at[i]))[0]
+        reduced_episode[i] = int(match[0])
+    return episodes, reduction_day.astype(np.int64), cause.astype(np.int64), reduced_episode
+
+
+def _walk_days(
+    protocol: Protocol,
+    condition: npt.NDArray[np.int8],
+    in_trial: BoolArray,
+    people: People,
+    p: SimulationParameters,
+    profiles: list[SideEffectProfile],
+    draws: tuple[FloatArray, IntArray, IntArray, FloatArray],
+) -> tuple[list[tuple[IntArray, IntArray, IntArray]], IntArray, IntArray, IntArray]:
+    """Go day by day: episodes start while none of the same kind is running; a very unpleasant
+    one may lower the dose from the next day, which lowers the active excess from then on.
+
+    `draws` are the (people, days, side effects) uniforms and episode lengths, unpleasantness,
+    and the (people, days) uniforms of the decision to reduce. Returns the episodes found
+    (person, side effect, onset day) and per person the reduction day, its cause and the onset
+    day of the causing episode (-1 when never).
+    """
+    uniform, length, unpleasant, decide = draws
+    n, n_days = condition.shape
     onset_placebo = np.array([pr.onset_placebo for pr in profiles])
     onset_excess = np.array([pr.onset_active - pr.onset_placebo for pr in profiles])
-    mean_days = np.array([pr.mean_days for pr in profiles])
-
     dosing = protocol.dosing
     levels = dosing.levels
     start_level = np.full(n, levels.index(dosing.start_level))
@@ -244,12 +281,7 @@ def _side_effects(
     reduced = levels.index(dosing.reduced_level) if dosing.reduced_level is not None else None
     level = start_level.copy()
 
-    uniform = rng.random((n, n_days, k))
-    length = rng.geometric(1 / np.broadcast_to(mean_days, (n, n_days, k)))
-    unpleasant = rng.choice(3, size=(n, n_days, k), p=np.asarray(p.unpleasantness))
-    decide = rng.random((n, n_days))
-
-    busy_until = np.full((n, k), -1)
+    busy_until = np.full((n, len(profiles)), -1)
     reduction_day = np.full(n, -1)
     cause = np.full(n, -1)
     reduced_at = np.full(n, -1)  # onset day of the causing episode
@@ -280,7 +312,17 @@ def _side_effects(
             reduction_day = np.where(lower, t + 1, reduction_day)
             cause = np.where(lower, np.argmax(very, axis=1), cause)
             reduced_at = np.where(lower, t, reduced_at)
+    return found, reduction_day, cause, reduced_at
 
+
+def _episodes(
+    found: list[tuple[IntArray, IntArray, IntArray]],
+    length: IntArray,
+    unpleasant: IntArray,
+    people: People,
+) -> dict[str, IntArray]:
+    """The episodes found, ordered by person, onset and side effect, each ending at its drawn
+    length or the person's last day in the trial."""
     if found:
         who = np.concatenate([f[0] for f in found])
         which = np.concatenate([f[1] for f in found])
@@ -290,15 +332,10 @@ def _side_effects(
     last = np.minimum(first + length[who, first, which] - 1, people.end_day[who] - 1)
     order = np.lexsort((which, first, who))
     who, which, first, last = who[order], which[order], first[order], last[order]
-    episodes = {
+    return {
         "person": who.astype(np.int64),
         "side_effect": which.astype(np.int64),
         "first": first.astype(np.int64),
         "last": last.astype(np.int64),
         "unpleasantness": unpleasant[who, first, which].astype(np.int64),
     }
-    reduced_episode = np.full(n, -1)
-    for i in np.nonzero(reduction_day >= 0)[0]:
-        match = np.nonzero((who == i) & (which == cause[i]) & (first == reduced_at[i]))[0]
-        reduced_episode[i] = int(match[0])
-    return episodes, reduction_day.astype(np.int64), cause.astype(np.int64), reduced_episode
