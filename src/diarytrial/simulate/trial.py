@@ -29,6 +29,7 @@ DateArray = npt.NDArray[np.datetime64]
 IntArray = npt.NDArray[np.int64]
 
 
+# Over 80 lines only through its docstring, the reference of every argument; the body is short.
 def simulate_trial(
     protocol: ProtocolFile,
     *,
