@@ -73,6 +73,15 @@ def _band(y: float, name: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """One column of boxes per sequence: their width, left edges and centres."""
+
+    width: float
+    lefts: list[float]
+    centres: list[float]
+
+
 def consort_figure(
     flow: pd.DataFrame, protocol: Protocol, participants: pd.DataFrame | None = None
 ) -> str:
@@ -87,9 +96,37 @@ def consort_figure(
         }
     )
     reasons = _withdrawal_reasons(participants)
+    parts, split_from, y = _enrolment(counts, sequences)
+    columns = _columns(len(sequences))
+    parts.append(_band(y, "Allocation"))
+    y += BAND + 10
+    split_y = y - 4
+    parts.append(svg.line(WIDTH / 2, split_from, WIDTH / 2, split_y, stroke=MUTED))
+    if len(columns.centres) > 1:
+        parts.append(
+            svg.line(columns.centres[0], split_y, columns.centres[-1], split_y, stroke=MUTED)
+        )
+    rows = _column_rows(protocol, counts, sequences, periods, reasons)
+    y = _draw_rows(parts, rows, columns, y, split_y)
+    total = y + MARGIN - 12
+    title = "Participant flow (CONSORT 2010 extension to randomised crossover trials)"
+    description = "; ".join(
+        f"{sequence_label(protocol, s)}: {counts[('randomized', s)]} randomized, "
+        f"{counts.get(('withdrawn', s), 0)} withdrawn, {counts.get(('analysed', s), 0)} analysed"
+        for s in sequences
+    )
+    return svg.document(WIDTH, total, parts, title=title, description=description)
+
+
+def _enrolment(
+    counts: dict[tuple[str, str], int], sequences: list[str]
+) -> tuple[list[str], float, float]:
+    """The enrolment band: enrolled, not randomized to the side, randomized.
+
+    Returns the drawing, the bottom of the randomized box and the next free height.
+    """
     parts: list[str] = []
     y = MARGIN
-
     parts.append(_band(y, "Enrolment"))
     y += BAND + 4
     wide = 250.0
@@ -111,21 +148,26 @@ def consort_figure(
     height = _height(randomized, wide)
     parts.append(svg.arrow(centre, top_of_arrow, centre, y))
     parts.append(_draw(randomized, centre - wide / 2, y, wide, height))
-    split_from = y + height
-    y += height + 10
+    return parts, y + height, y + height + 10
 
-    columns = max(len(sequences), 1)
+
+def _columns(count: int) -> _Columns:
+    """Columns of equal width, centred on the page, at most MAX_COLUMN wide."""
+    columns = max(count, 1)
     column_w = min((WIDTH - 2 * MARGIN - (columns - 1) * GAP) / columns, MAX_COLUMN)
-    first_left = centre - (columns * column_w + (columns - 1) * GAP) / 2
+    first_left = WIDTH / 2 - (columns * column_w + (columns - 1) * GAP) / 2
     lefts = [first_left + k * (column_w + GAP) for k in range(columns)]
-    centres = [left + column_w / 2 for left in lefts]
+    return _Columns(column_w, lefts, [left + column_w / 2 for left in lefts])
 
-    parts.append(_band(y, "Allocation"))
-    y += BAND + 10
-    split_y = y - 4
-    parts.append(svg.line(centre, split_from, centre, split_y, stroke=MUTED))
-    if len(centres) > 1:
-        parts.append(svg.line(centres[0], split_y, centres[-1], split_y, stroke=MUTED))
+
+def _column_rows(
+    protocol: Protocol,
+    counts: dict[tuple[str, str], int],
+    sequences: list[str],
+    periods: list[int],
+    reasons: dict[str, Sequence[str]],
+) -> list[tuple[str | None, list[Box]]]:
+    """Rows of boxes, one per sequence, each with the band it opens (or None)."""
     rows: list[tuple[str | None, list[Box]]] = [
         (
             None,
@@ -138,7 +180,6 @@ def consort_figure(
             ],
         )
     ]
-    follow_up: list[Box] = []
     for period in periods:
         follow_up = [_period_box(protocol, s, period, counts) for s in sequences]
         rows.append(("Follow-up" if period == periods[0] else None, follow_up))
@@ -169,26 +210,32 @@ def consort_figure(
             ],
         )
     )
-    previous: float | None = split_y
+    return rows
+
+
+def _draw_rows(
+    parts: list[str],
+    rows: list[tuple[str | None, list[Box]]],
+    columns: _Columns,
+    y: float,
+    previous: float | None,
+) -> float:
+    """Draw the rows of boxes from height `y` down, each joined by an arrow to the one above.
+
+    The drawing is appended to `parts`; returns the next free height.
+    """
     for band, boxes in rows:
         if band is not None:
             parts.append(_band(y, band))
             y += BAND + 10
-        height = max(_height(box, column_w) for box in boxes) if boxes else LINE
-        for box, left, middle in zip(boxes, lefts, centres, strict=False):
+        height = max(_height(box, columns.width) for box in boxes) if boxes else LINE
+        for box, left, middle in zip(boxes, columns.lefts, columns.centres, strict=False):
             if previous is not None:
                 parts.append(svg.arrow(middle, previous, middle, y))
-            parts.append(_draw(box, left, y, column_w, height))
+            parts.append(_draw(box, left, y, columns.width, height))
         previous = y + height
         y += height + 12
-    total = y + MARGIN - 12
-    title = "Participant flow (CONSORT 2010 extension to randomised crossover trials)"
-    description = "; ".join(
-        f"{sequence_label(protocol, s)}: {counts[('randomized', s)]} randomized, "
-        f"{counts.get(('withdrawn', s), 0)} withdrawn, {counts.get(('analysed', s), 0)} analysed"
-        for s in sequences
-    )
-    return svg.document(WIDTH, total, parts, title=title, description=description)
+    return y
 
 
 def _period_box(

@@ -1,8 +1,8 @@
-"""Assemble the report: the sections in the order of a paper's results, the CSS and the footer.
+"""Assemble the report: the sections in the order of a paper's results, and the footer.
 
-The page is one HTML file with inline CSS and inline SVG, and nothing that needs the network or
-JavaScript. Nothing in it depends on the clock, the machine or dict order, so the same dataset
-and results always give the same string.
+The page is one HTML file with inline CSS (:mod:`~diarytrial.report.style`) and inline SVG, and
+nothing that needs the network or JavaScript. Nothing in it depends on the clock, the machine
+or dict order, so the same dataset and results always give the same string.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from diarytrial.report.figures import TREATMENTS, pgic_figure, time_course_figur
 from diarytrial.report.labels import condition_label, item_label
 from diarytrial.report.methods import methods_section, seed_text
 from diarytrial.report.nof1 import patient_page
+from diarytrial.report.style import CSS
 from diarytrial.report.tables import (
     adverse_event_table,
     baseline_table,
@@ -34,88 +35,6 @@ from diarytrial.report.tables import (
 )
 
 _e = html.escape
-
-CSS = """
-@page {
-  size: A4; margin: 16mm 14mm 18mm 14mm;
-  @bottom-right { content: counter(page) " / " counter(pages); font: 8pt sans-serif;
-    color: #5f5f5f; }
-}
-:root { --ink: #222; --muted: #5f5f5f; --rule: #bdbdbd; --accent: #0072B2; --low: #D55E00; }
-* { box-sizing: border-box; }
-html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-body {
-  margin: 0 auto; padding: 24px 28px 40px; max-width: 210mm; color: var(--ink);
-  font: 10.5pt/1.5 Charter, "Bitstream Charter", "Sitka Text", Cambria, Georgia,
-    "Liberation Serif", "Nimbus Roman", serif;
-  counter-reset: figure table;
-}
-h1, h2, h3, caption, figcaption, table, nav, footer, .meta {
-  font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial,
-    "Liberation Sans", sans-serif;
-}
-h1 { font-size: 19pt; line-height: 1.25; margin: 0 0 4px; }
-h2 { font-size: 13.5pt; margin: 26px 0 8px; padding-bottom: 3px;
-  border-bottom: 1.5px solid var(--ink); break-after: avoid; page-break-after: avoid; }
-h3 { font-size: 11.5pt; margin: 18px 0 6px; break-after: avoid; page-break-after: avoid; }
-p { margin: 0 0 8px; }
-code { font: 9pt/1.4 "DejaVu Sans Mono", Menlo, Consolas, monospace; background: #f3f3f3;
-  padding: 0 3px; border-radius: 2px; overflow-wrap: anywhere; }
-ul.items { margin: 0 0 8px; padding-left: 20px; }
-.meta { color: var(--muted); font-size: 9.5pt; margin: 0 0 12px; }
-.summary { border-left: 3px solid var(--accent); background: #f2f7fb; padding: 8px 12px;
-  margin: 12px 0 8px; }
-.modified { border-left: 3px solid var(--low); background: #fdf1ea; padding: 8px 12px;
-  margin: 12px 0 8px; }
-nav { font-size: 9pt; color: var(--muted); margin: 8px 0 0; }
-nav ol { margin: 0; padding: 0; list-style: none; display: flex; flex-wrap: wrap; gap: 2px 14px; }
-nav a { color: var(--accent); text-decoration: none; }
-figure { margin: 12px 0 16px; break-inside: avoid; page-break-inside: avoid; }
-figure svg { display: block; width: 100%; height: auto; max-width: 100%; }
-figcaption { font-size: 9pt; color: var(--muted); margin-top: 4px; }
-figcaption::before { counter-increment: figure; content: "Figure " counter(figure) ". ";
-  font-weight: bold; color: var(--ink); }
-figure.small-multiples { break-inside: auto; page-break-inside: auto; }
-.panels { display: grid; grid-template-columns: repeat(3, 1fr); gap: 4px 10px; margin-top: 6px; }
-.panels svg { break-inside: avoid; page-break-inside: avoid; }
-table { border-collapse: collapse; width: 100%; margin: 10px 0 16px; font-size: 8.8pt;
-  line-height: 1.35; break-inside: avoid; page-break-inside: avoid; }
-table.dense { font-size: 8pt; width: auto; min-width: 60%; break-inside: auto;
-  page-break-inside: auto; }
-table.dense tr { break-inside: avoid; page-break-inside: avoid; }
-caption { caption-side: top; text-align: left; font-size: 9.5pt; font-weight: 600;
-  padding-bottom: 4px; }
-caption::before { counter-increment: table; content: "Table " counter(table) ". ";
-  font-weight: bold; }
-thead th { border-top: 1.5px solid var(--ink); border-bottom: 1px solid var(--ink);
-  vertical-align: bottom; font-weight: 600; }
-thead th[colspan] { text-align: center; border-bottom: 1px solid var(--rule); }
-thead tr + tr th { border-top: 0; }
-th, td { padding: 3px 6px; text-align: left; vertical-align: top; }
-tbody th { font-weight: normal; min-width: 8.5em; }
-tbody tr:last-child th, tbody tr:last-child td { border-bottom: 1.5px solid var(--ink); }
-.num { text-align: right; font-variant-numeric: tabular-nums; }
-thead .num { text-align: right; }
-tfoot td { font-size: 8pt; color: var(--muted); padding-top: 4px; border: 0; }
-td.num { white-space: nowrap; }
-td.low { color: var(--low); font-weight: 600; }
-th .sub { font-weight: normal; color: var(--muted); font-size: 8pt; }
-table.outcome tbody th { width: 36%; }
-section.patient { break-before: page; page-break-before: always; }
-footer { margin-top: 32px; padding-top: 8px; border-top: 1px solid var(--rule); font-size: 8.5pt;
-  color: var(--muted); break-inside: avoid; page-break-inside: avoid; }
-footer dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 12px; margin: 0 0 6px; }
-footer dt { font-weight: 600; color: var(--ink); }
-footer dd { margin: 0; font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace;
-  overflow-wrap: anywhere; }
-@media print {
-  body { padding: 0; max-width: none; font-size: 10pt; }
-  nav { display: none; }
-  /* The grid of small multiples is taller than what is left of most pages. */
-  #daily { break-before: page; page-break-before: always; }
-  a { color: inherit; text-decoration: none; }
-}
-""".strip()
 
 
 def _figure(svg: str, caption: str, *, css_class: str = "") -> str:
@@ -330,16 +249,26 @@ def render_report(
     """
     protocol = dataset.protocol.protocol
     nof1 = protocol.design.kind == "nof1"
-    sections = list(SECTIONS) + ([("nof1", "n-of-1 results per patient")] if nof1 else [])
-    sequences = dict(
-        zip(
-            dataset.participants["participant_id"].astype(str),
-            dataset.participants["sequence"].astype(object).fillna("").astype(str),
-            strict=True,
-        )
+    body = _body(dataset, results)
+    if nof1:
+        body.append(_nof1_section(dataset, results))
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<meta name="generator" content="diarytrial {_e(results.code_version)}">'
+        f"<title>{_e(results.title)}: results</title><style>{CSS}</style></head>"
+        f"<body>{_header(protocol, results, modified_files)}<main>{''.join(body)}</main>"
+        f"{_footer(results, dataset_hash, modified_files)}</body></html>\n"
     )
+
+
+def _header(protocol: Protocol, results: TrialResults, modified_files: Sequence[str]) -> str:
+    """Title, the line of study facts, the modified-data notice, the summary and the contents."""
+    nof1 = protocol.design.kind == "nof1"
+    sections = list(SECTIONS) + ([("nof1", "n-of-1 results per patient")] if nof1 else [])
     design = "n-of-1 trial" if nof1 else "crossover trial"
-    header = (
+    return (
         f"<header><h1>{_e(results.title)}</h1>"
         f'<p class="meta">Results report · study {_e(results.study_id)} · {design} · '
         f"primary outcome: {_e(item_label(protocol, results.primary_item).lower())}</p>"
@@ -349,7 +278,19 @@ def render_report(
         + "".join(f'<li><a href="#{a}">{_e(t)}</a></li>' for a, t in sections)
         + "</ol></nav></header>"
     )
-    body = [
+
+
+def _body(dataset: TrialDataset, results: TrialResults) -> list[str]:
+    """The sections every design has, in the order of SECTIONS."""
+    protocol = dataset.protocol.protocol
+    sequences = dict(
+        zip(
+            dataset.participants["participant_id"].astype(str),
+            dataset.participants["sequence"].astype(object).fillna("").astype(str),
+            strict=True,
+        )
+    )
+    return [
         _section("methods", "Methods", methods_section(protocol, results)),
         _section(
             "flow",
@@ -384,17 +325,6 @@ def render_report(
             + compliance_participant_table(results, protocol, sequences),
         ),
     ]
-    if nof1:
-        body.append(_nof1_section(dataset, results))
-    return (
-        "<!DOCTYPE html>\n"
-        '<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f'<meta name="generator" content="diarytrial {_e(results.code_version)}">'
-        f"<title>{_e(results.title)}: results</title><style>{CSS}</style></head>"
-        f"<body>{header}<main>{''.join(body)}</main>"
-        f"{_footer(results, dataset_hash, modified_files)}</body></html>\n"
-    )
 
 
 def write_report(

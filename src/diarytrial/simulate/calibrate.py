@@ -24,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from diarytrial.analysis.improvement import percent_improvement, responders_from_improvement
+from diarytrial.dataset.model import TrialDataset
 from diarytrial.protocol import ProtocolFile, load_example
 from diarytrial.simulate.parameters import SimulationParameters
 from diarytrial.simulate.trial import simulate_trial
@@ -137,28 +138,9 @@ def calibration_figures(
         simulated += size
         people = trial.participants
         withdrawn += int((people["status"] == "withdrawn").sum())
-        planned_end = trial.periods.groupby("participant_id")["end"].max()
-        last_day = (
-            people["withdrawn_on"]
-            .sub(pd.Timedelta(days=1))
-            .fillna(people["participant_id"].map(planned_end))
-        )
-        days_in = (last_day - people["start_date"]).dt.days + 1
-        trial_days += int(days_in.sum())
+        trial_days += _days_in_trial(trial)
         filled += int(trial.diary.groupby(["participant_id", "diary_date"], observed=True).ngroups)
-        improvement = percent_improvement(trial)
-        improvement = improvement[improvement["condition"].isin(["active", "placebo"])]
-        response = responders_from_improvement(improvement, rule)
-        completers = set(people.loc[people["status"] == "completed", "participant_id"])
-        known = (
-            response["responder"].notna().groupby(response["participant_id"]).agg(["all", "size"])
-        )
-        decided = known["all"] & (known["size"] == 2)
-        pain_rows = improvement[improvement["item"] == "pain"]
-        pain_known = pain_rows["improvement"].notna().groupby(pain_rows["participant_id"]).all()
-        usable = sorted(
-            pid for pid in completers if decided.get(pid, False) and pain_known.get(pid, False)
-        )[: needed - count]
+        improvement, response, usable = _usable_completers(trial, rule, needed - count)
         count += len(usable)
         kept.append(improvement[improvement["participant_id"].isin(usable)])
         responses.append(response[response["participant_id"].isin(usable)])
@@ -169,6 +151,63 @@ def calibration_figures(
     improvement["trial"] = improvement["participant_id"].map(order) // trial_size
     response["trial"] = response["participant_id"].map(order) // trial_size
     pain = improvement[improvement["item"] == "pain"]
+    figures, spread = _per_trial_figures(pain, response, trials)
+    return CalibrationFigures(
+        figures=figures,
+        trial_sd=spread,
+        item_means=_item_means(improvement),
+        trials=trials,
+        trial_size=trial_size,
+        simulated=simulated,
+        missing_share=1 - filled / trial_days,
+        dropout_share=withdrawn / simulated,
+        pain_30={
+            str(k): float(v) * 100
+            for k, v in (pain["improvement"] >= 30).groupby(pain["condition"]).mean().items()
+        },
+    )
+
+
+def _days_in_trial(trial: TrialDataset) -> int:
+    """Diary days due while in the trial: from the start to the withdrawal or the planned end."""
+    people = trial.participants
+    planned_end = trial.periods.groupby("participant_id")["end"].max()
+    last_day = (
+        people["withdrawn_on"]
+        .sub(pd.Timedelta(days=1))
+        .fillna(people["participant_id"].map(planned_end))
+    )
+    days_in = (last_day - people["start_date"]).dt.days + 1
+    return int(days_in.sum())
+
+
+def _usable_completers(
+    trial: TrialDataset, rule: str, wanted: int
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Improvement and responders under both treatments, and up to `wanted` usable completers.
+
+    A completer is usable when the pain improvement and the responder status are known in
+    both conditions; they are taken in the order of their codes.
+    """
+    people = trial.participants
+    improvement = percent_improvement(trial)
+    improvement = improvement[improvement["condition"].isin(["active", "placebo"])]
+    response = responders_from_improvement(improvement, rule)
+    completers = set(people.loc[people["status"] == "completed", "participant_id"])
+    known = response["responder"].notna().groupby(response["participant_id"]).agg(["all", "size"])
+    decided = known["all"] & (known["size"] == 2)
+    pain_rows = improvement[improvement["item"] == "pain"]
+    pain_known = pain_rows["improvement"].notna().groupby(pain_rows["participant_id"]).all()
+    usable = sorted(
+        pid for pid in completers if decided.get(pid, False) and pain_known.get(pid, False)
+    )[:wanted]
+    return improvement, response, usable
+
+
+def _per_trial_figures(
+    pain: pd.DataFrame, response: pd.DataFrame, trials: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The mean and the SD over trials of each trial's pain reduction and responder rate."""
     per_trial = pd.DataFrame(
         {
             "pain": pain.groupby(["trial", "condition"])["improvement"].mean(),
@@ -182,24 +221,16 @@ def calibration_figures(
             column = per_trial[(measure, condition)].astype(float)
             figures[f"{measure}_{condition}"] = float(column.mean())
             spread[f"{measure}_{condition}"] = float(column.std(ddof=1)) if trials > 1 else 0.0
+    return figures, spread
+
+
+def _item_means(improvement: pd.DataFrame) -> pd.DataFrame:
+    """Mean improvement per item and condition, their difference and the share significant."""
     items = improvement.groupby(["item", "condition"], sort=False)["improvement"].mean().unstack()
     items = items.reindex(columns=["active", "placebo"])
     items["difference"] = items["active"] - items["placebo"]
     items["significant"] = _paired_significance(improvement).reindex(items.index)
-    return CalibrationFigures(
-        figures=figures,
-        trial_sd=spread,
-        item_means=items.reset_index(),
-        trials=trials,
-        trial_size=trial_size,
-        simulated=simulated,
-        missing_share=1 - filled / trial_days,
-        dropout_share=withdrawn / simulated,
-        pain_30={
-            str(k): float(v) * 100
-            for k, v in (pain["improvement"] >= 30).groupby(pain["condition"]).mean().items()
-        },
-    )
+    return items.reset_index()
 
 
 def _paired_significance(improvement: pd.DataFrame) -> pd.Series:

@@ -13,7 +13,11 @@ import numpy.typing as npt
 from scipy.signal import lfilter
 
 from diarytrial.protocol.schema import Protocol
-from diarytrial.simulate.parameters import SimulationParameters
+from diarytrial.simulate.parameters import (
+    ItemProfile,
+    SideEffectProfile,
+    SimulationParameters,
+)
 from diarytrial.simulate.people import ACTIVE, PLACEBO, People, SequenceDays
 
 FloatArray = npt.NDArray[np.float64]
@@ -84,14 +88,47 @@ def simulate_course(
     p = parameters
     items = protocol.diary.items
     profiles = [p.item_profile(item) for item in items]
-    n, n_days, n_items = len(people), days.days, len(items)
-
     condition = days.condition[people.sequence]  # (n, T)
-    t_index = np.arange(n_days)
-    in_trial = t_index[None, :] < people.end_day[:, None]
+    improvement = _improvement(protocol, days, people, profiles, condition, p)
+    latent, deviation = _latent(protocol, people, profiles, improvement, p, rng)
+    lows = np.array([item.lowest for item in items], dtype=float)
+    highs = np.array([item.highest for item in items], dtype=float)
+    value = np.clip(np.rint(lows + latent * (highs - lows)), lows, highs)
+    in_trial = np.arange(days.days)[None, :] < people.end_day[:, None]
+    filled, given = _answered(protocol, days, people, profiles, deviation, in_trial, p, rng)
+    value = np.where(given, value, np.nan)
 
-    # Improvement over time: a quick placebo response from the first treatment day, and a
-    # slow, S-shaped drug response while on the active arm that fades after it stops.
+    if events:
+        episodes, reduction_day, cause, reduced_episode = _side_effects(
+            protocol, condition, in_trial, people, parameters, event_rng
+        )
+    else:
+        episodes, reduction_day, cause, reduced_episode = _no_side_effects(len(people))
+    return Course(
+        latent=latent,
+        value=value,
+        filled=filled,
+        episodes=episodes,
+        reduction_day=reduction_day,
+        reduction_cause=cause,
+        reduced_episode=reduced_episode,
+    )
+
+
+def _improvement(
+    protocol: Protocol,
+    days: SequenceDays,
+    people: People,
+    profiles: list[ItemProfile],
+    condition: npt.NDArray[np.int8],
+    p: SimulationParameters,
+) -> FloatArray:
+    """(people, days, items) improvement over time, as a share of the baseline level.
+
+    A quick placebo response from the first treatment day, and a slow, S-shaped drug response
+    while on the active arm that fades after it stops.
+    """
+    t_index = np.arange(days.days)
     after_first = t_index[None, :] >= days.first_treatment[people.sequence][:, None]
     placebo_rate = 1 - np.exp(-1 / p.placebo_onset_days)
     placebo_course = 1 - (1 - placebo_rate) ** np.maximum(
@@ -108,11 +145,27 @@ def simulate_course(
         * (people.placebo[:, None] * placebo_loading + people.item_response)[:, None, :]
         + drug_course[:, :, None] * (people.drug[:, None] * people.drug_loading)[:, None, :]
     )
-    worse = np.array([item.direction == "higher_is_worse" for item in items])
-    sign = np.where(worse, 1.0, -1.0)
-    improvement = np.where(worse, np.minimum(improvement, p.max_improvement), improvement)
+    worse = np.array([item.direction == "higher_is_worse" for item in protocol.diary.items])
+    capped: FloatArray = np.where(worse, np.minimum(improvement, p.max_improvement), improvement)
+    return capped
 
-    # Daily deviations, positive = worse: a common daily factor plus item noise, AR(1).
+
+def _latent(
+    protocol: Protocol,
+    people: People,
+    profiles: list[ItemProfile],
+    improvement: FloatArray,
+    p: SimulationParameters,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray]:
+    """(people, days, items) symptom levels, and the standardised daily deviations in them.
+
+    Daily deviations, positive = worse: a common daily factor plus item noise, AR(1), and a
+    slow drift shared by the items.
+    """
+    n, n_days, n_items = improvement.shape
+    worse = np.array([item.direction == "higher_is_worse" for item in protocol.diary.items])
+    sign = np.where(worse, 1.0, -1.0)
     daily_loading = np.array([pr.daily_loading for pr in profiles])
     shocks = rng.standard_normal((n, n_days))[:, :, None] * daily_loading + rng.standard_normal(
         (n, n_days, n_items)
@@ -121,18 +174,31 @@ def simulate_course(
     drift = _ar1(rng.standard_normal((n, n_days)), p.slow_rho) * p.slow_sd
     badness = deviation * people.within_sd[:, None, :] + drift[:, :, None]
     level = people.baseline[:, None, :] * (1 - sign * improvement)
-    latent = level + sign * badness
+    return level + sign * badness, deviation
 
-    lows = np.array([item.lowest for item in items], dtype=float)
-    highs = np.array([item.highest for item in items], dtype=float)
-    value = np.clip(np.rint(lows + latent * (highs - lows)), lows, highs)
 
-    # Missing days: more as the trial goes on, and on worse days than usual.
+def _answered(
+    protocol: Protocol,
+    days: SequenceDays,
+    people: People,
+    profiles: list[ItemProfile],
+    deviation: FloatArray,
+    in_trial: BoolArray,
+    p: SimulationParameters,
+    rng: np.random.Generator,
+) -> tuple[BoolArray, BoolArray]:
+    """(people, days) diaries filled, and (people, days, items) answers given.
+
+    Missing days: more as the trial goes on, and on worse days than usual; optional items are
+    skipped now and then on the days filled.
+    """
+    n, n_days, n_items = deviation.shape
+    daily_loading = np.array([pr.daily_loading for pr in profiles])
     corr_sum = float(np.sum(np.outer(daily_loading, daily_loading)) - np.sum(daily_loading**2))
     composite_sd = np.sqrt(n_items + corr_sum) / n_items
     composite = deviation.mean(axis=2) / composite_sd
     total = days.total[people.sequence]
-    progress = t_index[None, :] / np.maximum(total - 1, 1)[:, None]
+    progress = np.arange(n_days)[None, :] / np.maximum(total - 1, 1)[:, None]
     logit = (
         people.missing_logit[:, None]
         + np.log(p.missing_end_odds_ratio) * progress
@@ -140,28 +206,12 @@ def simulate_course(
     )
     missing = rng.random((n, n_days)) < 1 / (1 + np.exp(-logit))
     filled = in_trial & ~missing
-    given = np.broadcast_to(filled[:, :, None], value.shape).copy()
-    optional = np.array([not item.required for item in items])
+    given = np.broadcast_to(filled[:, :, None], deviation.shape).copy()
+    optional = np.array([not item.required for item in protocol.diary.items])
     if optional.any():
         skipped = rng.random((n, n_days, n_items)) < p.optional_skip
         given &= ~(skipped & optional)
-    value = np.where(given, value, np.nan)
-
-    if events:
-        episodes, reduction_day, cause, reduced_episode = _side_effects(
-            protocol, condition, in_trial, people, parameters, event_rng
-        )
-    else:
-        episodes, reduction_day, cause, reduced_episode = _no_side_effects(n)
-    return Course(
-        latent=latent,
-        value=value,
-        filled=filled,
-        episodes=episodes,
-        reduction_day=reduction_day,
-        reduction_cause=cause,
-        reduced_episode=reduced_episode,
-    )
+    return filled, given
 
 
 def _no_side_effects(n: int) -> tuple[dict[str, IntArray], IntArray, IntArray, IntArray]:
@@ -181,14 +231,47 @@ def _side_effects(
 ) -> tuple[dict[str, IntArray], IntArray, IntArray, IntArray]:
     """Side-effect episodes and blinded dose reductions, day by day."""
     p = parameters
-    checklist = protocol.diary.side_effects
     n, n_days = condition.shape
-    k = len(checklist)
-    profiles = [p.side_effect_profile(s.id) for s in checklist]
+    profiles = [p.side_effect_profile(s.id) for s in protocol.diary.side_effects]
+    k = len(profiles)
+    mean_days = np.array([pr.mean_days for pr in profiles])
+    uniform = rng.random((n, n_days, k))
+    length = rng.geometric(1 / np.broadcast_to(mean_days, (n, n_days, k)))
+    unpleasant = rng.choice(3, size=(n, n_days, k), p=np.asarray(p.unpleasantness))
+    decide = rng.random((n, n_days))
+    found, reduction_day, cause, reduced_at = _walk_days(
+        protocol, condition, in_trial, people, p, profiles, (uniform, length, unpleasant, decide)
+    )
+    episodes = _episodes(found, length, unpleasant, people)
+    reduced_episode = np.full(n, -1)
+    who, which, first = episodes["person"], episodes["side_effect"], episodes["first"]
+    for i in np.nonzero(reduction_day >= 0)[0]:
+        match = np.nonzero((who == i) & (which == cause[i]) & (first == reduced_at[i]))[0]
+        reduced_episode[i] = int(match[0])
+    return episodes, reduction_day.astype(np.int64), cause.astype(np.int64), reduced_episode
+
+
+def _walk_days(
+    protocol: Protocol,
+    condition: npt.NDArray[np.int8],
+    in_trial: BoolArray,
+    people: People,
+    p: SimulationParameters,
+    profiles: list[SideEffectProfile],
+    draws: tuple[FloatArray, IntArray, IntArray, FloatArray],
+) -> tuple[list[tuple[IntArray, IntArray, IntArray]], IntArray, IntArray, IntArray]:
+    """Go day by day: episodes start while none of the same kind is running; a very unpleasant
+    one may lower the dose from the next day, which lowers the active excess from then on.
+
+    `draws` are the (people, days, side effects) uniforms and episode lengths, unpleasantness,
+    and the (people, days) uniforms of the decision to reduce. Returns the episodes found
+    (person, side effect, onset day) and per person the reduction day, its cause and the onset
+    day of the causing episode (-1 when never).
+    """
+    uniform, length, unpleasant, decide = draws
+    n, n_days = condition.shape
     onset_placebo = np.array([pr.onset_placebo for pr in profiles])
     onset_excess = np.array([pr.onset_active - pr.onset_placebo for pr in profiles])
-    mean_days = np.array([pr.mean_days for pr in profiles])
-
     dosing = protocol.dosing
     levels = dosing.levels
     start_level = np.full(n, levels.index(dosing.start_level))
@@ -198,12 +281,7 @@ def _side_effects(
     reduced = levels.index(dosing.reduced_level) if dosing.reduced_level is not None else None
     level = start_level.copy()
 
-    uniform = rng.random((n, n_days, k))
-    length = rng.geometric(1 / np.broadcast_to(mean_days, (n, n_days, k)))
-    unpleasant = rng.choice(3, size=(n, n_days, k), p=np.asarray(p.unpleasantness))
-    decide = rng.random((n, n_days))
-
-    busy_until = np.full((n, k), -1)
+    busy_until = np.full((n, len(profiles)), -1)
     reduction_day = np.full(n, -1)
     cause = np.full(n, -1)
     reduced_at = np.full(n, -1)  # onset day of the causing episode
@@ -234,7 +312,17 @@ def _side_effects(
             reduction_day = np.where(lower, t + 1, reduction_day)
             cause = np.where(lower, np.argmax(very, axis=1), cause)
             reduced_at = np.where(lower, t, reduced_at)
+    return found, reduction_day, cause, reduced_at
 
+
+def _episodes(
+    found: list[tuple[IntArray, IntArray, IntArray]],
+    length: IntArray,
+    unpleasant: IntArray,
+    people: People,
+) -> dict[str, IntArray]:
+    """The episodes found, ordered by person, onset and side effect, each ending at its drawn
+    length or the person's last day in the trial."""
     if found:
         who = np.concatenate([f[0] for f in found])
         which = np.concatenate([f[1] for f in found])
@@ -244,15 +332,10 @@ def _side_effects(
     last = np.minimum(first + length[who, first, which] - 1, people.end_day[who] - 1)
     order = np.lexsort((which, first, who))
     who, which, first, last = who[order], which[order], first[order], last[order]
-    episodes = {
+    return {
         "person": who.astype(np.int64),
         "side_effect": which.astype(np.int64),
         "first": first.astype(np.int64),
         "last": last.astype(np.int64),
         "unpleasantness": unpleasant[who, first, which].astype(np.int64),
     }
-    reduced_episode = np.full(n, -1)
-    for i in np.nonzero(reduction_day >= 0)[0]:
-        match = np.nonzero((who == i) & (which == cause[i]) & (first == reduced_at[i]))[0]
-        reduced_episode[i] = int(match[0])
-    return episodes, reduction_day.astype(np.int64), cause.astype(np.int64), reduced_episode

@@ -14,7 +14,7 @@ import numpy.typing as npt
 from diarytrial.protocol.schedule import make_schedule
 from diarytrial.protocol.schema import Protocol
 from diarytrial.simulate.allocation import stratified_allocation
-from diarytrial.simulate.parameters import SimulationParameters
+from diarytrial.simulate.parameters import ItemProfile, SimulationParameters
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -158,70 +158,19 @@ def draw_people(
     rng: np.random.Generator,
     start: dt.date,
 ) -> People:
-    """Draw `n` participants: enrolment, allocation, covariates and latent traits."""
+    """Draw `n` participants: enrolment, allocation, covariates and latent traits.
+
+    The steps draw from `rng` one after the other, always in this order.
+    """
     p = parameters
-    items = protocol.diary.items
-    profiles = [p.item_profile(item) for item in items]
-
-    codes = participant_codes(n, rng)
-    offsets = np.sort(rng.integers(0, p.recruitment_days, size=n))
-    starts = np.datetime64(start, "D") + offsets.astype("timedelta64[D]")
-    site_index = rng.integers(0, len(p.sites), size=n)
-    sites = [p.sites[int(k)] for k in site_index]
-    lo_age, hi_age = p.age_range
-    age = np.clip(np.rint(rng.normal(p.age_mean, p.age_sd, size=n)), lo_age, hi_age)
-    opioid = rng.random(n) < p.opioid_share
-
-    strata_fields = protocol.randomization.strata
-    keys = [
-        tuple(sites[i] if field == "site" else bool(opioid[i]) for field in strata_fields)
-        for i in range(n)
-    ]
-    allocation = stratified_allocation(keys, protocol.sequences, protocol.block_sizes, rng)
-    sequence_index = {seq: k for k, seq in enumerate(protocol.sequences)}
-    sequence = np.array([sequence_index[a] for a in allocation], dtype=np.int64)
-
-    total = days.total[sequence]
-    first_treatment = days.first_treatment[sequence]
-    withdrawn = rng.random(n) < p.dropout_share
-    # A withdrawal falls on a day of the treatment periods or washout, after randomization.
-    withdrawal_day = (
-        first_treatment
-        + 1
-        + np.floor(rng.random(n) * np.maximum(total - first_treatment - 1, 1)).astype(np.int64)
+    profiles = [p.item_profile(item) for item in protocol.diary.items]
+    codes, starts, sites, age, opioid = _enrolment(n, p, rng, start)
+    sequence = _allocation(protocol, sites, opioid, rng)
+    end_day, withdrawn, reason = _withdrawals(days, sequence, p, rng)
+    baseline, within_sd = _symptom_levels(protocol, profiles, n, p, rng)
+    placebo, item_response, responder, drug, drug_loading, onset = _treatment_response(
+        profiles, n, p, rng
     )
-    end_day = np.where(withdrawn, np.minimum(withdrawal_day, total), total)
-    reasons, weights = zip(*p.withdrawal_reasons, strict=True)
-    weight = np.asarray(weights, dtype=float)
-    reason_index = rng.choice(len(reasons), size=n, p=weight / weight.sum())
-    reason = [reasons[int(r)] if w else None for r, w in zip(reason_index, withdrawn, strict=True)]
-
-    # Person-level symptom burden: one factor makes the items' baselines correlate.
-    burden_loading = np.array([pr.burden_loading for pr in profiles])
-    burden = rng.standard_normal(n)[:, None] * burden_loading + rng.standard_normal(
-        (n, len(items))
-    ) * np.sqrt(1 - burden_loading**2)
-    sign = np.array([1.0 if it.direction == "higher_is_worse" else -1.0 for it in items])
-    mean = np.array([pr.baseline for pr in profiles])
-    sd = np.array([pr.baseline_sd for pr in profiles])
-    baseline = np.clip(mean + sign * sd * burden, 0.05, 0.95)
-    within_sd = np.array([pr.within_sd for pr in profiles]) * np.exp(
-        rng.normal(0.0, p.within_sd_spread, size=(n, 1))
-    )
-
-    placebo = rng.normal(p.placebo_mean, p.placebo_sd, size=n)
-    item_response = rng.standard_normal((n, len(items))) * np.array(
-        [pr.response_sd for pr in profiles]
-    )
-    responder = rng.random(n) < p.drug_responder_share
-    drug = np.where(
-        responder,
-        rng.normal(p.drug_responder_mean, p.drug_responder_sd, size=n),
-        rng.normal(p.drug_nonresponder_mean, p.drug_nonresponder_sd, size=n),
-    )
-    acts = rng.random((n, len(items))) < np.array([pr.drug_share for pr in profiles])
-    drug_loading = acts * np.array([pr.drug_loading for pr in profiles])
-    onset = p.drug_onset_days * np.exp(rng.normal(0.0, p.drug_onset_spread, size=n))
     missing_logit = np.log(p.missing_start / (1 - p.missing_start)) + rng.normal(
         0.0, p.missing_person_sd, size=n
     )
@@ -250,3 +199,97 @@ def draw_people(
         submit_hours=submit_hours[order],
     )
     return people
+
+
+def _enrolment(
+    n: int, p: SimulationParameters, rng: np.random.Generator, start: dt.date
+) -> tuple[list[str], npt.NDArray[np.datetime64], list[str], FloatArray, BoolArray]:
+    """Codes, start dates over the recruitment months, sites, ages and opioid use."""
+    codes = participant_codes(n, rng)
+    offsets = np.sort(rng.integers(0, p.recruitment_days, size=n))
+    starts = np.datetime64(start, "D") + offsets.astype("timedelta64[D]")
+    site_index = rng.integers(0, len(p.sites), size=n)
+    sites = [p.sites[int(k)] for k in site_index]
+    lo_age, hi_age = p.age_range
+    age = np.clip(np.rint(rng.normal(p.age_mean, p.age_sd, size=n)), lo_age, hi_age)
+    opioid = rng.random(n) < p.opioid_share
+    return codes, starts, sites, age, opioid
+
+
+def _allocation(
+    protocol: Protocol, sites: list[str], opioid: BoolArray, rng: np.random.Generator
+) -> IntArray:
+    """Each participant's sequence index, by permuted blocks within the protocol's strata."""
+    strata_fields = protocol.randomization.strata
+    keys = [
+        tuple(sites[i] if field == "site" else bool(opioid[i]) for field in strata_fields)
+        for i in range(len(sites))
+    ]
+    allocation = stratified_allocation(keys, protocol.sequences, protocol.block_sizes, rng)
+    sequence_index = {seq: k for k, seq in enumerate(protocol.sequences)}
+    return np.array([sequence_index[a] for a in allocation], dtype=np.int64)
+
+
+def _withdrawals(
+    days: SequenceDays, sequence: IntArray, p: SimulationParameters, rng: np.random.Generator
+) -> tuple[IntArray, BoolArray, list[str | None]]:
+    """Who withdraws, the first day without data (end_day) and the reason given."""
+    n = len(sequence)
+    total = days.total[sequence]
+    first_treatment = days.first_treatment[sequence]
+    withdrawn = rng.random(n) < p.dropout_share
+    # A withdrawal falls on a day of the treatment periods or washout, after randomization.
+    withdrawal_day = (
+        first_treatment
+        + 1
+        + np.floor(rng.random(n) * np.maximum(total - first_treatment - 1, 1)).astype(np.int64)
+    )
+    end_day = np.where(withdrawn, np.minimum(withdrawal_day, total), total)
+    reasons, weights = zip(*p.withdrawal_reasons, strict=True)
+    weight = np.asarray(weights, dtype=float)
+    reason_index = rng.choice(len(reasons), size=n, p=weight / weight.sum())
+    reason = [reasons[int(r)] if w else None for r, w in zip(reason_index, withdrawn, strict=True)]
+    return end_day, withdrawn, reason
+
+
+def _symptom_levels(
+    protocol: Protocol,
+    profiles: list[ItemProfile],
+    n: int,
+    p: SimulationParameters,
+    rng: np.random.Generator,
+) -> tuple[FloatArray, FloatArray]:
+    """(people, items) baseline levels, correlated through one burden factor, and within-SDs."""
+    items = protocol.diary.items
+    burden_loading = np.array([pr.burden_loading for pr in profiles])
+    burden = rng.standard_normal(n)[:, None] * burden_loading + rng.standard_normal(
+        (n, len(items))
+    ) * np.sqrt(1 - burden_loading**2)
+    sign = np.array([1.0 if it.direction == "higher_is_worse" else -1.0 for it in items])
+    mean = np.array([pr.baseline for pr in profiles])
+    sd = np.array([pr.baseline_sd for pr in profiles])
+    baseline = np.clip(mean + sign * sd * burden, 0.05, 0.95)
+    within_sd = np.array([pr.within_sd for pr in profiles]) * np.exp(
+        rng.normal(0.0, p.within_sd_spread, size=(n, 1))
+    )
+    return baseline, within_sd
+
+
+def _treatment_response(
+    profiles: list[ItemProfile], n: int, p: SimulationParameters, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray, BoolArray, FloatArray, FloatArray, FloatArray]:
+    """Placebo response, its per-item part, drug responders, drug response, loadings, onset."""
+    placebo = rng.normal(p.placebo_mean, p.placebo_sd, size=n)
+    item_response = rng.standard_normal((n, len(profiles))) * np.array(
+        [pr.response_sd for pr in profiles]
+    )
+    responder = rng.random(n) < p.drug_responder_share
+    drug = np.where(
+        responder,
+        rng.normal(p.drug_responder_mean, p.drug_responder_sd, size=n),
+        rng.normal(p.drug_nonresponder_mean, p.drug_nonresponder_sd, size=n),
+    )
+    acts = rng.random((n, len(profiles))) < np.array([pr.drug_share for pr in profiles])
+    drug_loading = acts * np.array([pr.drug_loading for pr in profiles])
+    onset = p.drug_onset_days * np.exp(rng.normal(0.0, p.drug_onset_spread, size=n))
+    return placebo, item_response, responder, drug, drug_loading, onset
