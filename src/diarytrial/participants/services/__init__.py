@@ -1,0 +1,41 @@
+"""Writes of the participants app, in `screening.py` until they are split by use case."""
+
+from diarytrial.participants.services.screening import (
+    CODE_LENGTH,
+    CODE_PREFIX,
+    PARTICIPANT_AUDITED_FIELDS,
+    TRANSITIONS,
+    consent_record,
+    participant_activate,
+    participant_complete,
+    participant_dose_level_set,
+    participant_enrol,
+    participant_lock,
+    participant_mark_emergency_unblinded,
+    participant_mark_randomized,
+    participant_screen,
+    participant_timezone_change,
+    participant_transition_check,
+    participant_withdraw,
+    required_reason,
+)
+
+__all__ = [
+    "CODE_LENGTH",
+    "CODE_PREFIX",
+    "PARTICIPANT_AUDITED_FIELDS",
+    "TRANSITIONS",
+    "consent_record",
+    "participant_activate",
+    "participant_complete",
+    "participant_dose_level_set",
+    "participant_enrol",
+    "participant_lock",
+    "participant_mark_emergency_unblinded",
+    "participant_mark_randomized",
+    "participant_screen",
+    "participant_timezone_change",
+    "participant_transition_check",
+    "participant_withdraw",
+    "required_reason",
+]
