@@ -139,9 +139,21 @@ class _Decided:
     dismissed: bool
 
 
+_Key = tuple[int, str]
+"""(participant id, side effect): the reports, events and reviews of one participant's side
+effect."""
+
+_Covering = tuple[dt.date, dt.date | None, int | None]
+"""A recorded adverse event of a side effect: (onset, end, id of the diary entry it confirms)."""
+
+_ReportRow = tuple[int, dt.date, int, str, str, int, str, str]
+"""A diary report as `_reports_in_scope` reads it: entry id, diary date, participant id, code,
+site code, protocol version id, side effect, unpleasantness."""
+
+
 def _episodes(
     reports: list[ReportLine],
-    events: list[tuple[dt.date, dt.date | None, int | None]],
+    events: list[_Covering],
     reviews: list[_Decided],
 ) -> list[list[ReportLine]]:
     """The undecided episodes among one participant's `reports` of one side effect (by date).
@@ -188,6 +200,73 @@ def _episodes(
     return episodes
 
 
+def _reports_in_scope(scope: dict[str, object]) -> list[_ReportRow]:
+    """The side effects reported in the diary of the participants in `scope`, by participant,
+    side effect and date."""
+    return list(
+        SideEffectReport.objects.filter(**{f"entry__{k}": v for k, v in scope.items()})
+        .order_by("entry__participant_id", "side_effect", "entry__diary_date")
+        .values_list(
+            "entry_id",
+            "entry__diary_date",
+            "entry__participant_id",
+            "entry__participant__code",
+            "entry__participant__site__code",
+            "entry__participant__protocol_version_id",
+            "side_effect",
+            "unpleasantness",
+        )
+    )
+
+
+def _events_by_side_effect(scope: dict[str, object]) -> dict[_Key, list[_Covering]]:
+    """The recorded adverse events of a checklist side effect in `scope`, by `_Key`."""
+    events: dict[_Key, list[_Covering]] = defaultdict(list)
+    for participant_id, effect, onset, end, entry_id in (
+        AdverseEvent.objects.filter(status=EventStatus.RECORDED, **scope)
+        .exclude(side_effect="")
+        .values_list("participant_id", "side_effect", "onset_date", "end_date", "from_diary_entry")
+    ):
+        events[(participant_id, effect)].append((onset, end, entry_id))
+    return events
+
+
+def _reviews_by_side_effect(scope: dict[str, object]) -> dict[_Key, list[_Decided]]:
+    """The reviews (confirmations and dismissals) in `scope`, by `_Key`, oldest episode first."""
+    reviews: dict[_Key, list[_Decided]] = defaultdict(list)
+    for participant_id, effect, first, last, worst, decision in (
+        SideEffectReview.objects.filter(**scope)
+        .order_by("first_reported")
+        .values_list(
+            "participant_id", "side_effect", "first_reported", "last_reported", "worst", "decision"
+        )
+    ):
+        reviews[(participant_id, effect)].append(
+            _Decided(first, last, worst, decision == ReviewDecision.DISMISSED)
+        )
+    return reviews
+
+
+def _side_effect_labels(version_ids: set[int]) -> dict[int, dict[str, str]]:
+    """The label of each checklist side effect, by protocol version id and side effect id."""
+    return {
+        version.pk: {
+            effect.id: effect.label
+            for effect in protocol_version_load(version).protocol.diary.side_effects
+        }
+        for version in ProtocolVersion.objects.filter(pk__in=version_ids).select_related("study")
+    }
+
+
+def _candidates_sorted(candidates: list[SideEffectCandidate]) -> list[SideEffectCandidate]:
+    """Those with a "very unpleasant" night first, then the most recent."""
+    candidates.sort(
+        key=lambda c: (c.last_reported, c.participant_code, c.side_effect), reverse=True
+    )
+    candidates.sort(key=lambda c: not c.very)
+    return candidates
+
+
 def side_effect_candidates(
     *, study: Study, sites: Sites, participant: Participant | None = None
 ) -> list[SideEffectCandidate]:
@@ -202,50 +281,13 @@ def side_effect_candidates(
     scope: dict[str, object] = {"participant__study": study, "participant__site__in": site_list}
     if participant is not None:
         scope["participant"] = participant
-    reports = list(
-        SideEffectReport.objects.filter(**{f"entry__{k}": v for k, v in scope.items()})
-        .order_by("entry__participant_id", "side_effect", "entry__diary_date")
-        .values_list(
-            "entry_id",
-            "entry__diary_date",
-            "entry__participant_id",
-            "entry__participant__code",
-            "entry__participant__site__code",
-            "entry__participant__protocol_version_id",
-            "side_effect",
-            "unpleasantness",
-        )
-    )
+    reports = _reports_in_scope(scope)
     if not reports:
         return []
-    events: dict[tuple[int, str], list[tuple[dt.date, dt.date | None, int | None]]]
-    events = defaultdict(list)
-    for participant_id, effect, onset, end, entry_id in (
-        AdverseEvent.objects.filter(status=EventStatus.RECORDED, **scope)
-        .exclude(side_effect="")
-        .values_list("participant_id", "side_effect", "onset_date", "end_date", "from_diary_entry")
-    ):
-        events[(participant_id, effect)].append((onset, end, entry_id))
-    reviews: dict[tuple[int, str], list[_Decided]] = defaultdict(list)
-    for participant_id, effect, first, last, worst, decision in (
-        SideEffectReview.objects.filter(**scope)
-        .order_by("first_reported")
-        .values_list(
-            "participant_id", "side_effect", "first_reported", "last_reported", "worst", "decision"
-        )
-    ):
-        reviews[(participant_id, effect)].append(
-            _Decided(first, last, worst, decision == ReviewDecision.DISMISSED)
-        )
-    versions = {row[5] for row in reports}
-    labels = {
-        version.pk: {
-            effect.id: effect.label
-            for effect in protocol_version_load(version).protocol.diary.side_effects
-        }
-        for version in ProtocolVersion.objects.filter(pk__in=versions).select_related("study")
-    }
-    grouped: dict[tuple[int, str], list[ReportLine]] = defaultdict(list)
+    events = _events_by_side_effect(scope)
+    reviews = _reviews_by_side_effect(scope)
+    labels = _side_effect_labels({row[5] for row in reports})
+    grouped: dict[_Key, list[ReportLine]] = defaultdict(list)
     about: dict[int, tuple[str, str, int]] = {}
     for entry_id, day, participant_id, code, site_code, version_id, effect, level in reports:
         grouped[(participant_id, effect)].append(ReportLine(entry_id, day, level))
@@ -268,11 +310,7 @@ def side_effect_candidates(
                     reports=tuple(episode),
                 )
             )
-    candidates.sort(
-        key=lambda c: (c.last_reported, c.participant_code, c.side_effect), reverse=True
-    )
-    candidates.sort(key=lambda c: not c.very)
-    return candidates
+    return _candidates_sorted(candidates)
 
 
 def side_effect_candidate_get(

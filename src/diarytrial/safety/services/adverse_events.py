@@ -1,10 +1,6 @@
-"""Writes of the safety app. Each public function is one transaction that writes its rows and
-their audit event together; e-mails go out once it commits. Nothing written or sent here names
-an arm: coordinators and investigators act blinded.
-
-Lock order: the study's row (`require_unlocked`), the participant's row, the event's row, the
-audit chain head.
-"""
+"""Adverse events: recording one (from the diary's report of a side effect or not), changing
+its fields with a reason, and removing one recorded in error. A serious event e-mails the
+investigators once the transaction commits."""
 
 from __future__ import annotations
 
@@ -18,21 +14,15 @@ from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
-from diarytrial.core.errors import InvalidInputError
 from diarytrial.diary.models import DiaryEntry, SideEffectReport
 from diarytrial.participants.errors import ParticipantStatusError
-from diarytrial.participants.models import Consent, DoseLevelChange, Participant
+from diarytrial.participants.models import Consent, Participant
 from diarytrial.participants.selectors import participant_protocol, participant_today
-from diarytrial.participants.services import (
-    participant_dose_level_set,
-    participant_lock,
-    required_reason,
-)
+from diarytrial.participants.services import participant_lock, required_reason
 from diarytrial.safety.errors import (
     AdverseEventDuplicateError,
     AdverseEventInvalidError,
     AdverseEventRemovedError,
-    SideEffectCandidateClosedError,
 )
 from diarytrial.safety.models import (
     ActionTaken,
@@ -40,15 +30,9 @@ from diarytrial.safety.models import (
     EventStatus,
     Outcome,
     Relatedness,
-    ReviewDecision,
     Severity,
-    SideEffectReview,
 )
 from diarytrial.safety.notifications import investigator_emails, serious_event_notify
-from diarytrial.safety.selectors import (
-    SideEffectCandidate,
-    side_effect_candidate_get,
-)
 from diarytrial.studies.services import require_unlocked
 
 EDITABLE_FIELDS: tuple[str, ...] = (
@@ -363,188 +347,3 @@ def adverse_event_remove(*, event: AdverseEvent, reason: str, actor: User | None
     )
     _sync(event, current)
     return current
-
-
-@transaction.atomic
-def dose_level_change(
-    *,
-    participant: Participant,
-    level: str,
-    reason: str,
-    actor: User | None,
-    effective_on: dt.date | None = None,
-) -> DoseLevelChange:
-    """The coordinator's blinded dose change: `participant` takes dose level `level` from
-    `effective_on` (default: their today), e.g. ``reduced`` after an unpleasant side effect or
-    ``standard`` to restore it.
-
-    The same for every arm: it sets a level, never an amount; the pharmacist's next kit
-    (``kit_to_dispense``) follows the new level. Done by
-    ``participants.services.participant_dose_level_set`` (which refuses an unknown level, the
-    current level, a missing reason, a participant not taking part, a date before the current
-    level's), and returns the new `DoseLevelChange`.
-    """
-    require_unlocked(participant.study)
-    participant_dose_level_set(
-        participant=participant,
-        level=level,
-        reason=reason,
-        actor=actor,
-        effective_on=effective_on,
-    )
-    change = DoseLevelChange.objects.filter(participant=participant).order_by("-id").first()
-    if change is None:  # pragma: no cover - the call above wrote one
-        raise InvalidInputError(f"No dose level change was recorded for {participant.code}.")
-    return change
-
-
-# --- side effects reported in the diary -----------------------------------------------------------
-
-
-def _candidate_open(
-    participant: Participant, side_effect: str, first_reported: dt.date
-) -> SideEffectCandidate:
-    """The open candidate of `participant` (locked) for `side_effect` from `first_reported`."""
-    candidate = side_effect_candidate_get(
-        participant=participant, side_effect=side_effect, first_reported=first_reported
-    )
-    if candidate is not None:
-        return candidate
-    raise SideEffectCandidateClosedError(
-        f"The {side_effect} reported by {participant.code} from {first_reported.isoformat()} "
-        f"is not waiting for a decision: it was confirmed or dismissed already, or an adverse "
-        f"event covers it. Reload the list to see what is left.",
-        extra={
-            "participant": participant.code,
-            "side_effect": side_effect,
-            "first_reported": first_reported.isoformat(),
-        },
-    )
-
-
-def _review_save(
-    *,
-    participant: Participant,
-    candidate: SideEffectCandidate,
-    decision: ReviewDecision,
-    reason: str,
-    actor: User | None,
-    event: AdverseEvent | None = None,
-) -> SideEffectReview:
-    review = SideEffectReview(
-        participant=participant,
-        side_effect=candidate.side_effect,
-        first_reported=candidate.first_reported,
-        last_reported=candidate.last_reported,
-        worst=candidate.worst,
-        reports=[
-            {"diary_date": r.diary_date.isoformat(), "unpleasantness": r.unpleasantness}
-            for r in candidate.reports
-        ],
-        decision=decision,
-        adverse_event=event,
-        reason=reason,
-        decided_by=actor,
-    )
-    review.full_clean()
-    review.save()
-    changes: dict[str, tuple[Any, Any]] = {
-        "participant": (None, participant.code),
-        "side_effect": (None, review.side_effect),
-        "first_reported": (None, review.first_reported),
-        "last_reported": (None, review.last_reported),
-        "nights": (None, len(review.reports)),
-        "worst": (None, review.worst),
-        "decision": (None, review.decision),
-    }
-    if event is not None:
-        changes["adverse_event"] = (None, event.pk)
-    audit_record(
-        actor=actor,
-        action=AuditAction.CREATE,
-        obj=review,
-        study_slug=participant.study.slug,
-        changes=changes,
-        reason=reason,
-    )
-    return review
-
-
-@transaction.atomic
-def side_effect_candidate_confirm(
-    *,
-    participant: Participant,
-    side_effect: str,
-    first_reported: dt.date,
-    severity: str,
-    serious: bool,
-    related: str,
-    action: str,
-    outcome: str,
-    actor: User | None,
-    term: str = "",
-    end_date: dt.date | None = None,
-    notes: str = "",
-) -> SideEffectReview:
-    """Confirm the diary's episode of `side_effect` from `first_reported` as an adverse event.
-
-    The event is recorded by `adverse_event_record` with the side effect, the onset on the
-    episode's first night and that night's diary entry; the review keeps the nights it covers
-    and the `notes`. Both are audited. Refuses: SideEffectCandidateClosedError (decided
-    already, or an event covers it), what `adverse_event_record` refuses, StudyLockedError.
-    """
-    require_unlocked(participant.study)
-    locked = participant_lock(participant)
-    candidate = _candidate_open(locked, side_effect, first_reported)
-    event = adverse_event_record(
-        participant=locked,
-        term=term,
-        side_effect=candidate.side_effect,
-        onset_date=candidate.first_reported,
-        end_date=end_date,
-        severity=severity,
-        serious=serious,
-        related=related,
-        action=action,
-        outcome=outcome,
-        actor=actor,
-        from_diary_entry=DiaryEntry.objects.get(pk=candidate.first_entry_id),
-    )
-    return _review_save(
-        participant=locked,
-        candidate=candidate,
-        decision=ReviewDecision.CONFIRMED,
-        reason=notes.strip(),
-        actor=actor,
-        event=event,
-    )
-
-
-@transaction.atomic
-def side_effect_candidate_dismiss(
-    *,
-    participant: Participant,
-    side_effect: str,
-    first_reported: dt.date,
-    reason: str,
-    actor: User | None,
-) -> SideEffectReview:
-    """Dismiss the diary's episode of `side_effect` from `first_reported`: not an adverse event
-    (e.g. "known, mild, not an AE"), saying why.
-
-    The dismissal covers the episode's nights and the ones that continue it (at most
-    `EPISODE_GAP_DAYS` apart and no more unpleasant than its worst night); a later episode, or a
-    night rated worse, is a new candidate. Audited with the reason. Refuses:
-    ReasonRequiredError, SideEffectCandidateClosedError, StudyLockedError.
-    """
-    require_unlocked(participant.study)
-    text = required_reason(reason, f"the {side_effect} reported in the diary is not an event")
-    locked = participant_lock(participant)
-    candidate = _candidate_open(locked, side_effect, first_reported)
-    return _review_save(
-        participant=locked,
-        candidate=candidate,
-        decision=ReviewDecision.DISMISSED,
-        reason=text,
-        actor=actor,
-    )
