@@ -18,6 +18,7 @@ import pandas as pd
 from diarytrial.analysis._frames import (
     dates_of,
     day_numbers,
+    phase_table,
     require_columns,
     string_values,
 )
@@ -92,7 +93,7 @@ def diary_compliance(dataset: TrialDataset, *, as_of: dt.date | None = None) -> 
             )
         as_of = _date_of(float(days["day"].max()))
     filled, late = _filled_and_late(days)
-    phases = _phase_table(periods)
+    phases = phase_table(periods)
     withdrawn = dict(
         zip(
             string_values(people["participant_id"]),
@@ -104,20 +105,6 @@ def diary_compliance(dataset: TrialDataset, *, as_of: dt.date | None = None) -> 
         _spans(phases, periods), withdrawn, as_of=as_of, filled=filled, late=late
     )
     return _with_counts(phases, counts)
-
-
-def _phase_table(periods: pd.DataFrame) -> pd.DataFrame:
-    """The phases of ``periods``, their first and last days as day numbers."""
-    return pd.DataFrame(
-        {
-            "participant_id": string_values(periods["participant_id"]),
-            "phase": periods["phase"].astype("Int64").array,
-            "period": periods["period"].astype("Int64").array,
-            "condition": string_values(periods["condition"]),
-            "start": day_numbers(periods["start"]),
-            "end": day_numbers(periods["end"]),
-        }
-    )
 
 
 def _with_counts(phases: pd.DataFrame, counts: list[NightCounts]) -> pd.DataFrame:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from diarytrial.analysis.improvement import percent_change, phase_means
+from diarytrial.analysis.improvement import percent_change
+from diarytrial.analysis.phases import phase_means
 from diarytrial.dataset.model import TrialDataset
 
 
@@ -58,8 +59,7 @@ def weekly_course(
     [('active', 12), ('placebo', 4)]
     """
     higher_is_worse = _higher_is_worse(dataset, item)
-    baseline = _baseline_means(dataset, item)
-    per_person = _weekly_values(dataset, item).merge(baseline, on="participant_id", how="inner")
+    per_person = _weekly_values(dataset, item, _baseline_means(dataset, item))
     per_person["improvement"] = percent_change(
         per_person["baseline"].to_numpy(dtype=float),
         per_person["value"].to_numpy(dtype=float),
@@ -98,8 +98,8 @@ def _baseline_means(dataset: TrialDataset, item: str) -> pd.DataFrame:
     return baseline.rename(columns={"mean": "baseline"})
 
 
-def _weekly_values(dataset: TrialDataset, item: str) -> pd.DataFrame:
-    """Mean of `item` per participant, treatment condition and week of phase."""
+def _weekly_values(dataset: TrialDataset, item: str, baseline: pd.DataFrame) -> pd.DataFrame:
+    """Mean of `item` per participant, treatment condition and week, beside the `baseline`."""
     periods = dataset.periods
     treatment = periods[periods["condition"].astype(str).isin(["active", "placebo"])]
     diary = dataset.diary[dataset.diary["item"].astype(str) == item]
@@ -114,7 +114,12 @@ def _weekly_values(dataset: TrialDataset, item: str) -> pd.DataFrame:
     rows = rows.loc[inside].copy()
     rows["week"] = (dates[inside] - pd.to_datetime(rows["start"])).dt.days // 7 + 1
     rows["condition"] = rows["condition"].astype(str)
-    return rows.groupby(["participant_id", "condition", "week"], as_index=False)["value"].mean()
+    per_person: pd.DataFrame = (
+        rows.groupby(["participant_id", "condition", "week"], as_index=False)["value"]
+        .mean()
+        .merge(baseline, on="participant_id", how="inner")
+    )
+    return per_person
 
 
 def _weekly_summary(per_person: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,13 @@ import math
 import numpy as np
 import pandas as pd
 
-from diarytrial.analysis._frames import day_number, day_numbers, require_columns, string_values
+from diarytrial.analysis._frames import (
+    day_number,
+    day_numbers,
+    phase_table,
+    require_columns,
+    string_values,
+)
 from diarytrial.dataset.model import TrialDataset
 from diarytrial.dataset.tables import CONDITIONS
 
@@ -67,16 +73,7 @@ def phase_spans(dataset: TrialDataset, *, last_day: float) -> pd.DataFrame:
             strict=True,
         )
     )
-    spans = pd.DataFrame(
-        {
-            "participant_id": string_values(periods["participant_id"]),
-            "phase": periods["phase"].astype("Int64").array,
-            "period": periods["period"].astype("Int64").array,
-            "condition": string_values(periods["condition"]),
-            "start": day_numbers(periods["start"]),
-            "end": day_numbers(periods["end"]),
-        }
-    )
+    spans = phase_table(periods)
     unknown = sorted({str(c) for c in spans["condition"]} - set(CONDITIONS))
     if unknown:
         raise ValueError(
