@@ -1,5 +1,5 @@
 """Small tools the analysis modules share to read the dataset's tables: required columns, dates
-as day numbers and back, string columns as Python values."""
+as day numbers and back, string columns as Python values, the phases of the schedule."""
 
 from __future__ import annotations
 
@@ -53,3 +53,18 @@ def string_values(column: pd.Series) -> npt.NDArray[np.object_]:
         dtype=object,
     )
     return out
+
+
+def phase_table(periods: pd.DataFrame) -> pd.DataFrame:
+    """The phases of ``periods``: participant_id, phase, period (Int64), condition, and start
+    and end as day numbers."""
+    return pd.DataFrame(
+        {
+            "participant_id": string_values(periods["participant_id"]),
+            "phase": periods["phase"].astype("Int64").array,
+            "period": periods["period"].astype("Int64").array,
+            "condition": string_values(periods["condition"]),
+            "start": day_numbers(periods["start"]),
+            "end": day_numbers(periods["end"]),
+        }
+    )

@@ -18,6 +18,7 @@ import pandas as pd
 from diarytrial.analysis._frames import (
     dates_of,
     day_numbers,
+    phase_table,
     require_columns,
     string_values,
 )
@@ -83,20 +84,7 @@ def diary_compliance(dataset: TrialDataset, *, as_of: dt.date | None = None) -> 
     diary = dataset.diary
     require_columns(diary, "diary", ("participant_id", "diary_date", "value", "late"))
 
-    answered = diary[diary["value"].notna()]
-    entries = pd.DataFrame(
-        {
-            "participant_id": string_values(answered["participant_id"]),
-            "day": day_numbers(answered["diary_date"]),
-            "late": answered["late"].astype("boolean").fillna(False).to_numpy(bool),
-        }
-    )
-    # One row per participant and night before going to Python dates: a diary has a row per item.
-    days = (
-        entries[entries["day"].notna()]
-        .groupby(["participant_id", "day"], as_index=False, sort=False)
-        .agg(late=("late", "max"))
-    )
+    days = _answered_nights(diary)
     if as_of is None:
         if days.empty:
             raise ValueError(
@@ -104,24 +92,8 @@ def diary_compliance(dataset: TrialDataset, *, as_of: dt.date | None = None) -> 
                 "pass as_of, the last day that has passed"
             )
         as_of = _date_of(float(days["day"].max()))
-    calendar = {n: _date_of(n) for n in np.unique(days["day"].to_numpy()).tolist()}
-    filled: dict[str, set[dt.date]] = {}
-    late: dict[str, set[dt.date]] = {}
-    for pid, group in days.groupby("participant_id", sort=False):
-        numbers = group["day"].to_numpy()
-        filled[str(pid)] = {calendar[n] for n in numbers.tolist()}
-        late[str(pid)] = {calendar[n] for n in numbers[group["late"].to_numpy(bool)].tolist()}
-
-    phases = pd.DataFrame(
-        {
-            "participant_id": string_values(periods["participant_id"]),
-            "phase": periods["phase"].astype("Int64").array,
-            "period": periods["period"].astype("Int64").array,
-            "condition": string_values(periods["condition"]),
-            "start": day_numbers(periods["start"]),
-            "end": day_numbers(periods["end"]),
-        }
-    )
+    filled, late = _filled_and_late(days)
+    phases = phase_table(periods)
     withdrawn = dict(
         zip(
             string_values(people["participant_id"]),
@@ -129,34 +101,14 @@ def diary_compliance(dataset: TrialDataset, *, as_of: dt.date | None = None) -> 
             strict=True,
         )
     )
-    spans: dict[str, list[tuple[int, dt.date, dt.date]]] = {}
-    for row, (pid, first, end) in enumerate(
-        zip(
-            phases["participant_id"],
-            _python_dates(periods["start"]),
-            _python_dates(periods["end"]),
-            strict=True,
-        )
-    ):
-        if first is None or end is None:
-            raise ValueError("a row of the periods table has no start or end date; fill them in")
-        spans.setdefault(str(pid), []).append((row, first, end))
-    counts: list[NightCounts] = [NightCounts(0, 0, 0, 0)] * len(phases)
-    for pid, rows in spans.items():
-        last_day = max(end for _, _, end in rows)
-        off = withdrawn.get(pid)
-        if off is not None:
-            last_day = min(last_day, off - dt.timedelta(days=1))
-        nights = diary_compliance_nights(
-            start=min(first for _, first, _ in rows),
-            last_day=last_day,
-            as_of=as_of,
-            filled=filled.get(pid, set()),
-            late=late.get(pid, set()),
-            periods=[(first, end) for _, first, end in rows],
-        )
-        for (row, _, _), night in zip(rows, nights.periods, strict=True):
-            counts[row] = night
+    counts = _phase_counts(
+        _spans(phases, periods), withdrawn, as_of=as_of, filled=filled, late=late
+    )
+    return _with_counts(phases, counts)
+
+
+def _with_counts(phases: pd.DataFrame, counts: list[NightCounts]) -> pd.DataFrame:
+    """The table of :func:`diary_compliance`: `phases` with the counts of each, dates as dates."""
     phases["expected_days"] = np.array([c.expected for c in counts], dtype=np.int64)
     phases["completed_days"] = np.array([c.filled for c in counts], dtype=np.int64)
     phases["late_days"] = np.array([c.late for c in counts], dtype=np.int64)
@@ -179,6 +131,89 @@ def diary_compliance(dataset: TrialDataset, *, as_of: dt.date | None = None) -> 
         "share",
     ]
     return phases[columns].reset_index(drop=True)
+
+
+def _answered_nights(diary: pd.DataFrame) -> pd.DataFrame:
+    """One row per participant and night with an answer: participant_id, day, late."""
+    answered = diary[diary["value"].notna()]
+    entries = pd.DataFrame(
+        {
+            "participant_id": string_values(answered["participant_id"]),
+            "day": day_numbers(answered["diary_date"]),
+            "late": answered["late"].astype("boolean").fillna(False).to_numpy(bool),
+        }
+    )
+    # One row per participant and night before going to Python dates: a diary has a row per item.
+    return (
+        entries[entries["day"].notna()]
+        .groupby(["participant_id", "day"], as_index=False, sort=False)
+        .agg(late=("late", "max"))
+    )
+
+
+def _filled_and_late(
+    days: pd.DataFrame,
+) -> tuple[dict[str, set[dt.date]], dict[str, set[dt.date]]]:
+    """Each participant's answered nights, and those of them answered late, as dates."""
+    calendar = {n: _date_of(n) for n in np.unique(days["day"].to_numpy()).tolist()}
+    filled: dict[str, set[dt.date]] = {}
+    late: dict[str, set[dt.date]] = {}
+    for pid, group in days.groupby("participant_id", sort=False):
+        numbers = group["day"].to_numpy()
+        filled[str(pid)] = {calendar[n] for n in numbers.tolist()}
+        late[str(pid)] = {calendar[n] for n in numbers[group["late"].to_numpy(bool)].tolist()}
+    return filled, late
+
+
+_Span = tuple[int, dt.date, dt.date]
+"""A phase as (its row in the phase table, its first day, its last day)."""
+
+
+def _spans(phases: pd.DataFrame, periods: pd.DataFrame) -> dict[str, list[_Span]]:
+    """Each participant's phases in the order of ``periods``."""
+    spans: dict[str, list[_Span]] = {}
+    for row, (pid, first, end) in enumerate(
+        zip(
+            phases["participant_id"],
+            _python_dates(periods["start"]),
+            _python_dates(periods["end"]),
+            strict=True,
+        )
+    ):
+        if first is None or end is None:
+            raise ValueError("a row of the periods table has no start or end date; fill them in")
+        spans.setdefault(str(pid), []).append((row, first, end))
+    return spans
+
+
+def _phase_counts(
+    spans: dict[str, list[_Span]],
+    withdrawn: dict[str, dt.date | None],
+    *,
+    as_of: dt.date,
+    filled: dict[str, set[dt.date]],
+    late: dict[str, set[dt.date]],
+) -> list[NightCounts]:
+    """The night counts of every phase, by row of the phase table."""
+    counts: list[NightCounts] = [NightCounts(0, 0, 0, 0)] * sum(
+        len(rows) for rows in spans.values()
+    )
+    for pid, rows in spans.items():
+        last_day = max(end for _, _, end in rows)
+        off = withdrawn.get(pid)
+        if off is not None:
+            last_day = min(last_day, off - dt.timedelta(days=1))
+        nights = diary_compliance_nights(
+            start=min(first for _, first, _ in rows),
+            last_day=last_day,
+            as_of=as_of,
+            filled=filled.get(pid, set()),
+            late=late.get(pid, set()),
+            periods=[(first, end) for _, first, end in rows],
+        )
+        for (row, _, _), night in zip(rows, nights.periods, strict=True):
+            counts[row] = night
+    return counts
 
 
 def compliance_summary(

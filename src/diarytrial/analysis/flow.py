@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from diarytrial.analysis.improvement import phase_means
+from diarytrial.analysis.phases import phase_means
 from diarytrial.dataset.model import TrialDataset
 
 

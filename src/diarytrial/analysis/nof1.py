@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
@@ -84,44 +85,53 @@ def nof1_effects(
     if not 0 < confidence < 1:
         raise ValueError(f"confidence is a share in (0, 1) (got {confidence})")
     blocks = nof1_blocks(dataset, item=item).dropna(subset=["benefit"])
-    out = []
-    for participant, group in blocks.groupby("participant_id", sort=True):
-        d = group["benefit"].to_numpy(dtype=float)
-        k = len(d)
-        mean = float(d.mean())
-        sd = float(d.std(ddof=1)) if k > 1 else math.nan
-        se = sd / math.sqrt(k) if k > 1 else math.nan
-        if k > 1 and se > 0:
-            q = float(stats.t.ppf(0.5 + confidence / 2, k - 1))
-            ci = (mean - q * se, mean + q * se)
-            p_benefit = float(stats.t.sf(-mean / se, k - 1))
-            p_cid = float(stats.t.sf((cid - mean) / se, k - 1))
-        else:
-            ci, p_benefit, p_cid = (math.nan, math.nan), math.nan, math.nan
-        out.append(
-            {
-                "participant_id": str(participant),
-                "blocks": k,
-                "mean_benefit": mean,
-                "sd": sd,
-                "se": se,
-                "ci_low": ci[0],
-                "ci_high": ci[1],
-                "p_benefit": p_benefit,
-                "p_exceeds_cid": p_cid,
-                "cid": float(cid),
-            }
+    out = [
+        _participant_effect(
+            str(participant), group["benefit"].to_numpy(dtype=float), cid, confidence
         )
-    columns = [
-        "participant_id",
-        "blocks",
-        "mean_benefit",
-        "sd",
-        "se",
-        "ci_low",
-        "ci_high",
-        "p_benefit",
-        "p_exceeds_cid",
-        "cid",
+        for participant, group in blocks.groupby("participant_id", sort=True)
     ]
-    return pd.DataFrame(out, columns=columns)
+    return pd.DataFrame(out, columns=_EFFECT_COLUMNS)
+
+
+_EFFECT_COLUMNS = [
+    "participant_id",
+    "blocks",
+    "mean_benefit",
+    "sd",
+    "se",
+    "ci_low",
+    "ci_high",
+    "p_benefit",
+    "p_exceeds_cid",
+    "cid",
+]
+
+
+def _participant_effect(
+    participant: str, d: npt.NDArray[np.float64], cid: float, confidence: float
+) -> dict[str, object]:
+    """The row of :func:`nof1_effects` of one participant with the block benefits `d`."""
+    k = len(d)
+    mean = float(d.mean())
+    sd = float(d.std(ddof=1)) if k > 1 else math.nan
+    se = sd / math.sqrt(k) if k > 1 else math.nan
+    if k > 1 and se > 0:
+        q = float(stats.t.ppf(0.5 + confidence / 2, k - 1))
+        ci = (mean - q * se, mean + q * se)
+        p_benefit = float(stats.t.sf(-mean / se, k - 1))
+        p_cid = float(stats.t.sf((cid - mean) / se, k - 1))
+    else:
+        ci, p_benefit, p_cid = (math.nan, math.nan), math.nan, math.nan
+    return {
+        "participant_id": participant,
+        "blocks": k,
+        "mean_benefit": mean,
+        "sd": sd,
+        "se": se,
+        "ci_low": ci[0],
+        "ci_high": ci[1],
+        "p_benefit": p_benefit,
+        "p_exceeds_cid": p_cid,
+        "cid": float(cid),
+    }

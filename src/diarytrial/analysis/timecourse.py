@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from diarytrial.analysis.improvement import percent_change, phase_means
+from diarytrial.analysis.improvement import percent_change
+from diarytrial.analysis.phases import phase_means
 from diarytrial.dataset.model import TrialDataset
 
 
@@ -57,16 +58,48 @@ def weekly_course(
     >>> sorted(course.weekly.groupby("condition")["week"].max().items())
     [('active', 12), ('placebo', 4)]
     """
+    higher_is_worse = _higher_is_worse(dataset, item)
+    per_person = _weekly_values(dataset, item, _baseline_means(dataset, item))
+    per_person["improvement"] = percent_change(
+        per_person["baseline"].to_numpy(dtype=float),
+        per_person["value"].to_numpy(dtype=float),
+        np.full(len(per_person), higher_is_worse),
+    )
+    per_person = per_person.dropna(subset=["improvement"])
+    weekly = _weekly_summary(per_person)
+    onset = {
+        condition: onset_week(group["mean_improvement"].to_numpy(dtype=float), threshold)
+        for condition, group in weekly.groupby("condition")
+    }
+    return TimeCourse(
+        item=item,
+        threshold=threshold,
+        weekly=weekly,
+        participants=per_person[["participant_id", "condition", "week", "value", "improvement"]],
+        onset_week={str(k): v for k, v in onset.items()},
+    )
+
+
+def _higher_is_worse(dataset: TrialDataset, item: str) -> bool:
+    """Whether a higher value of `item` is worse; ValueError for an unknown item."""
     protocol = dataset.protocol.protocol
     try:
         direction = protocol.diary.item(item).direction
     except KeyError:
         known = ", ".join(i.id for i in protocol.diary.items)
         raise ValueError(f"{item!r} is not a diary item; the items are {known}") from None
+    return direction == "higher_is_worse"
+
+
+def _baseline_means(dataset: TrialDataset, item: str) -> pd.DataFrame:
+    """Each participant's baseline mean of `item`: columns participant_id, baseline."""
     means = phase_means(dataset, window="whole_phase", items=[item])
     baseline = means.loc[means["condition"] == "baseline", ["participant_id", "mean"]]
-    baseline = baseline.rename(columns={"mean": "baseline"})
+    return baseline.rename(columns={"mean": "baseline"})
 
+
+def _weekly_values(dataset: TrialDataset, item: str, baseline: pd.DataFrame) -> pd.DataFrame:
+    """Mean of `item` per participant, treatment condition and week, beside the `baseline`."""
     periods = dataset.periods
     treatment = periods[periods["condition"].astype(str).isin(["active", "placebo"])]
     diary = dataset.diary[dataset.diary["item"].astype(str) == item]
@@ -81,17 +114,16 @@ def weekly_course(
     rows = rows.loc[inside].copy()
     rows["week"] = (dates[inside] - pd.to_datetime(rows["start"])).dt.days // 7 + 1
     rows["condition"] = rows["condition"].astype(str)
-    per_person = (
+    per_person: pd.DataFrame = (
         rows.groupby(["participant_id", "condition", "week"], as_index=False)["value"]
         .mean()
         .merge(baseline, on="participant_id", how="inner")
     )
-    per_person["improvement"] = percent_change(
-        per_person["baseline"].to_numpy(dtype=float),
-        per_person["value"].to_numpy(dtype=float),
-        np.full(len(per_person), direction == "higher_is_worse"),
-    )
-    per_person = per_person.dropna(subset=["improvement"])
+    return per_person
+
+
+def _weekly_summary(per_person: pd.DataFrame) -> pd.DataFrame:
+    """The group curve: n, mean value, mean and SE of the improvement per condition and week."""
     weekly = (
         per_person.groupby(["condition", "week"])
         .agg(
@@ -103,18 +135,7 @@ def weekly_course(
         .reset_index()
     )
     weekly["se_improvement"] = weekly["sd"] / np.sqrt(weekly["n"])
-    weekly = weekly.drop(columns="sd").sort_values(["condition", "week"]).reset_index(drop=True)
-    onset = {
-        condition: onset_week(group["mean_improvement"].to_numpy(dtype=float), threshold)
-        for condition, group in weekly.groupby("condition")
-    }
-    return TimeCourse(
-        item=item,
-        threshold=threshold,
-        weekly=weekly,
-        participants=per_person[["participant_id", "condition", "week", "value", "improvement"]],
-        onset_week={str(k): v for k, v in onset.items()},
-    )
+    return weekly.drop(columns="sd").sort_values(["condition", "week"]).reset_index(drop=True)
 
 
 def onset_week(improvement: np.ndarray, threshold: float) -> int | None:

@@ -18,14 +18,8 @@ Public functions:
 See ``docs/statistics.md`` ("Linear mixed model (primary contrast)").
 """
 
-from ._api import (
-    Correlation,
-    MixedModelResult,
-    gls_ar1,
-    mixed_model,
-    mixed_model_arrays,
-    mixed_model_batch,
-)
+from ._api import gls_ar1, mixed_model, mixed_model_arrays, mixed_model_batch
+from ._result import Correlation, MixedModelResult
 
 __all__ = [
     "Correlation",

@@ -1,80 +1,17 @@
-"""Public functions and the result type."""
+"""Public functions: one fit, the n-of-1 fit without a random intercept, and batched fits."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
 from . import _design, _fit, _sums
-from ._design import BoolArray, Design, FloatArray, IntArray
-from ._reml import cholesky
-
-Correlation = Literal["ar1", "none"]
-COLLINEAR_TOL = 1e-10
-
-
-@dataclass(frozen=True)
-class MixedModelResult:
-    """REML fit of one diary item.
-
-    All fields are plain numbers; tuples run over ``terms``.  ``sigma_b`` is
-    NaN for a fit without a random intercept (:func:`gls_ar1`) and ``rho`` is
-    0 for ``correlation="none"``.  ``boundary`` is True when a variance
-    parameter sits on the edge of its space: ``sigma_b = 0`` (lme4's
-    "singular" fit) or ``|rho|`` at the search limit 0.999.
-    """
-
-    terms: tuple[str, ...]
-    estimate: tuple[float, ...]
-    se: tuple[float, ...]
-    df: tuple[float, ...]
-    t: tuple[float, ...]
-    p: tuple[float, ...]
-    ci_low: tuple[float, ...]
-    ci_high: tuple[float, ...]
-    vcov: tuple[tuple[float, ...], ...]
-    sigma_b: float
-    sigma: float
-    rho: float
-    loglik: float
-    n_obs: int
-    n_groups: int
-    boundary: bool
-    correlation: Correlation
-    random_intercept: bool
-    conf_level: float
-
-    @property
-    def coefficients(self) -> pd.DataFrame:
-        """Tidy table: term, estimate, se, df, t, p, ci_low, ci_high."""
-        return pd.DataFrame(
-            {
-                "term": list(self.terms),
-                "estimate": self.estimate,
-                "se": self.se,
-                "df": self.df,
-                "t": self.t,
-                "p": self.p,
-                "ci_low": self.ci_low,
-                "ci_high": self.ci_high,
-            }
-        )
-
-
-@dataclass(frozen=True, eq=False)
-class _Stats:
-    beta: FloatArray  # (T, p)
-    cov: FloatArray  # (T, p, p)
-    df: FloatArray  # (T, p)
-    sigma: FloatArray
-    sigma_b: FloatArray
-    loglik: FloatArray
+from ._design import BoolArray, Design, FloatArray
+from ._problems import trial_problems
+from ._result import Correlation, MixedModelResult, statistics, t_tests
 
 
 def _check_options(correlation: str, time: str | None, conf_level: float) -> bool:
@@ -87,132 +24,18 @@ def _check_options(correlation: str, time: str | None, conf_level: float) -> boo
     return correlation == "ar1"
 
 
-def _collinear(design: Design, sums: _sums.Sums) -> IntArray:
-    """Index of the first column of [X, y] (per trial) that adds no rank; -1 if none.
-
-    Index p (the outcome) means y is an exact linear function of X.
-    """
-    qq = _sums.at_rho(sums, np.zeros(design.n_trials)).qq
-    diag = np.diagonal(qq, axis1=1, axis2=2)
-    scale = np.sqrt(np.where(diag > 0.0, diag, 1.0))
-    corr = qq / (scale[:, :, None] * scale[:, None, :])
-    # The squared pivots of the scaled matrix are 1 - R^2 of each column on
-    # the columns before it, so a tiny pivot names the redundant column.
-    pivot = np.diagonal(cholesky(corr), axis1=1, axis2=2)
-    flag = ~(pivot**2 > COLLINEAR_TOL)
-    flag[:, : design.p] |= design.constant
-    flag[:, 0] = False
-    return np.where(flag.any(axis=1), np.argmax(flag, axis=1), -1).astype(np.intp)
-
-
-def _trial_problems(
-    design: Design, sums: _sums.Sums, *, random_intercept: bool, ar1: bool
-) -> list[str]:
-    """Reasons (one string per trial, "" if fine) that a trial cannot be fitted."""
-    trial_first_group = np.r_[0, np.cumsum(design.n_groups)[:-1]]
-    longest = np.maximum.reduceat(design.group_size, trial_first_group)
-    bad_col = _collinear(design, sums)
-    out: list[str] = []
-    for t in range(design.n_trials):
-        n_obs, n_groups = int(design.n_obs[t]), int(design.n_groups[t])
-        if random_intercept and n_groups < 2:
-            out.append(
-                f"a random intercept needs at least 2 participants, found {n_groups}; "
-                "for a single series (n-of-1) use gls_ar1()"
-            )
-        elif n_obs <= design.p + int(random_intercept) + int(ar1):
-            out.append(
-                f"only {n_obs} observation(s) for {design.p} fixed effect(s) plus the "
-                "variance parameters; more diary nights are needed"
-            )
-        elif (random_intercept or ar1) and longest[t] < 2:
-            out.append(
-                "every participant has a single observation, so the within-participant "
-                "structure (random intercept / AR(1)) is not identifiable"
-            )
-        elif design.y_constant[t]:
-            out.append("the outcome has no variation (every value is the same)")
-        elif bad_col[t] == design.p:
-            out.append(
-                "the outcome is an exact linear function of the fixed effects, leaving no "
-                "residual variation to model"
-            )
-        elif bad_col[t] >= 0:
-            name = design.terms[int(bad_col[t])]
-            what = (
-                "is constant"
-                if design.constant[t, int(bad_col[t])]
-                else "is collinear with the intercept and the other fixed effects"
-            )
-            out.append(f"fixed effect {name!r} {what}; drop it or recode the design")
-        else:
-            out.append("")
-    return out
-
-
-def _statistics(design: Design, opt: _fit.Optimum, *, random_intercept: bool) -> _Stats:
-    ev = opt.evaluation
-    beta_c = ev.beta[:, 0]
-    rss = ev.rss[:, 0]
-    nmp = (design.n_obs - design.p).astype(np.float64)
-    sigma2 = rss / nmp
-    cov_c = sigma2[:, None, None] * ev.minv[:, 0]
-    # Undo the centring: beta_0 = beta_0c + ybar - sum_k beta_k xbar_k.
-    back = np.eye(design.p)
-    back[0, 1:] = -design.x_mean[1:]
-    beta = beta_c @ back.T
-    beta[:, 0] += design.y_mean
-    cov = back @ cov_c @ back.T
-    if random_intercept:
-        # nlme (getFixDF): a column that varies within any participant is
-        # "inner" and gets N - M - p_inner df; a participant-level column gets
-        # M - 1 - p_outer; the intercept gets the larger of the two.
-        inner = design.within[:, 1:]
-        n_in = inner.sum(axis=1)
-        n_out = (~inner).sum(axis=1)
-        df_in = design.n_obs - design.n_groups - n_in
-        df_out = design.n_groups - 1 - n_out
-        df = np.where(design.within, df_in[:, None], df_out[:, None]).astype(np.float64)
-        df[:, 0] = np.maximum(df_in, df_out)
-    else:
-        # nlme::gls uses N - p for every coefficient.
-        df = np.broadcast_to(nmp[:, None], beta.shape).astype(np.float64)
-    with np.errstate(invalid="ignore"):
-        sigma_b = np.sqrt(opt.gamma * sigma2) if random_intercept else np.full_like(rss, np.nan)
-    return _Stats(
-        beta=beta,
-        cov=cov,
-        df=df,
-        sigma=np.sqrt(sigma2),
-        sigma_b=sigma_b,
-        loglik=-0.5 * ev.f[:, 0],
-    )
-
-
-def _tests(
-    est: FloatArray, se: FloatArray, df: FloatArray, conf_level: float
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tval = est / se
-        good = df > 0
-        safe_df = np.where(good, df, 1.0)
-        pval = np.where(good, 2.0 * stats.t.sf(np.abs(tval), safe_df), np.nan)
-        crit = np.where(good, stats.t.ppf(0.5 + conf_level / 2.0, safe_df), np.nan)
-    return tval, pval, est - crit * se, est + crit * se
-
-
 def _fit_one(
     design: Design, *, ar1: bool, random_intercept: bool, conf_level: float
 ) -> MixedModelResult:
     sums = _sums.build(design, ar1=ar1)
-    problem = _trial_problems(design, sums, random_intercept=random_intercept, ar1=ar1)[0]
+    problem = trial_problems(design, sums, random_intercept=random_intercept, ar1=ar1)[0]
     if problem:
         raise ValueError(problem)
     opt = _fit.fit_single(sums, ar1=ar1, random_intercept=random_intercept)
-    st = _statistics(design, opt, random_intercept=random_intercept)
+    st = statistics(design, opt, random_intercept=random_intercept)
     est, cov, df = st.beta[0], st.cov[0], st.df[0]
     se = np.sqrt(np.diagonal(cov))
-    tval, pval, lo, hi = _tests(est, se, df, conf_level)
+    tval, pval, lo, hi = t_tests(est, se, df, conf_level)
 
     def tup(a: FloatArray) -> tuple[float, ...]:
         return tuple(float(v) for v in a)
@@ -240,6 +63,8 @@ def _fit_one(
     )
 
 
+# Over 80 lines for its docstring alone, the reference of the model (criterion, df, missing
+# nights, sources); the body is three named steps: check the options, build the design, fit.
 def mixed_model(
     data: pd.DataFrame,
     *,
@@ -405,14 +230,14 @@ def _fit_many(
 ) -> pd.DataFrame:
     vec = _contrast_vector(design.terms, contrast)
     sums = _sums.build(design, ar1=ar1)
-    problems = np.array(_trial_problems(design, sums, random_intercept=True, ar1=ar1))
+    problems = np.array(trial_problems(design, sums, random_intercept=True, ar1=ar1))
     opt = _fit.fit_batch(sums, ar1=ar1, random_intercept=True)
-    st = _statistics(design, opt, random_intercept=True)
+    st = statistics(design, opt, random_intercept=True)
     est = st.beta @ vec
     se = np.sqrt(np.einsum("i,tij,j->t", vec, st.cov, vec))
     used: BoolArray = vec != 0.0
     df = st.df[:, used].min(axis=1)
-    tval, pval, lo, hi = _tests(est, se, df, conf_level)
+    tval, pval, lo, hi = t_tests(est, se, df, conf_level)
     status = np.where(problems != "", problems, np.where(opt.ok, "ok", "optimisation failed"))
     failed = status != "ok"
 

@@ -97,48 +97,111 @@ def build(design: Design, *, ar1: bool) -> Sums:
     nmp = (design.n_obs - design.p).astype(np.float64)
     bounds = _trial_row_bounds(design)
     if not ar1:
-        # Without AR(1) the transformation is the identity, so the "first row"
-        # slots simply hold the full sums and there are no gap terms.
-        zq = np.add.reduceat(q_rows, design.group_start, axis=0)
-        empty = np.zeros((n_trials, 0, q * q))
-        return Sums(
-            gaps=np.zeros(0),
-            first_zq=_pad(design, zq),
-            sp=np.zeros((n_trials, 0, design.m_max * q)),
-            sd=np.zeros((n_trials, 0, design.m_max * q)),
-            first_qq=_per_trial_cross(bounds[:-1], bounds[1:], q_rows, q_rows),
-            pp=empty,
-            dd=empty.copy(),
-            ee=empty.copy(),
-            n_gap=np.zeros((n_trials, 0)),
-            nmp=nmp,
-        )
+        return _build_without_ar1(design, q_rows, bounds, nmp)
     if design.day is None:
         raise ValueError("an AR(1) fit needs a time column")
-    n = q_rows.shape[0]
-    n_groups = design.group_start.shape[0]
-    starts = design.group_start
-    ends = starts + design.group_size
+    pairs = _pairs(design.group_start, design.day, q_rows.shape[0])
+    first = q_rows[design.group_start]
+    sp, sd = _group_gap_sums(design, q_rows, first, pairs)
+    pp, dd, ee = _trial_gap_sums(design, q_rows, bounds, pairs)
+    trial_first_group = np.r_[0, np.cumsum(design.n_groups)[:-1]]
+    first_outer = first[:, :, None] * first[:, None, :]
+    first_qq = np.add.reduceat(first_outer, trial_first_group, axis=0)
+    n_g = pairs.gaps.shape[0]
+    return Sums(
+        gaps=pairs.gaps,
+        first_zq=_pad(design, first),
+        sp=_gap_major(design, sp),
+        sd=_gap_major(design, sd),
+        first_qq=first_qq,
+        pp=pp.reshape(n_trials, n_g, q * q),
+        dd=dd.reshape(n_trials, n_g, q * q),
+        ee=ee.reshape(n_trials, n_g, q * q),
+        n_gap=pp[:, :, 0, 0].copy(),
+        nmp=nmp,
+    )
+
+
+def _build_without_ar1(
+    design: Design, q_rows: FloatArray, bounds: IntArray, nmp: FloatArray
+) -> Sums:
+    """The sums without AR(1), where the transformation is the identity: the "first row"
+    slots simply hold the full sums and there are no gap terms."""
+    n_trials, q = design.n_trials, q_rows.shape[1]
+    zq = np.add.reduceat(q_rows, design.group_start, axis=0)
+    empty = np.zeros((n_trials, 0, q * q))
+    return Sums(
+        gaps=np.zeros(0),
+        first_zq=_pad(design, zq),
+        sp=np.zeros((n_trials, 0, design.m_max * q)),
+        sd=np.zeros((n_trials, 0, design.m_max * q)),
+        first_qq=_per_trial_cross(bounds[:-1], bounds[1:], q_rows, q_rows),
+        pp=empty,
+        dd=empty.copy(),
+        ee=empty.copy(),
+        n_gap=np.zeros((n_trials, 0)),
+        nmp=nmp,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _Pairs:
+    """The pairs of consecutive rows of one participant, and the gap of each.
+
+    Pair i is (row i, row i + 1). ``inside`` indexes the pairs within a participant,
+    ``gap_inside`` their gap slots in ``gaps``; ``gap`` holds the slot of every pair (0 for
+    those straddling two participants). ``dominant`` is the most common gap slot, ``odd`` the
+    pairs with another gap.
+    """
+
+    gaps: FloatArray
+    inside: IntArray
+    gap_inside: IntArray
+    gap: IntArray
+    dominant: int
+    odd: IntArray
+
+
+def _pairs(starts: IntArray, day: npt.NDArray[np.int64], n: int) -> _Pairs:
+    """The pairs of consecutive rows within a participant (first rows `starts`) of `n` rows."""
     # Pair i is (row i, row i + 1); it is "inside" unless row i + 1 starts a group.
     inside = np.ones(max(n - 1, 0), dtype=bool)
     inside[starts[1:] - 1] = False
-    gap_all = np.diff(design.day)
+    gap_all = np.diff(day)
     inside_idx = np.flatnonzero(inside)
     gaps, gidx_inside = _gap_index(gap_all[inside_idx])
     n_g = gaps.shape[0]
     gidx = np.zeros(max(n - 1, 0), dtype=np.intp)
     gidx[inside_idx] = gidx_inside
     dominant = int(np.argmax(np.bincount(gidx_inside, minlength=n_g))) if n_g else 0
+    return _Pairs(
+        gaps=gaps,
+        inside=inside_idx,
+        gap_inside=gidx_inside,
+        gap=gidx,
+        dominant=dominant,
+        odd=inside_idx[gidx_inside != dominant],
+    )
+
+
+def _group_gap_sums(
+    design: Design, q_rows: FloatArray, first: FloatArray, pairs: _Pairs
+) -> tuple[FloatArray, FloatArray]:
+    """SP and SD per participant and gap, shape (groups, G, q)."""
+    n_groups = design.group_start.shape[0]
+    n_g, q = pairs.gaps.shape[0], q_rows.shape[1]
+    starts = design.group_start
+    ends = starts + design.group_size
+    dominant, odd, gidx = pairs.dominant, pairs.odd, pairs.gap
     # Totals over all of a participant's pairs telescope, so only the pairs
     # with a non-dominant gap (washouts, missed nights) need explicit sums;
     # the dominant gap (usually 1 day) gets the remainder.
     group_sum = np.add.reduceat(q_rows, starts, axis=0)
-    first, last = q_rows[starts], q_rows[ends - 1]
+    last = q_rows[ends - 1]
     sp = np.zeros((n_groups, n_g, q))
     sd = np.zeros((n_groups, n_g, q))
     sp[:, dominant] = group_sum - last
     sd[:, dominant] = last - first
-    odd = inside_idx[gidx_inside != dominant]
     odd_prev = q_rows[odd]
     odd_diff = q_rows[odd + 1] - odd_prev
     odd_group = design.group[odd]
@@ -148,9 +211,18 @@ def build(design: Design, *, ar1: bool) -> Sums:
         target += moved
         target[:, dominant] -= moved.sum(axis=1)
     sp[:, :, 0] = np.bincount(
-        design.group[inside_idx] * n_g + gidx_inside, minlength=n_groups * n_g
+        design.group[pairs.inside] * n_g + pairs.gap_inside, minlength=n_groups * n_g
     ).reshape(n_groups, n_g)
     sd[:, :, 0] = 0.0
+    return sp, sd
+
+
+def _trial_gap_sums(
+    design: Design, q_rows: FloatArray, bounds: IntArray, pairs: _Pairs
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """P, D and E per trial and gap, shape (T, G, q, q)."""
+    n_trials, n_g, q = design.n_trials, pairs.gaps.shape[0], q_rows.shape[1]
+    starts, dominant = design.group_start, pairs.dominant
     # Trial-level cross-products: one GEMM per trial over all pairs of
     # consecutive rows, minus the pairs that straddle two participants,
     # with the non-dominant pairs moved to their own gap slot.
@@ -169,22 +241,8 @@ def build(design: Design, *, ar1: bool) -> Sums:
     same_trial = design.group_trial[1:] == design.group_trial[:-1]
     straddle = (starts[1:] - 1)[same_trial]
     _move(pp, dd, ee, design, q_rows, straddle, dominant, None)
-    _move(pp, dd, ee, design, q_rows, odd, dominant, gidx[odd])
-    trial_first_group = np.r_[0, np.cumsum(design.n_groups)[:-1]]
-    first_outer = first[:, :, None] * first[:, None, :]
-    first_qq = np.add.reduceat(first_outer, trial_first_group, axis=0)
-    return Sums(
-        gaps=gaps,
-        first_zq=_pad(design, first),
-        sp=_gap_major(design, sp),
-        sd=_gap_major(design, sd),
-        first_qq=first_qq,
-        pp=pp.reshape(n_trials, n_g, q * q),
-        dd=dd.reshape(n_trials, n_g, q * q),
-        ee=ee.reshape(n_trials, n_g, q * q),
-        n_gap=pp[:, :, 0, 0].copy(),
-        nmp=nmp,
-    )
+    _move(pp, dd, ee, design, q_rows, pairs.odd, dominant, pairs.gap[pairs.odd])
+    return pp, dd, ee
 
 
 def _gap_major(design: Design, per_group: FloatArray) -> FloatArray:

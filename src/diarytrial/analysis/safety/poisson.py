@@ -1,0 +1,95 @@
+"""The exact conditional test of two Poisson rates, as R's ``poisson.test``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class PoissonComparison:
+    """Exact comparison of two Poisson rates: events a per exposure a against b."""
+
+    events_a: int
+    exposure_a: float
+    events_b: int
+    exposure_b: float
+    rate_ratio: float
+    ci_low: float
+    ci_high: float
+    p: float
+
+
+def poisson_rate_comparison(
+    events_a: int,
+    exposure_a: float,
+    events_b: int,
+    exposure_b: float,
+    *,
+    confidence: float = 0.95,
+) -> PoissonComparison:
+    r"""Exact conditional test of two Poisson rates, as R's ``poisson.test(c(xa, xb), c(Ta, Tb))``.
+
+    Given :math:`n = x_a + x_b` events, :math:`x_a` is binomial with
+    :math:`p_0 = T_a / (T_a + T_b)` when the rates are equal, so the two-sided p-value is the
+    exact binomial test of :math:`x_a` out of :math:`n` against :math:`p_0` (Przyborowski &
+    Wilenski 1940). The rate ratio is :math:`(x_a/T_a)/(x_b/T_b)` (``inf`` when
+    :math:`x_b = 0`); its confidence interval maps the Clopper-Pearson interval
+    :math:`(p_L, p_U)` of :math:`x_a/n` to :math:`p/(1-p) \cdot T_b/T_a`.
+
+    With no events (n = 0) the p-value is 1, the ratio NaN and the interval (0, inf), as in R.
+    With no exposure on either side every result is NaN.
+
+    Validated against R's ``poisson.test(c(xa, xb), c(Ta, Tb))`` (tests/analysis/test_safety.py).
+
+    Parameters
+    ----------
+    events_a, events_b : int
+        Numbers of events, >= 0.
+    exposure_a, exposure_b : float
+        Exposure times (e.g. participant-days), >= 0.
+    confidence : float
+        Level of the confidence interval.
+
+    Examples
+    --------
+    >>> r = poisson_rate_comparison(12, 2000, 3, 700)
+    >>> round(r.rate_ratio, 4), round(r.p, 4)
+    (1.4, 0.7728)
+    """
+    for name, value in (("events_a", events_a), ("events_b", events_b)):
+        if value < 0 or int(value) != value:
+            raise ValueError(f"{name} is a count of events: a whole number >= 0 (got {value})")
+    for name, exposure in (("exposure_a", exposure_a), ("exposure_b", exposure_b)):
+        if not exposure >= 0:
+            raise ValueError(f"{name} is an exposure time >= 0 (got {exposure})")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence is a level in (0, 1) (got {confidence})")
+    xa, xb = int(events_a), int(events_b)
+    if exposure_a == 0 or exposure_b == 0:
+        nan = math.nan
+        return PoissonComparison(xa, float(exposure_a), xb, float(exposure_b), nan, nan, nan, nan)
+    n = xa + xb
+    scale = exposure_b / exposure_a
+    if n == 0:
+        return PoissonComparison(
+            xa, float(exposure_a), xb, float(exposure_b), math.nan, 0.0, math.inf, 1.0
+        )
+    p0 = exposure_a / (exposure_a + exposure_b)
+    p = float(stats.binomtest(xa, n, p0).pvalue)
+    alpha = 1 - confidence
+    low = 0.0 if xa == 0 else float(stats.beta.ppf(alpha / 2, xa, n - xa + 1))
+    high = 1.0 if xa == n else float(stats.beta.ppf(1 - alpha / 2, xa + 1, n - xa))
+    ratio = math.inf if xb == 0 else (xa / exposure_a) / (xb / exposure_b)
+    return PoissonComparison(
+        events_a=xa,
+        exposure_a=float(exposure_a),
+        events_b=xb,
+        exposure_b=float(exposure_b),
+        rate_ratio=ratio,
+        ci_low=low / (1 - low) * scale,
+        ci_high=math.inf if high == 1 else high / (1 - high) * scale,
+        p=p,
+    )
