@@ -1,26 +1,25 @@
-"""Reads of the diary app. Nothing here names an arm: all of it is blinded-safe."""
+"""The participant's phone at one moment: tonight's diary form (`diary_form_tonight`: its
+state, words, items, checklist and the entry made so far) and the end-of-period questions due
+(`diary_questions_due`), each period named only once it is over.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 import zoneinfo
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from diarytrial.diary.models import (
-    BlindingGuess,
-    DiaryAnswer,
-    DiaryEntry,
-    DiarySubmission,
-    EntryStatus,
-    GuessChoice,
-    PgicAnswer,
-    SideEffectReport,
-    Unpleasantness,
+from diarytrial.diary.models import GuessChoice, Unpleasantness
+from diarytrial.diary.selectors.days import _last_diary_day, diary_when_words
+from diarytrial.diary.selectors.entries import (
+    EntryView,
+    _entry_view,
+    blinding_guess_list,
+    diary_entry_get,
+    pgic_answer_list,
 )
 from diarytrial.participants.models import (
     Participant,
@@ -40,44 +39,6 @@ from diarytrial.protocol import (
     next_window_opening,
     window_bounds,
 )
-from diarytrial.protocol.compliance import diary_compliance_nights, last_night_due
-from diarytrial.protocol.schema import Diary
-
-
-def diary_entry_list(
-    *, participant: Participant, since: dt.date | None = None
-) -> QuerySet[DiaryEntry]:
-    """The participant's entries by diary date (from `since`), answers and side effects loaded."""
-    rows = DiaryEntry.objects.filter(participant=participant)
-    if since is not None:
-        rows = rows.filter(diary_date__gte=since)
-    return rows.prefetch_related(
-        Prefetch("answers", queryset=DiaryAnswer.objects.order_by("item")),
-        Prefetch("side_effects", queryset=SideEffectReport.objects.order_by("side_effect")),
-    ).order_by("diary_date")
-
-
-def diary_entry_get(*, participant: Participant, diary_date: dt.date) -> DiaryEntry | None:
-    """The participant's entry of `diary_date`, or None when there is none."""
-    return diary_entry_list(participant=participant).filter(diary_date=diary_date).first()
-
-
-def diary_entry_answers(*, entry: DiaryEntry) -> dict[str, float]:
-    """The entry's answers, item id -> value."""
-    return {answer.item: answer.value for answer in entry.answers.all()}
-
-
-def pgic_answer_list(*, participant: Participant) -> list[PgicAnswer]:
-    """The participant's PGIC answers by period."""
-    return list(PgicAnswer.objects.filter(participant=participant).order_by("period"))
-
-
-def blinding_guess_list(*, participant: Participant) -> list[BlindingGuess]:
-    """The participant's blinding guesses by period."""
-    return list(BlindingGuess.objects.filter(participant=participant).order_by("period"))
-
-
-# --- the participant's phone: tonight's form, questions due, progress, history --------------------
 
 FormState = Literal["open", "closed", "not_started", "finished"]
 QuestionKind = Literal["pgic", "blinding"]
@@ -141,24 +102,6 @@ class DueQuestion:
 
 
 @dataclass(frozen=True)
-class EntryView:
-    """A diary entry as the participant's phone sees it.
-
-    `client_id` is the upload whose answers the view shows; `received_at` when the server
-    received them (the server's clock).
-    """
-
-    client_id: uuid.UUID
-    diary_date: dt.date
-    late: bool
-    status: str
-    received_at: dt.datetime
-    answers: dict[str, float]
-    side_effects: dict[str, str]
-    capsule_taken: bool | None
-
-
-@dataclass(frozen=True)
 class DiaryForm:
     """Tonight's diary for one participant at one moment: its state, its words, its questions.
 
@@ -181,109 +124,6 @@ class DiaryForm:
     capsule_question: str
     entry: EntryView | None
     questions: tuple[DueQuestion, ...]
-
-
-@dataclass(frozen=True)
-class DiaryProgress:
-    """How the participant is doing so far; never how long the schedule is (it tells the arm).
-
-    `days_so_far` counts the diary nights due so far: from the first up to the latest whose
-    window has closed, and tonight once its entry is in (see
-    :mod:`diarytrial.protocol.compliance`); `today_done` says whether the latest night whose
-    window has opened has its entry.
-    """
-
-    entries: int
-    days_so_far: int
-    completion_pct: float
-    streak: int
-    today_done: bool
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    """One entry of the participant's own history."""
-
-    diary_date: dt.date
-    late: bool
-    status: str
-    answers: dict[str, float]
-    side_effects: dict[str, str]
-    capsule_taken: bool | None
-
-
-def diary_day_words(day: dt.date) -> str:
-    """A date as a participant reads it: Tuesday 3 March 2026."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
-
-
-def diary_when_words(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
-    """An instant in the participant's own time: 18:00 on Tuesday 3 March 2026."""
-    local = instant.astimezone(zone)
-    return f"{local:%H:%M} on {diary_day_words(local.date())}"
-
-
-def _last_diary_day(participant: Participant, phases: list[ParticipantPhase]) -> dt.date | None:
-    """The last diary date the participant can have; None while the schedule is open-ended."""
-    ends = [phases[-1].end] if phases else []
-    if participant.withdrawn_on is not None:
-        ends.append(participant.withdrawn_on - dt.timedelta(days=1))
-    if participant.completed_on is not None:
-        ends.append(participant.completed_on)
-    return min(ends) if ends else None
-
-
-def _latest_opened_day(now: dt.datetime, zone: zoneinfo.ZoneInfo, diary: Diary) -> dt.date:
-    """The latest diary date whose window has opened by `now`."""
-    day = now.astimezone(zone).date()
-    opens, _ = window_bounds(day, zone, diary)
-    return day if opens <= now else day - dt.timedelta(days=1)
-
-
-def _entry_view(entry: DiaryEntry) -> EntryView:
-    latest = entry.submissions.order_by("-received_at", "-id").first()
-    return EntryView(
-        client_id=latest.client_id if latest is not None else entry.client_id,
-        diary_date=entry.diary_date,
-        late=entry.late,
-        status=entry.status,
-        received_at=entry.received_at,
-        answers={answer.item: answer.value for answer in entry.answers.all()},
-        side_effects={
-            report.side_effect: report.unpleasantness for report in entry.side_effects.all()
-        },
-        capsule_taken=entry.capsule_taken,
-    )
-
-
-def diary_upload_view(*, participant: Participant, client_id: uuid.UUID) -> EntryView | None:
-    """What the participant's upload `client_id` recorded, or None when they made no such upload.
-
-    Built from the upload itself, not from the entry as it is now, so that the same upload
-    sent again is answered with exactly the same view, whatever happened to the entry since.
-    """
-    upload = (
-        DiarySubmission.objects.select_related("entry")
-        .filter(client_id=client_id, entry__participant=participant)
-        .order_by("pk")
-        .first()
-    )
-    return None if upload is None else diary_submission_view(upload)
-
-
-def diary_submission_view(upload: DiarySubmission) -> EntryView:
-    """The view of one upload (its `entry` loaded): what it recorded, as it was sent."""
-    content = upload.content
-    return EntryView(
-        client_id=upload.client_id,
-        diary_date=upload.entry.diary_date,
-        late=upload.late,
-        status=EntryStatus.SUBMITTED,
-        received_at=upload.received_at,
-        answers={str(k): float(v) for k, v in sorted(content["answers"].items())},
-        side_effects={str(k): str(v) for k, v in sorted(content["side_effects"].items())},
-        capsule_taken=content["capsule_taken"],
-    )
 
 
 def diary_questions_due(
@@ -408,56 +248,3 @@ def diary_form_tonight(*, participant: Participant, now: dt.datetime | None = No
         entry=entry,
         questions=questions,
     )
-
-
-def diary_progress(*, participant: Participant, now: dt.datetime | None = None) -> DiaryProgress:
-    """The participant's entries against the diary nights due so far (see `DiaryProgress`).
-
-    The nights are counted by `diary_compliance_nights`, as on the staff list and in the
-    analysis: a night is due once its window has closed, or once its entry is in.
-    """
-    moment = now or timezone.now()
-    first = participant.start_date
-    days = set(
-        DiaryEntry.objects.filter(participant=participant).values_list("diary_date", flat=True)
-    )
-    if first is None:
-        return DiaryProgress(len(days), 0, 0.0, 0, False)
-    diary = participant_protocol(participant).diary
-    zone = zoneinfo.ZoneInfo(participant.timezone)
-    latest = _latest_opened_day(moment, zone, diary)
-    _, closes = window_bounds(latest, zone, diary)
-    latest_closed = latest if moment >= closes else latest - dt.timedelta(days=1)
-    last = _last_diary_day(participant, participant_schedule(participant=participant))
-    as_of = last_night_due(latest_closed=latest_closed, filled=days)
-    nights = diary_compliance_nights(start=first, last_day=last, as_of=as_of, filled=days).overall
-    upto = as_of if last is None else min(as_of, last)
-    streak = 0
-    day = upto
-    while day >= first and day in days:
-        streak += 1
-        day -= dt.timedelta(days=1)
-    return DiaryProgress(
-        entries=len(days),
-        days_so_far=nights.expected,
-        completion_pct=round(100 * (nights.share or 0.0), 1),
-        streak=streak,
-        today_done=nights.expected > 0 and upto == latest and latest in days,
-    )
-
-
-def diary_history(*, participant: Participant) -> list[HistoryRow]:
-    """The participant's own entries, newest first, in three queries however many there are."""
-    return [
-        HistoryRow(
-            diary_date=entry.diary_date,
-            late=entry.late,
-            status=entry.status,
-            answers={answer.item: answer.value for answer in entry.answers.all()},
-            side_effects={
-                report.side_effect: report.unpleasantness for report in entry.side_effects.all()
-            },
-            capsule_taken=entry.capsule_taken,
-        )
-        for entry in diary_entry_list(participant=participant).reverse()
-    ]
