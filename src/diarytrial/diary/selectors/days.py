@@ -1,0 +1,31 @@
+"""Days as a participant reads them (`diary_day_words`, `diary_when_words`), and the last diary
+day a participant can have, which tonight's form, the questions due and the progress share.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from diarytrial.participants.models import Participant, ParticipantPhase
+
+
+def diary_day_words(day: dt.date) -> str:
+    """A date as a participant reads it: Tuesday 3 March 2026."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def diary_when_words(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
+    """An instant in the participant's own time: 18:00 on Tuesday 3 March 2026."""
+    local = instant.astimezone(zone)
+    return f"{local:%H:%M} on {diary_day_words(local.date())}"
+
+
+def _last_diary_day(participant: Participant, phases: list[ParticipantPhase]) -> dt.date | None:
+    """The last diary date the participant can have; None while the schedule is open-ended."""
+    ends = [phases[-1].end] if phases else []
+    if participant.withdrawn_on is not None:
+        ends.append(participant.withdrawn_on - dt.timedelta(days=1))
+    if participant.completed_on is not None:
+        ends.append(participant.completed_on)
+    return min(ends) if ends else None
