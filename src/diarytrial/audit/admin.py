@@ -15,7 +15,7 @@ from django.utils.html import format_html_join
 
 from diarytrial.audit.models import AuditEvent
 from diarytrial.audit.redaction import redacted_changes
-from diarytrial.studies.admin import ReadOnlyModelAdmin
+from diarytrial.core.admin import ReadOnlyModelAdmin
 
 
 @admin.register(AuditEvent)

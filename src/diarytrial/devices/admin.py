@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from diarytrial.core.admin import ReadOnlyModelAdmin
 from diarytrial.devices.models import Device, EnrolmentLink
-from diarytrial.studies.admin import ReadOnlyModelAdmin
 
 
 @admin.register(Device)

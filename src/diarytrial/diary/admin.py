@@ -10,13 +10,13 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from diarytrial.core.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin
 from diarytrial.diary.models import (
     DiaryAnswer,
     DiaryEntry,
     DiarySubmission,
     SideEffectReport,
 )
-from diarytrial.studies.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin
 
 
 class DiaryAnswerInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]

@@ -10,13 +10,13 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from diarytrial.core.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin
 from diarytrial.participants.models import (
     Consent,
     DoseLevelChange,
     EligibilityAnswer,
     Participant,
 )
-from diarytrial.studies.admin import ReadOnlyAdminMixin, ReadOnlyModelAdmin
 
 
 class EligibilityAnswerInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]

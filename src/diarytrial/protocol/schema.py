@@ -63,12 +63,8 @@ class Arm(_Model):
 
 
 class Blinding(_Model):
-    """What blinded staff and participants are shown in place of the arm.
-
-    `washout`: ``no_capsules`` (the default) gives nothing to take during a washout;
-    ``placebo_capsules`` gives identical placebo capsules, so that a washout which falls on
-    different days by sequence does not tell the participant their sequence.
-    """
+    """What blinded staff and participants see in place of the arm; `washout` says whether a
+    washout gives nothing to take or identical placebo capsules (see `protocol.visits`)."""
 
     label: Text = "Study medication"
     washout: Literal["no_capsules", "placebo_capsules"] = "no_capsules"

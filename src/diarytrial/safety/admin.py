@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from diarytrial.core.admin import ReadOnlyModelAdmin
 from diarytrial.safety.models import AdverseEvent, SideEffectReview
-from diarytrial.studies.admin import ReadOnlyModelAdmin
 
 
 @admin.register(AdverseEvent)
