@@ -25,6 +25,7 @@ n-of-1 design) has one visit per phase: the single kit per period, as before.
 from __future__ import annotations
 
 import itertools
+import datetime as dt
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -100,6 +101,23 @@ class VisitCalendar:
             if stretch.first_day <= treatment_day <= stretch.last_day:
                 return stretch
         return None
+
+    def date_of(self, treatment_day: int, start: dt.date) -> dt.date:
+        """The calendar date of `treatment_day` for a participant whose first baseline day is
+        `start` (treatment day 0 is the last baseline day).
+
+        >>> from diarytrial.protocol import load_example
+        >>> calendar = visit_calendar(load_example("ldn-fibromyalgia").protocol)
+        >>> [calendar.date_of(v.treatment_day, dt.date(2026, 1, 5)).isoformat()
+        ...  for v in calendar.visits[:3]]
+        ['2026-01-18', '2026-02-15', '2026-03-01']
+        """
+        return start + dt.timedelta(days=self.baseline_days + treatment_day - 1)
+
+    def treatment_day_of(self, day: dt.date, start: dt.date) -> int:
+        """The treatment day of calendar date `day` (0 or less in the baseline); inverse of
+        `date_of`."""
+        return (day - start).days + 1 - self.baseline_days
 
     def last_visit_on_or_before(self, treatment_day: int) -> Visit | None:
         """The latest visit on or before `treatment_day`; None in the baseline before day 0."""
