@@ -92,7 +92,8 @@ def test_the_list_shows_code_site_status_period_and_dose_level(
     cells = re.findall(r"<td>(.*?)</td>", row.group(0), re.S)
     assert "stanford" in cells[1]
     assert "Randomized" in cells[2]
-    assert cells[3] == "1"  # day 21: the first treatment period, by number
+    # Study day 21: treatment day 7, since the first visit; never a period or a condition.
+    assert cells[3] == "treatment day 7 (since visit 1)"
     assert cells[4] == "standard"
     assert screened.code in text
     assert "2 participants" in text
@@ -179,26 +180,36 @@ def test_an_unknown_code_is_not_found(study: Study, stanford: Site) -> None:
     assert response.status_code == 404
 
 
-def test_blinded_readers_see_the_schedule_up_to_the_current_phase_and_why(
-    study: Study, stanford: Site
-) -> None:
+def test_blinded_readers_see_the_visits_and_no_phase(study: Study, stanford: Site) -> None:
     make_allocation(study=study)
+    start = days_ago(60)
     participant = make_participant(
-        study=study, site=stanford, status=Status.RANDOMIZED, start_date=days_ago(20)
+        study=study, site=stanford, status=Status.RANDOMIZED, start_date=start
     )
 
     text = member(study, Role.INVESTIGATOR).get(url(study, "", participant)).text
 
     schedule = text.split('id="schedule"')[1].split("</table>")[0]
-    assert "Baseline" in schedule
-    assert "Treatment period 1" in schedule
-    assert "Treatment period 2" not in schedule
-    assert "Washout" not in schedule
-    assert "not shown" in schedule  # the end of period 1 would tell the sequence
-    assert "their dates would tell which sequence" in text
+    rows = re.findall(
+        r"<tr[^>]*>\s*<td>(Visit \d)</td>\s*<td>([\d-]+)</td>\s*<td>(\d+)</td>", schedule
+    )
+    assert [(name, int(day)) for name, _date, day in rows] == [
+        ("Visit 1", 0),
+        ("Visit 2", 28),
+        ("Visit 3", 42),
+        ("Visit 4", 84),
+        ("Visit 5", 98),
+        ("Visit 6", 126),
+    ]
+    assert rows[2][1] == (start + dt.timedelta(days=13 + 42)).isoformat()
+    assert "days 43–84" in schedule
+    # Study day 61 is treatment day 47: in the days of the kit of visit 3.
+    assert re.search(r'<tr class="current">\s*<td>Visit 3</td>', schedule)
+    for word in ("Treatment period", "Washout", "period 1", "Planned phases"):
+        assert word not in text
 
 
-def test_the_pharmacist_sees_the_whole_schedule(study: Study, stanford: Site) -> None:
+def test_the_pharmacist_also_sees_the_planned_phases(study: Study, stanford: Site) -> None:
     make_allocation(study=study)
     participant = make_participant(
         study=study, site=stanford, status=Status.RANDOMIZED, start_date=days_ago(20)
@@ -206,11 +217,10 @@ def test_the_pharmacist_sees_the_whole_schedule(study: Study, stanford: Site) ->
 
     text = member(study, Role.PHARMACIST).get(url(study, "", participant)).text
 
-    schedule = text.split('id="schedule"')[1].split("</table>")[0]
-    assert "Washout" in schedule
-    assert "Treatment period 2" in schedule
-    assert "not shown" not in schedule
-    assert "their dates would tell" not in text
+    phases = text.split('id="phases"')[1].split("</table>")[0]
+    assert "Washout" in phases
+    assert "Treatment period 2" in phases
+    assert "Visit 6" in text
 
 
 def test_the_detail_shows_kits_doses_screening_consent_and_history(

@@ -27,6 +27,7 @@ from diarytrial.participants.models import (
     PhaseKind,
 )
 from diarytrial.protocol import Protocol
+from diarytrial.protocol.visits import VisitCalendar, visit_calendar
 from diarytrial.studies.models import Site, Study
 from diarytrial.studies.selectors import protocol_version_load
 
@@ -71,23 +72,6 @@ def participant_get(
 def participant_protocol(participant: Participant) -> Protocol:
     """The protocol the participant started on (amendments after that do not apply to them)."""
     return protocol_version_load(participant.protocol_version).protocol
-
-
-def schedule_reveals_allocation(protocol: Protocol) -> bool:
-    """True when phase lengths differ between sequences, so that dates alone tell the arm.
-
-    The LDN example gives 84 days of LDN and 28 of placebo: a blinded reader who sees that
-    period 1 lasts 84 days knows the participant's sequence. Pages for blinded roles should then
-    show a participant's planned phases only up to the current one (the pharmacist, unblinded,
-    plans dispensing from the whole schedule).
-
-    >>> from diarytrial.protocol import load_example
-    >>> schedule_reveals_allocation(load_example("ldn-fibromyalgia").protocol)
-    True
-    >>> schedule_reveals_allocation(load_example("nof1-ldn").protocol)
-    False
-    """
-    return protocol.schedule_reveals_allocation
 
 
 def participant_today(participant: Participant, *, now: dt.datetime | None = None) -> dt.date:
@@ -165,14 +149,19 @@ def participant_status_counts(
 
 @dataclass(frozen=True)
 class ParticipantRow:
-    """A participant as the list shows them; the period is a number, never a condition."""
+    """A participant as the list shows them: where they are on the visit calendar, which is
+    the same for every sequence (never a period number or a condition)."""
 
     participant_id: int
     code: str
     site_code: str
     status: ParticipantStatus
-    phase_kind: str | None
-    period: int | None
+    baseline_day: int | None
+    """Today's day of the baseline (1-based), while in it."""
+    treatment_day: int | None
+    """Today's treatment day, from the day after the baseline to the last of the calendar."""
+    visit: int | None
+    """The last visit on or before today, during treatment."""
     dose_level: str
     start_date: dt.date | None
     today: dt.date
@@ -181,13 +170,13 @@ class ParticipantRow:
     before withdrawal, the completion date, whichever comes first); None while open."""
 
     @property
-    def period_label(self) -> str:
-        """``baseline``, ``1``, ``2``, ... or ``washout``; empty outside the schedule."""
-        if self.phase_kind is None:
-            return ""
-        if self.phase_kind == PhaseKind.TREATMENT:
-            return str(self.period)
-        return PhaseKind(self.phase_kind).label.lower()
+    def today_label(self) -> str:
+        """``baseline day 5``, ``treatment day 50 (since visit 3)``; empty outside the trial."""
+        if self.baseline_day is not None:
+            return f"baseline day {self.baseline_day}"
+        if self.treatment_day is not None:
+            return f"treatment day {self.treatment_day} (since visit {self.visit})"
+        return ""
 
 
 def participant_rows(
@@ -206,42 +195,86 @@ def participant_rows(
         Prefetch("phases", queryset=ParticipantPhase.objects.order_by("index"))
     )
     moment = now or timezone.now()
+    calendars: dict[int, VisitCalendar] = {}
     result = []
     for participant in rows:
         today = participant_today(participant, now=moment)
         phases = list(participant.phases.all())
-        current = next((p for p in phases if p.start <= today <= p.end), None)
         ends = [phases[-1].end] if phases else []
         if participant.withdrawn_on is not None:
             ends.append(participant.withdrawn_on - dt.timedelta(days=1))
         if participant.completed_on is not None:
             ends.append(participant.completed_on)
+        last_diary_day = min(ends) if ends else None
+        where: tuple[int | None, int | None, int | None] = (None, None, None)
+        if (
+            phases
+            and participant.start_date
+            and (last_diary_day is None or today <= last_diary_day)
+        ):
+            version = participant.protocol_version_id
+            if version not in calendars:
+                calendars[version] = visit_calendar(participant_protocol(participant))
+            where = _calendar_position(calendars[version], participant.start_date, today)
         result.append(
             ParticipantRow(
                 participant_id=participant.pk,
                 code=participant.code,
                 site_code=participant.site.code,
                 status=ParticipantStatus(participant.status),
-                phase_kind=current.kind if current else None,
-                period=current.period if current else None,
+                baseline_day=where[0],
+                treatment_day=where[1],
+                visit=where[2],
                 dose_level=participant.dose_level,
                 start_date=participant.start_date,
                 today=today,
-                last_diary_day=min(ends) if ends else None,
+                last_diary_day=last_diary_day,
             )
         )
     return result
 
 
-@dataclass(frozen=True)
-class VisiblePhase:
-    """A planned phase as one reader may see it; `end` is None when it would tell the arm."""
+def _calendar_position(
+    calendar: VisitCalendar, start: dt.date, today: dt.date
+) -> tuple[int | None, int | None, int | None]:
+    """(baseline day, treatment day, last visit) of `today`, each None where it does not apply."""
+    day = calendar.treatment_day_of(today, start)
+    if day <= 0:
+        baseline_day = calendar.baseline_days + day
+        return (baseline_day if baseline_day >= 1 else None), None, None
+    if day > calendar.treatment_days:
+        return None, None, None
+    visit = calendar.last_visit_on_or_before(day - 1)
+    return None, day, visit.number if visit else None
 
-    index: int
+
+@dataclass(frozen=True)
+class CalendarVisit:
+    """One visit on a participant's calendar: the same for everyone who started that day."""
+
+    number: int
+    treatment_day: int
+    on: dt.date
+    kit_first_day: int | None
+    kit_last_day: int | None
+    kit_from: dt.date | None
+    kit_to: dt.date | None
+    current: bool
+    """True when today falls in the stretch this visit's kit covers."""
+
+    @property
+    def label(self) -> str:
+        return f"Visit {self.number}"
+
+
+@dataclass(frozen=True)
+class CalendarPhase:
+    """A planned phase with its dates: for unblinded readers only."""
+
     kind: str
     period: int | None
     start: dt.date
-    end: dt.date | None
+    end: dt.date
     current: bool
 
     @property
@@ -252,73 +285,76 @@ class VisiblePhase:
 
 
 @dataclass(frozen=True)
-class VisibleSchedule:
-    """The part of a participant's schedule a reader may see, and why the rest is hidden."""
+class ParticipantCalendar:
+    """A participant's calendar as one reader may see it.
 
-    phases: tuple[VisiblePhase, ...]
-    hidden: bool
+    Every reader sees the visits of the protocol's visit calendar (`protocol.visits`), which
+    are the same for every sequence; only unblinded readers also see the planned phases, whose
+    dates differ by sequence. `not_blind` names why this protocol's calendar still differs by
+    sequence, when it does (``protocol check`` warns of it too).
+    """
 
-    HIDDEN_REASON = (
-        "In this protocol the phases last different times in different sequences, so their "
-        "dates would tell which sequence the participant is on. Each later phase is shown once "
-        "it has begun, and a phase's end once it is over."
-    )
+    baseline_from: dt.date
+    baseline_to: dt.date
+    visits: tuple[CalendarVisit, ...]
+    phases: tuple[CalendarPhase, ...]
+    today: dt.date
+    not_blind: tuple[str, ...]
 
-
-def _common_prefix_length(protocol: Protocol) -> int:
-    """How many leading phases have the same kind and length in every sequence."""
-    shapes = [
-        [(t.kind, t.days) for t in protocol.phase_templates(sequence)]
-        for sequence in protocol.sequences
-    ]
-    length = 0
-    for column in zip(*shapes, strict=False):
-        if len(set(column)) > 1:
-            break
-        length += 1
-    return length
+    @property
+    def in_baseline(self) -> bool:
+        return self.baseline_from <= self.today <= self.baseline_to
 
 
-def participant_schedule_visible(
+def participant_calendar(
     *,
     participant: Participant,
     phases: Iterable[ParticipantPhase],
     unblinded: bool,
     now: dt.datetime | None = None,
     protocol: Protocol | None = None,
-) -> VisibleSchedule:
-    """The planned `phases` of `participant` that a reader may see.
-
-    Unblinded readers see every phase. For blinded readers, when the protocol's phase lengths
-    differ between sequences (`schedule_reveals_allocation`), only what every sequence shares
-    and what has already happened is shown: phases of the common beginning in full, later
-    phases once begun, and their ends once over. `protocol`: the participant's, when the
-    caller has read it already.
-    """
-    today = participant_today(participant, now=now)
-    ordered = sorted(phases, key=lambda p: p.index)
+) -> ParticipantCalendar | None:
+    """The visits of `participant` (and, for an `unblinded` reader, their phases); None before
+    they have a start date. `protocol`: the participant's, when the caller has read it."""
+    if participant.start_date is None:
+        return None
     protocol = protocol or participant_protocol(participant)
-    if unblinded or not schedule_reveals_allocation(protocol):
-        safe = len(ordered)
-        hidden = False
-    else:
-        safe = _common_prefix_length(protocol)
-        hidden = True
-    visible = []
-    for phase in ordered:
-        if phase.index >= safe and phase.start > today:
-            break
-        visible.append(
-            VisiblePhase(
-                index=phase.index,
-                kind=phase.kind,
-                period=phase.period,
-                start=phase.start,
-                end=phase.end if phase.index < safe or phase.end < today else None,
-                current=phase.start <= today <= phase.end,
+    calendar = visit_calendar(protocol)
+    start = participant.start_date
+    today = participant_today(participant, now=now)
+    visits = []
+    for visit in calendar.visits:
+        stretch = visit.stretch
+        kit_from = calendar.date_of(stretch.first_day, start) if stretch else None
+        kit_to = calendar.date_of(stretch.last_day, start) if stretch else None
+        visits.append(
+            CalendarVisit(
+                number=visit.number,
+                treatment_day=visit.treatment_day,
+                on=calendar.date_of(visit.treatment_day, start),
+                kit_first_day=stretch.first_day if stretch else None,
+                kit_last_day=stretch.last_day if stretch else None,
+                kit_from=kit_from,
+                kit_to=kit_to,
+                current=kit_from is not None and kit_to is not None and kit_from <= today <= kit_to,
             )
         )
-    return VisibleSchedule(phases=tuple(visible), hidden=hidden and len(visible) < len(ordered))
+    shown = (
+        tuple(
+            CalendarPhase(p.kind, p.period, p.start, p.end, p.start <= today <= p.end)
+            for p in sorted(phases, key=lambda p: p.index)
+        )
+        if unblinded
+        else ()
+    )
+    return ParticipantCalendar(
+        baseline_from=start,
+        baseline_to=calendar.date_of(0, start),
+        visits=tuple(visits),
+        phases=shown,
+        today=today,
+        not_blind=calendar.problems,
+    )
 
 
 def participant_audit_history(

@@ -21,14 +21,14 @@ from diarytrial.diary.models import DiaryEntry
 from diarytrial.participants.models import DoseLevelChange, Participant, ParticipantStatus
 from diarytrial.participants.pages import CARE_ROLES, UNBLINDING_ROLES
 from diarytrial.participants.selectors import (
+    ParticipantCalendar,
     ParticipantDetail,
     ParticipantRow,
-    VisibleSchedule,
     participant_audit_history,
+    participant_calendar,
     participant_detail,
     participant_protocol,
     participant_rows,
-    participant_schedule_visible,
 )
 from diarytrial.participants.services import TRANSITIONS
 from diarytrial.protocol.compliance import diary_compliance_nights, last_night_due
@@ -125,7 +125,7 @@ class ParticipantPage:
 
     detail: ParticipantDetail
     eligibility: tuple[EligibilityLine, ...]
-    schedule: VisibleSchedule
+    calendar: ParticipantCalendar | None
     randomization: RandomizationSummary | None
     dispensings: tuple[DispensingSummary, ...]
     dose_history: tuple[DoseLevelChange, ...]
@@ -155,7 +155,7 @@ def participant_page(
             EligibilityLine(questions.get(a.question_id, a.question_id), a.answer, a.eligible)
             for a in detail.eligibility_answers
         ),
-        schedule=participant_schedule_visible(
+        calendar=participant_calendar(
             participant=participant, phases=detail.phases, unblinded=unblinded, protocol=protocol
         ),
         randomization=randomization_get(participant=participant),
