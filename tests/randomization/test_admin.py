@@ -110,3 +110,21 @@ def test_a_listed_filter_still_works(staff_client: Client) -> None:
         reverse("admin:audit_auditevent_changelist") + "?object_type=randomization.kit"
     )
     assert response.status_code == 200
+
+
+def test_pages_render_an_event_through_the_redaction() -> None:
+    from django.template.loader import render_to_string
+
+    event = AuditEvent(
+        object_type="participants.participant",
+        changes=[
+            {"field": "arm", "old": None, "new": "ldn"},
+            {"field": "status", "old": "enrolled", "new": "randomized"},
+        ],
+    )
+    blinded = render_to_string("audit/_changes.html", {"event": event, "unblinded": False})
+    unblinded = render_to_string("audit/_changes.html", {"event": event, "unblinded": True})
+    assert "ldn" not in blinded
+    assert HIDDEN in blinded
+    assert "randomized" in blinded
+    assert "ldn" in unblinded

@@ -9,7 +9,10 @@ admin always) where they carry the allocation:
   dose), a dispensing;
 - the fields that name an arm or a sequence on any record.
 
-The hidden value is replaced by `HIDDEN`, so the reader still sees which field changed.
+The hidden value is replaced by `HIDDEN`, so the reader still sees which field changed. Every
+page that shows an event's changes goes through here (the admin, and the template
+``audit/_changes.html`` with its filter ``changes_for``): pages that list a participant's history
+leave allocation records out altogether, and this is the second line of defence.
 """
 
 from __future__ import annotations
