@@ -24,8 +24,8 @@ n-of-1 design) has one visit per phase: the single kit per period, as before.
 
 from __future__ import annotations
 
-import itertools
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from functools import cached_property
 
