@@ -225,6 +225,9 @@ def test_the_inventory_shows_contents_and_records_the_read(
     assert "Low-dose naltrexone" in text
     assert "4.5 mg" in text
     assert text.count("<code>K-") == 8
+    needed = " ".join(text.split('id="kits-needed">')[1].split("</p>")[0].split())
+    assert "at most 3 of Low-dose naltrexone and 2 of Placebo" in needed
+    assert "serve N&#8239;/&#8239;3 participants" in needed
     events = read_events()
     assert [e.reason for e in events] == ["kit contents read"]
     assert events[0].object_type == "randomization.kitbatch"
