@@ -199,11 +199,11 @@ def make_kits(
 
 
 def make_dispensing(
-    *, participant: Participant, period: int = 1, actor: User | None = None
+    *, participant: Participant, visit: int = 1, actor: User | None = None
 ) -> Dispensing:
-    """The kit `kit_to_dispense` names, dispensed to `participant` for `period` (needs kits)."""
-    kit = kit_to_dispense(participant=participant, period=period)
-    return kit_dispense(participant=participant, period=period, kit=kit, actor=actor)
+    """The kit `kit_to_dispense` names, dispensed to `participant` at `visit` (needs kits)."""
+    kit = kit_to_dispense(participant=participant, visit=visit)
+    return kit_dispense(participant=participant, visit=visit, kit=kit, actor=actor)
 
 
 def client_for(user: User) -> Client:

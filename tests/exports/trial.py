@@ -104,11 +104,11 @@ class Trial:
 
 
 def randomize_and_dispense(participant: Participant, *, pharmacist: User) -> None:
-    """Randomize `participant` and hand them the kit of period 1, as the pharmacist does."""
+    """Randomize `participant` and hand them the kit of visit 1, as the pharmacist does."""
     participant_randomize(participant=participant, actor=None)
     participant.refresh_from_db()
-    kit = kit_to_dispense(participant=participant, period=1)
-    kit_dispense(participant=participant, period=1, kit=kit, actor=pharmacist)
+    kit = kit_to_dispense(participant=participant, visit=1)
+    kit_dispense(participant=participant, visit=1, kit=kit, actor=pharmacist)
 
 
 def make_trial(

@@ -46,8 +46,8 @@ def _randomized_and_dispensed() -> int:
     participant = make_participant(study=study, status=ParticipantStatus.RANDOMIZED)
     kit_dispense(
         participant=participant,
-        period=1,
-        kit=kit_to_dispense(participant=participant, period=1),
+        visit=1,
+        kit=kit_to_dispense(participant=participant, visit=1),
         actor=None,
     )
     return participant.pk

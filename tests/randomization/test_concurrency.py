@@ -16,6 +16,7 @@ from tests.builders import make_allocation, make_kits, make_participant, make_st
 from diarytrial.audit.selectors import audit_verify
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.protocol import load_example
+from diarytrial.protocol.visits import visit_calendar
 from diarytrial.randomization.errors import AlreadyRandomizedError, KitNotAvailableError
 from diarytrial.randomization.models import (
     AllocationSlot,
@@ -119,9 +120,10 @@ def test_parallel_randomizations_of_participants_asked_twice_each() -> None:
     assert len(set(Randomization.objects.values_list("slot", flat=True))) == 10
 
 
-def _ldn_period(participant: Participant) -> int:
+def _ldn_visit(participant: Participant) -> int:
+    """The first visit at which `participant` gets an LDN kit (1 or 3 in the LDN protocol)."""
     sequence = LDN.sequence_from_code(AllocationSlot.objects.get(used_by=participant).sequence_code)
-    return sequence.index("ldn") + 1
+    return visit_calendar(LDN).contents[sequence].index("ldn") + 1
 
 
 def test_a_kit_dispensed_from_ten_places_at_once_is_dispensed_once() -> None:
@@ -135,7 +137,7 @@ def test_a_kit_dispensed_from_ten_places_at_once_is_dispensed_once() -> None:
 
     results = in_parallel(
         [
-            (lambda p=p: kit_dispense(participant=p, period=_ldn_period(p), kit=kit, actor=None))
+            (lambda p=p: kit_dispense(participant=p, visit=_ldn_visit(p), kit=kit, actor=None))
             for p in participants
         ]
     )
@@ -160,7 +162,7 @@ def test_different_kits_dispensed_at_once_all_succeed() -> None:
 
     results = in_parallel(
         [
-            (lambda p=p, k=k: kit_dispense(participant=p, period=_ldn_period(p), kit=k, actor=None))
+            (lambda p=p, k=k: kit_dispense(participant=p, visit=_ldn_visit(p), kit=k, actor=None))
             for p, k in zip(participants, kits, strict=True)
         ]
     )

@@ -8,7 +8,15 @@ from collections import Counter
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
-from tests.builders import make_allocation, make_kits, make_member, make_participant, make_study
+from tests.builders import (
+    make_allocation,
+    make_dispensing,
+    make_kits,
+    make_member,
+    make_participant,
+    make_protocol_text,
+    make_study,
+)
 
 from diarytrial.audit.models import AuditEvent
 from diarytrial.core.errors import InvalidInputError, PermissionDeniedError
@@ -16,16 +24,20 @@ from diarytrial.participants.errors import ParticipantStatusError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.services import participant_dose_level_set
 from diarytrial.protocol import load_example
+from diarytrial.protocol.visits import kit_arm, visit_calendar
 from diarytrial.randomization.errors import (
     KitImportInvalidError,
     KitMismatchError,
     KitNotAvailableError,
     NoKitAvailableError,
-    PeriodInvalidError,
+    VisitDispensedError,
+    VisitInvalidError,
 )
 from diarytrial.randomization.models import AllocationSlot, Dispensing, Kit, KitBatch, KitStatus
+from diarytrial.randomization.plans import kits_per_participant
 from diarytrial.randomization.selectors import (
     KitSummary,
+    dispensing_due,
     dispensing_list,
     kit_list_blinded,
     kit_to_dispense,
@@ -44,6 +56,7 @@ pytestmark = pytest.mark.django_db
 
 Status = ParticipantStatus
 LDN = load_example("ldn-fibromyalgia").protocol
+CALENDAR = visit_calendar(LDN)
 
 
 def _last_event_id() -> int:
@@ -256,20 +269,117 @@ def test_the_unblinded_list_is_for_the_pharmacist_and_each_read_is_audited() -> 
 # --- choosing and dispensing ----------------------------------------------------------------------
 
 
-def test_the_kit_to_dispense_holds_the_periods_arm_at_the_current_level() -> None:
+def test_the_kit_to_dispense_holds_the_visits_arm_at_the_current_level() -> None:
     study = make_study()
     make_kits(study=study, per_arm_and_level=3)
     participant = _randomized(study)
-    arms = _arms_of(participant)
+    needs = [kit_arm(LDN, c) for c in CALENDAR.contents[_arms_of(participant)]]
 
-    for period in (1, 2):
-        kit = kit_to_dispense(participant=participant, period=period)
-        assert (kit.arm, kit.dose_level, kit.status) == (arms[period - 1], "standard", "available")
+    for visit in range(1, 6):
+        kit = kit_to_dispense(participant=participant, visit=visit)
+        assert (kit.arm, kit.dose_level, kit.status) == (needs[visit - 1], "standard", "available")
 
     participant_dose_level_set(
         participant=participant, level="reduced", reason="nausea", actor=None
     )
-    assert kit_to_dispense(participant=participant, period=1).dose_level == "reduced"
+    assert kit_to_dispense(participant=participant, visit=1).dose_level == "reduced"
+
+
+def _one_of_each_sequence(study: Study) -> dict[tuple[str, ...], Participant]:
+    """A randomized participant of each LDN sequence (more are randomized on the way)."""
+    found: dict[tuple[str, ...], Participant] = {}
+    for _ in range(20):
+        participant = _randomized(study)
+        found.setdefault(_arms_of(participant), participant)
+        if len(found) == len(LDN.sequences):
+            return found
+    raise AssertionError("twenty randomizations gave a single sequence")
+
+
+def test_each_ldn_sequence_gets_five_kits_three_ldn_and_two_placebo() -> None:
+    study = make_study()
+    make_kits(study=study, per_arm_and_level=6)  # two participants, three LDN kits each
+    pharmacist = make_member(study=study, role=Role.PHARMACIST).user
+    people = _one_of_each_sequence(study)
+
+    for participant in people.values():
+        for visit in range(1, 6):
+            make_dispensing(participant=participant, visit=visit)
+
+    def kits_of(sequence: tuple[str, ...]) -> list[tuple[int, str]]:
+        dispensings = Dispensing.objects.filter(participant=people[sequence]).order_by("visit")
+        return [(d.visit, d.kit.arm) for d in dispensings.select_related("kit")]
+
+    assert kits_of(("ldn", "placebo")) == [
+        (1, "ldn"),
+        (2, "ldn"),
+        (3, "ldn"),
+        (4, "placebo"),  # the washout's identical placebo capsules
+        (5, "placebo"),
+    ]
+    assert kits_of(("placebo", "ldn")) == [
+        (1, "placebo"),
+        (2, "placebo"),  # the washout
+        (3, "ldn"),
+        (4, "ldn"),
+        (5, "ldn"),
+    ]
+    assert kits_per_participant(LDN) == {"ldn": 3, "placebo": 2}
+    due = {row.participant_code for row in dispensing_due(user=pharmacist, study=study)}
+    assert not due & {p.code for p in people.values()}  # nothing more is due
+    for participant in people.values():
+        with pytest.raises(VisitInvalidError, match="kits at visits 1 to 5; visit 6"):
+            kit_to_dispense(participant=participant, visit=6)
+
+
+def test_a_kit_of_the_wrong_arm_for_the_visit_is_refused() -> None:
+    study = make_study()
+    make_kits(study=study, per_arm_and_level=2)
+    ldn_first = _one_of_each_sequence(study)[("ldn", "placebo")]
+    ldn_kit = Kit.objects.filter(arm="ldn", dose_level="standard").first()
+    placebo_kit = Kit.objects.filter(arm="placebo", dose_level="standard").first()
+    assert ldn_kit is not None
+    assert placebo_kit is not None
+
+    for visit, wrong in ((1, placebo_kit), (3, placebo_kit), (4, ldn_kit), (5, ldn_kit)):
+        with pytest.raises(KitMismatchError, match=f"not a kit for .* at visit {visit} ") as caught:
+            kit_dispense(participant=ldn_first, visit=visit, kit=wrong, actor=None)
+        assert "ldn" not in caught.value.message
+        assert "placebo" not in caught.value.message
+    assert not Dispensing.objects.exists()
+
+
+def test_a_participant_gets_one_kit_per_visit() -> None:
+    study = make_study()
+    make_kits(study=study, per_arm_and_level=3)
+    participant = _randomized(study)
+    first = make_dispensing(participant=participant, visit=1)
+    again = kit_to_dispense(participant=participant, visit=1)
+
+    with pytest.raises(VisitDispensedError, match=f"got kit {first.kit.code} at visit 1 already"):
+        kit_dispense(participant=participant, visit=1, kit=again, actor=None)
+    assert Dispensing.objects.count() == 1
+    assert Kit.objects.get(pk=again.pk).status == KitStatus.AVAILABLE
+
+
+def test_a_washout_without_capsules_has_no_kit_to_dispense() -> None:
+    text = make_protocol_text().replace('washout = "placebo_capsules"', 'washout = "no_capsules"')
+    text = text.replace("treatment_days = { ldn = 84, placebo = 28 }", "treatment_days = 28")
+    study = make_study(text=text)
+    make_kits(study=study, per_arm_and_level=2)
+    pharmacist = make_member(study=study, role=Role.PHARMACIST).user
+    participant = _randomized(study)
+    make_dispensing(participant=participant, visit=1)
+    kit = Kit.objects.filter(status=KitStatus.AVAILABLE).first()
+    assert kit is not None
+
+    with pytest.raises(VisitInvalidError, match=r"Visit 2 dispenses no kit .* no capsules"):
+        kit_to_dispense(participant=participant, visit=2)
+    with pytest.raises(VisitInvalidError, match="Visit 2 dispenses no kit"):
+        kit_dispense(participant=participant, visit=2, kit=kit, actor=None)
+    (row,) = dispensing_due(user=pharmacist, study=study)
+    assert row.describe().startswith("Visit 3, treatment day 42 (")
+    assert row.describe().endswith("): kit for days 43-70")
 
 
 def test_dispensing_marks_the_kit_and_makes_the_participant_active() -> None:
@@ -277,17 +387,18 @@ def test_dispensing_marks_the_kit_and_makes_the_participant_active() -> None:
     make_kits(study=study, per_arm_and_level=2)
     participant = _randomized(study)
     pharmacist = make_member(study=study, role=Role.PHARMACIST).user
-    kit = kit_to_dispense(participant=participant, period=1)
+    kit = kit_to_dispense(participant=participant, visit=1)
     mark = _last_event_id()
 
-    dispensing = kit_dispense(participant=participant, period=1, kit=kit, actor=pharmacist)
+    dispensing = kit_dispense(participant=participant, visit=1, kit=kit, actor=pharmacist)
 
-    assert (dispensing.kit, dispensing.participant, dispensing.period) == (kit, participant, 1)
+    assert (dispensing.kit, dispensing.participant, dispensing.visit) == (kit, participant, 1)
     assert kit.status == Kit.objects.get(pk=kit.pk).status == KitStatus.DISPENSED
     assert participant.status == Status.ACTIVE
-    assert [str(d) for d in dispensing_list(participant=participant)] == [
-        f"kit {kit.code} dispensed"
-    ]
+    (summary,) = dispensing_list(participant=participant)
+    assert str(summary) == f"kit {kit.code} dispensed"
+    assert summary.visit_text.startswith("Visit 1, treatment day 0 (")
+    assert summary.visit_text.endswith("): kit for days 1-28")
     events = _events_after(mark)
     assert [(e.action, e.object_type) for e in events] == [
         ("update", "randomization.kit"),
@@ -295,6 +406,8 @@ def test_dispensing_marks_the_kit_and_makes_the_participant_active() -> None:
         ("update", "participants.participant"),
     ]
     assert events[-1].reason == f"kit {kit.code} dispensed"
+    assert {"field": "visit", "old": None, "new": 1} in events[1].changes
+    assert "period" not in str(events[1].changes)
     for event in events:
         assert kit.arm not in str(event.changes)
 
@@ -303,11 +416,11 @@ def test_a_kit_is_dispensed_once() -> None:
     study = make_study()
     make_kits(study=study, per_arm_and_level=2)
     first = _randomized(study)
-    kit = kit_to_dispense(participant=first, period=1)
-    kit_dispense(participant=first, period=1, kit=kit, actor=None)
+    kit = kit_to_dispense(participant=first, visit=1)
+    kit_dispense(participant=first, visit=1, kit=kit, actor=None)
 
     with pytest.raises(KitNotAvailableError, match="dispensed already"):
-        kit_dispense(participant=first, period=1, kit=Kit.objects.get(pk=kit.pk), actor=None)
+        kit_dispense(participant=first, visit=1, kit=Kit.objects.get(pk=kit.pk), actor=None)
     assert Dispensing.objects.count() == 1
 
 
@@ -323,14 +436,14 @@ def test_a_kit_with_other_contents_is_refused_without_naming_them() -> None:
 
     for kit in (wrong_arm, wrong_level):
         with pytest.raises(KitMismatchError) as caught:
-            kit_dispense(participant=participant, period=1, kit=kit, actor=None)
+            kit_dispense(participant=participant, visit=1, kit=kit, actor=None)
         assert "ldn" not in caught.value.message
         assert "placebo" not in caught.value.message
     assert not Dispensing.objects.exists()
     assert Kit.objects.filter(status=KitStatus.AVAILABLE).count() == 8
 
 
-def test_dispensing_needs_a_real_period_and_a_randomized_participant() -> None:
+def test_dispensing_needs_a_real_visit_and_a_randomized_participant() -> None:
     study = make_study()
     make_kits(study=study, per_arm_and_level=1)
     randomized = _randomized(study)
@@ -338,10 +451,11 @@ def test_dispensing_needs_a_real_period_and_a_randomized_participant() -> None:
     kit = Kit.objects.first()
     assert kit is not None
 
-    with pytest.raises(PeriodInvalidError, match="periods 1 to 2; there is no period 3"):
-        kit_to_dispense(participant=randomized, period=3)
+    for visit in (0, 6, 7):
+        with pytest.raises(VisitInvalidError, match=f"kits at visits 1 to 5; visit {visit} "):
+            kit_to_dispense(participant=randomized, visit=visit)
     with pytest.raises(ParticipantStatusError, match="randomized and active participants only"):
-        kit_dispense(participant=enrolled, period=1, kit=kit, actor=None)
+        kit_dispense(participant=enrolled, visit=1, kit=kit, actor=None)
 
 
 def test_no_kit_left_says_so() -> None:
@@ -349,14 +463,14 @@ def test_no_kit_left_says_so() -> None:
     participant = _randomized(study)
 
     with pytest.raises(NoKitAvailableError, match="generate or import more kits"):
-        kit_to_dispense(participant=participant, period=1)
+        kit_to_dispense(participant=participant, visit=1)
 
 
 def test_a_destroyed_kit_is_not_dispensed() -> None:
     study = make_study()
     make_kits(study=study, per_arm_and_level=1)
     participant = _randomized(study)
-    kit = kit_to_dispense(participant=participant, period=1)
+    kit = kit_to_dispense(participant=participant, visit=1)
     mark = _last_event_id()
 
     kit_destroy(kit=kit, reason="capsules damaged", actor=None)
@@ -364,14 +478,14 @@ def test_a_destroyed_kit_is_not_dispensed() -> None:
     assert kit.status == KitStatus.DESTROYED
     assert [(e.action, e.reason) for e in _events_after(mark)] == [("update", "capsules damaged")]
     with pytest.raises(NoKitAvailableError):
-        kit_to_dispense(participant=participant, period=1)
+        kit_to_dispense(participant=participant, visit=1)
     with pytest.raises(KitNotAvailableError):
-        kit_dispense(participant=participant, period=1, kit=kit, actor=None)
+        kit_dispense(participant=participant, visit=1, kit=kit, actor=None)
 
 
 def _dispense_then_fail(participant: Participant, kit: Kit) -> None:
     with transaction.atomic():
-        kit_dispense(participant=participant, period=1, kit=kit, actor=None)
+        kit_dispense(participant=participant, visit=1, kit=kit, actor=None)
         raise RuntimeError("boom")
 
 
@@ -379,7 +493,7 @@ def test_a_rolled_back_dispensing_leaves_neither_rows_nor_events() -> None:
     study = make_study()
     make_kits(study=study, per_arm_and_level=1)
     participant = _randomized(study)
-    kit = kit_to_dispense(participant=participant, period=1)
+    kit = kit_to_dispense(participant=participant, visit=1)
     mark = _last_event_id()
 
     with pytest.raises(RuntimeError, match="boom"):

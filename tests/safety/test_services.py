@@ -395,7 +395,7 @@ def test_a_dose_change_is_the_same_whatever_the_arm_and_the_next_kit_follows_it(
     coordinator = _staff(randomized[0].study)
 
     for participant in randomized:
-        assert kit_to_dispense(participant=participant, period=1).dose_level == "standard"
+        assert kit_to_dispense(participant=participant, visit=1).dose_level == "standard"
         mark = last_event_id()
 
         change = dose_level_change(
@@ -410,7 +410,7 @@ def test_a_dose_change_is_the_same_whatever_the_arm_and_the_next_kit_follows_it(
         )
         participant.refresh_from_db()
         assert participant.dose_level == "reduced"
-        assert kit_to_dispense(participant=participant, period=1).dose_level == "reduced"
+        assert kit_to_dispense(participant=participant, visit=1).dose_level == "reduced"
         events = events_after(mark)
         assert [(e.action, e.object_type) for e in events] == [
             ("create", "participants.doselevelchange"),
@@ -433,7 +433,7 @@ def test_a_dose_can_be_restored(randomized: list[Participant]) -> None:
         .order_by("id")
         .values_list("level", flat=True)
     ) == ["standard", "reduced", "standard"]
-    assert kit_to_dispense(participant=participant, period=1).dose_level == "standard"
+    assert kit_to_dispense(participant=participant, visit=1).dose_level == "standard"
 
 
 @pytest.mark.parametrize(

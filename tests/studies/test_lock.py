@@ -252,8 +252,8 @@ WRITES: dict[str, Write] = {
     "kit_destroy": lambda w: kit_destroy(kit=w.kit, reason="damaged", actor=w.pharmacist),
     "kit_dispense": lambda w: kit_dispense(
         participant=w.randomized,
-        period=1,
-        kit=kit_to_dispense(participant=w.randomized, period=1),
+        visit=1,
+        kit=kit_to_dispense(participant=w.randomized, visit=1),
         actor=w.pharmacist,
     ),
     "participant_unblind_emergency": lambda w: participant_unblind_emergency(

@@ -233,7 +233,8 @@ def test_the_detail_shows_kits_doses_screening_consent_and_history(
 
     text = member(study, Role.COORDINATOR).get(url(study, "", participant)).text
 
-    assert f"Kit <code>{dispensing.kit.code}</code> dispensed for period 1" in text
+    assert f"kit for days 1-28: kit <code>{dispensing.kit.code}</code> dispensed on" in text
+    assert "Visit 1, treatment day 0 (" in text
     assert "Meets the 1990 American College of Rheumatology criteria" in text
     assert "Consent form version 1.0" in text
     assert "Dose level history" in text

@@ -85,8 +85,9 @@ def test_the_due_list_names_the_kit_kit_to_dispense_names_without_its_contents(
 
     text = pharmacist.get(page(study)).text
 
-    expected = kit_to_dispense(participant=participant, period=1)
-    assert "Treatment period 1" in text
+    expected = kit_to_dispense(participant=participant, visit=1)
+    assert "Visit 1, treatment day 0 (" in text
+    assert "): kit for days 1-28" in text
     assert participant.code in text
     assert f"<code>{expected.code}</code>" in text
     main = text.split("<main")[1]
@@ -115,15 +116,15 @@ def test_two_participants_needing_the_same_kind_get_different_kits(
         assert kits[str(row.kit_code)].dose_level == participant.dose_level
 
 
-def test_dispensing_a_kit_makes_the_participant_active_and_the_next_period_due(
+def test_dispensing_a_kit_makes_the_participant_active_and_the_next_visit_due(
     study: Study, site: Site, pharmacist: Client
 ) -> None:
     make_kits(study=study)
     (participant,) = randomized(study, site)
-    kit = kit_to_dispense(participant=participant, period=1)
+    kit = kit_to_dispense(participant=participant, visit=1)
 
     response = pharmacist.post(
-        page(study, "dispense/"), {"participant": participant.code, "period": 1, "kit": kit.code}
+        page(study, "dispense/"), {"participant": participant.code, "visit": 1, "kit": kit.code}
     )
     after = pharmacist.get(response["Location"]).text
 
@@ -132,9 +133,11 @@ def test_dispensing_a_kit_makes_the_participant_active_and_the_next_period_due(
     assert Dispensing.objects.get().kit == kit
     participant.refresh_from_db()
     assert participant.status == Status.ACTIVE
-    assert f"Kit {kit.code} dispensed to {participant.code} for period 1." in after
-    assert "Treatment period 2" in after
-    assert "Treatment period 1" not in after
+    assert f"Kit {kit.code} dispensed to {participant.code}: Visit 1, treatment day 0 (" in after
+    rows = after.split("<tbody>")[1]
+    assert "Visit 2, treatment day 28 (" in rows
+    assert "Visit 1," not in rows
+    assert "period" not in rows.lower()
 
 
 def test_a_kit_taken_meanwhile_is_refused_with_a_message(
@@ -145,7 +148,7 @@ def test_a_kit_taken_meanwhile_is_refused_with_a_message(
     taken = make_dispensing(participant=first).kit
 
     response = pharmacist.post(
-        page(study, "dispense/"), {"participant": second.code, "period": 1, "kit": taken.code}
+        page(study, "dispense/"), {"participant": second.code, "visit": 1, "kit": taken.code}
     )
 
     assert response.status_code == 302
@@ -163,10 +166,10 @@ def test_a_wrong_kit_or_a_tampered_form_dispenses_nothing(
     assert wrong is not None
 
     mismatch = pharmacist.post(
-        page(study, "dispense/"), {"participant": participant.code, "period": 1, "kit": wrong.code}
+        page(study, "dispense/"), {"participant": participant.code, "visit": 1, "kit": wrong.code}
     )
     unknown = pharmacist.post(
-        page(study, "dispense/"), {"participant": participant.code, "period": 1, "kit": "K-NONE"}
+        page(study, "dispense/"), {"participant": participant.code, "visit": 1, "kit": "K-NONE"}
     )
     garbled = pharmacist.post(page(study, "dispense/"), {"participant": participant.code})
 
@@ -222,6 +225,9 @@ def test_the_inventory_shows_contents_and_records_the_read(
     assert "Low-dose naltrexone" in text
     assert "4.5 mg" in text
     assert text.count("<code>K-") == 8
+    needed = " ".join(text.split('id="kits-needed">')[1].split("</p>")[0].split())
+    assert "at most 3 of Low-dose naltrexone and 2 of Placebo" in needed
+    assert "serve N&#8239;/&#8239;3 participants" in needed
     events = read_events()
     assert [e.reason for e in events] == ["kit contents read"]
     assert events[0].object_type == "randomization.kitbatch"
@@ -404,13 +410,13 @@ def test_the_pages_tell_the_pharmacist_nothing_can_be_dispensed_once_locked(
 
     make_kits(study=study)
     (participant,) = randomized(study, site)
-    kit = kit_to_dispense(participant=participant, period=1)
+    kit = kit_to_dispense(participant=participant, visit=1)
     administrator = make_member(study=study, role=Role.ADMINISTRATOR).user
     study_lock(study=study, reason="analysis", actor=administrator)
 
     text = pharmacist.get(page(study)).text
     response = pharmacist.post(
-        page(study, "dispense/"), {"participant": participant.code, "period": 1, "kit": kit.code}
+        page(study, "dispense/"), {"participant": participant.code, "visit": 1, "kit": kit.code}
     )
 
     assert "locked for analysis" in text
@@ -419,7 +425,7 @@ def test_the_pages_tell_the_pharmacist_nothing_can_be_dispensed_once_locked(
     assert "locked for analysis" in pharmacist.get(response["Location"]).text
 
 
-def test_dates_on_the_due_list_are_the_period_starts(
+def test_dates_on_the_due_list_are_the_visit_days(
     study: Study, site: Site, pharmacist: Client
 ) -> None:
     make_kits(study=study)
@@ -428,6 +434,57 @@ def test_dates_on_the_due_list_are_the_period_starts(
 
     text = pharmacist.get(page(study)).text
 
-    # Baseline is 14 days: period 1 begins on day 15, whatever the arm.
-    assert "2026-01-19" in text
+    # Baseline is 14 days: visit 1 is its last day, day 14, whatever the arm.
+    assert "Visit 1, treatment day 0 (2026-01-18): kit for days 1-28" in text
     assert "due now" in text
+
+
+def _row_of(text: str, code: str) -> list[str]:
+    """The site, visit and dose level cells of participant `code`'s row of the due list."""
+    found = re.search(rf"<tr>\s*<td><a [^>]*><code>{code}</code>.*?</tr>", text, re.S)
+    assert found is not None, code
+    return re.findall(r"<td>(.*?)</td>", found.group(0), re.S)[1:4]
+
+
+def _kits_section(client: Client, study: Study, participant: Participant) -> str:
+    """The kits dispensed as a participant's page shows them, without the kit codes."""
+    text = client.get(f"/studies/{study.slug}/participants/{participant.code}/").text
+    section = text.split('id="kits"')[1].split("<h2")[0]
+    return re.sub(r"K-[0-9A-Z]+", "…", section)
+
+
+def test_two_participants_who_started_the_same_day_have_the_same_visits_whatever_the_sequence(
+    study: Study, site: Site, pharmacist: Client
+) -> None:
+    make_kits(study=study, per_arm_and_level=20)
+    start = dt.date(2026, 10, 5)
+    people: dict[tuple[str, ...], Participant] = {}
+    while len(people) < 2 and len(AllocationSlot.objects.filter(used_by__isnull=False)) < 20:
+        (participant,) = randomized(study, site, start_date=start)
+        people.setdefault(arms_of(participant), participant)
+    pair = (people[("ldn", "placebo")], people[("placebo", "ldn")])
+    user = make_member(study=study, role=Role.PHARMACIST, username="second_pharmacist").user
+    blinded = [
+        client_for(make_member(study=study, role=role).user)
+        for role in (Role.COORDINATOR, Role.INVESTIGATOR, Role.STATISTICIAN)
+    ]
+
+    days = ["0 (2026-10-18): kit for days 1-28", "28 (2026-11-15): kit for days 29-42"]
+    days += ["42 (2026-11-29): kit for days 43-84", "84 (2027-01-10): kit for days 85-98"]
+    days += ["98 (2027-01-24): kit for days 99-126"]
+    for visit, told in enumerate(days, start=1):
+        rows = {r.participant_code: r for r in dispensing_due(user=user, study=study)}
+        expected = f"Visit {visit}, treatment day {told}"
+        assert [rows[p.code].describe() for p in pair] == [expected, expected]
+        text = pharmacist.get(page(study)).text
+        assert _row_of(text, pair[0].code) == _row_of(text, pair[1].code)
+        assert expected in _row_of(text, pair[0].code)[1]
+        for participant in pair:
+            make_dispensing(participant=participant, visit=visit)
+        for client in blinded:
+            first, second = (_kits_section(client, study, p) for p in pair)
+            assert first == second
+            assert expected in first
+            assert "period" not in first.lower()
+    due = {r.participant_code for r in dispensing_due(user=user, study=study)}
+    assert not due & {p.code for p in pair}  # five kits each, and nothing more

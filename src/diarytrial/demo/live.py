@@ -36,7 +36,6 @@ from diarytrial.demo.phone import PhoneTryout, phone_tryout
 from diarytrial.diary.services import diary_entry_submit, pgic_answer_record
 from diarytrial.exports.services import dataset_export, study_unblind
 from diarytrial.participants.models import Participant
-from diarytrial.participants.selectors import participant_schedule
 from diarytrial.participants.services import (
     participant_complete,
     participant_enrol,
@@ -44,7 +43,9 @@ from diarytrial.participants.services import (
     participant_withdraw,
 )
 from diarytrial.protocol import ProtocolFile, load_example, parse_protocol, window_bounds
+from diarytrial.protocol.visits import visit_calendar
 from diarytrial.randomization.models import Randomization
+from diarytrial.randomization.plans import kits_per_participant
 from diarytrial.randomization.selectors import kit_to_dispense
 from diarytrial.randomization.services import (
     allocation_list_generate,
@@ -107,8 +108,13 @@ def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None)
             allocation_list_generate(
                 study=study, stratum=stratum, size=participants, seed=seed, actor=pharmacist
             )
+        # Enough for everyone at either dose level: one kit per visit, the most of one arm.
+        per_participant = max(kits_per_participant(protocol.protocol).values())
         kit_inventory_generate(
-            study=study, per_arm_and_level=2 * participants, seed=seed, actor=pharmacist
+            study=study,
+            per_arm_and_level=per_participant * participants,
+            seed=seed,
+            actor=pharmacist,
         )
     log(f"study {study.slug} created, with a site, 5 staff accounts, allocation lists and kits")
 
@@ -209,9 +215,14 @@ class _Replay:
         participant_randomize(participant=participant, actor=self.coordinator)
         code = Randomization.objects.get(participant=participant).slot.sequence_code
         run = runs[code]
-        for row in run.periods[run.periods["kind"] == "treatment"].to_dict("records"):
-            start = pd.Timestamp(str(row["start"])).date()
-            self.schedule(_local_time(start, 9), "dispense", k, int(row["period"]))
+        # The pharmacist hands out a kit at every visit of the blinded calendar that dispenses
+        # one (after the randomization, on the last baseline day, for visit 1).
+        calendar = visit_calendar(self.protocol.protocol)
+        assert participant.start_date is not None  # enrolment set it
+        for visit in calendar.visits:
+            if visit.stretch is not None:
+                on = calendar.date_of(visit.treatment_day, participant.start_date)
+                self.schedule(_local_time(on, 11), "dispense", k, visit.number)
         for night in _nights(run):
             self.schedule(night.received_at, "night", k, night)
         for row in run.doses[run.doses["reason"] != "start"].to_dict("records"):
@@ -234,13 +245,13 @@ class _Replay:
             last = pd.Timestamp(str(run.periods["end"].max())).date()
             self.schedule(_local_time(last + dt.timedelta(days=1), 12), "complete", k, last)
 
-    def _dispense(self, k: int, period: int) -> None:
+    def _dispense(self, k: int, visit: int) -> None:
         participant = self.people[k]
         participant.refresh_from_db()
         if participant.status in {"withdrawn", "completed"}:
             return
-        kit = kit_to_dispense(participant=participant, period=period)
-        kit_dispense(participant=participant, period=period, kit=kit, actor=self.pharmacist)
+        kit = kit_to_dispense(participant=participant, visit=visit)
+        kit_dispense(participant=participant, visit=visit, kit=kit, actor=self.pharmacist)
 
     def _dose(self, k: int, row: dict[str, Any]) -> None:
         participant = self.people[k]
@@ -252,9 +263,6 @@ class _Replay:
             actor=self.coordinator,
             effective_on=effective,
         )
-        period = _period_on(participant, effective)
-        if period:  # the pharmacist hands out a kit of the new level
-            self._dispense(k, period)
 
     def _night(self, k: int, night: _Night) -> None:
         participant = self.people[k]
@@ -339,14 +347,6 @@ def _nights(run: TrialDataset) -> list[_Night]:
             )
         )
     return out
-
-
-def _period_on(participant: Participant, day: dt.date) -> int:
-    """The treatment period `day` falls in for `participant` (0 outside treatment)."""
-    for phase in participant_schedule(participant=participant):
-        if phase.kind == "treatment" and phase.start <= day <= phase.end:
-            return int(phase.period or 0)
-    return 0
 
 
 def _staff() -> tuple[dict[Role, User], tuple[Login, ...]]:

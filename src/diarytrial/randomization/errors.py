@@ -45,10 +45,16 @@ class NotRandomizedError(ConflictError):
     code = "not_randomized"
 
 
-class PeriodInvalidError(InvalidInputError):
-    """A treatment period the participant's schedule does not have."""
+class VisitInvalidError(InvalidInputError):
+    """A visit the participant's visit calendar does not have, or one that dispenses no kit."""
 
-    code = "period_invalid"
+    code = "visit_invalid"
+
+
+class VisitDispensedError(ConflictError):
+    """A second kit for a visit: a participant gets one kit per visit."""
+
+    code = "visit_dispensed"
 
 
 class NoKitAvailableError(ConflictError):
@@ -70,7 +76,7 @@ class KitNotFoundError(NotFoundError):
 
 
 class KitMismatchError(InvalidInputError):
-    """A kit whose contents are not what the participant needs for the period."""
+    """A kit whose contents are not what the participant needs for the visit's stretch."""
 
     code = "kit_mismatch"
 

@@ -11,10 +11,10 @@ MAX_KIT_FILE_BYTES = 2_000_000
 
 
 class DispenseForm(forms.Form):
-    """One row of the dispensing list: this kit to this participant for this period."""
+    """One row of the dispensing list: this kit to this participant at this visit."""
 
     participant = forms.CharField(max_length=12, widget=forms.HiddenInput)
-    period = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
+    visit = forms.IntegerField(min_value=1, max_value=1000, widget=forms.HiddenInput)
     kit = forms.CharField(max_length=40, widget=forms.HiddenInput)
 
 
@@ -25,7 +25,8 @@ class KitGenerateForm(forms.Form):
         label="Kits of each arm and dose level",
         min_value=1,
         max_value=10_000,
-        help_text="Every arm and every dose level gets this many kits, under random codes.",
+        help_text="Every arm and every dose level gets this many kits, under random codes. A "
+        "participant takes one kit per visit: see above how many of each arm.",
     )
 
 

@@ -176,13 +176,20 @@ class Kit(models.Model):
 
 
 class Dispensing(models.Model):
-    """A kit handed to a participant for a treatment period; a kit is dispensed once."""
+    """A kit handed to a participant at a visit, for the stretch of days until the next one.
+
+    A kit is dispensed once, and a participant gets one kit per visit. The visit, not the
+    treatment period, is recorded: visits fall on the same days whatever the sequence (see
+    ``protocol.visits``), periods do not.
+    """
 
     kit = models.OneToOneField(Kit, on_delete=models.PROTECT, related_name="dispensing")
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="dispensings"
     )
-    period = models.PositiveSmallIntegerField(help_text="Treatment period, from 1.")
+    visit = models.PositiveSmallIntegerField(
+        help_text="The visit that dispensed the kit, from 1 (visit 1 is the last baseline day)."
+    )
     dispensed_at = models.DateTimeField(default=timezone.now)
     dispensed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -192,7 +199,10 @@ class Dispensing(models.Model):
         ordering = ("participant", "dispensed_at", "id")
         constraints = (
             models.CheckConstraint(
-                condition=Q(period__gte=1), name="randomization_dispensing_period_gte_1"
+                condition=Q(visit__gte=1), name="randomization_dispensing_visit_gte_1"
+            ),
+            models.UniqueConstraint(
+                fields=["participant", "visit"], name="randomization_dispensing_one_per_visit"
             ),
         )
 

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from diarytrial.protocol import Protocol
+from diarytrial.randomization.plans import kits_per_participant
 from diarytrial.randomization.services import KitContents, kit_contents_read
 from diarytrial.studies.access import AnyUser
 from diarytrial.studies.models import Study
@@ -34,9 +35,24 @@ class KitLine:
 
 
 @dataclass(frozen=True)
+class KitNeed:
+    """How many kits of one arm a participant takes over the trial, one per visit: unblinded."""
+
+    arm_name: str
+    kits: int
+
+
+@dataclass(frozen=True)
 class InventoryPage:
     stock: tuple[KitStock, ...]
     kits: tuple[KitLine, ...]
+    needs: tuple[KitNeed, ...]
+
+    @property
+    def most_of_one_arm(self) -> int:
+        """The most kits of one arm a participant takes: N kits of each arm and level serve
+        N divided by this many participants who stay at one dose level."""
+        return max((need.kits for need in self.needs), default=1)
 
 
 def _arm_name(protocol: Protocol, arm: str) -> str:
@@ -75,4 +91,7 @@ def inventory_page(*, user: AnyUser, study: Study) -> InventoryPage:
         KitLine(k, _arm_name(protocol, k.arm), _dose_mg(protocol, k.arm, k.dose_level))
         for k in kits
     )
-    return InventoryPage(stock=stock, kits=lines)
+    needs = tuple(
+        KitNeed(_arm_name(protocol, arm), n) for arm, n in kits_per_participant(protocol).items()
+    )
+    return InventoryPage(stock=stock, kits=lines, needs=needs)

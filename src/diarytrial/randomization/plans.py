@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from diarytrial.protocol import Protocol
+from diarytrial.protocol.visits import kit_arm, visit_calendar
 from diarytrial.simulate.allocation import permuted_blocks
 from diarytrial.simulate.people import CODE_ALPHABET
 
@@ -230,6 +233,26 @@ def kit_plan(
         for code, k in zip(codes, order, strict=True)
     ]
     return sorted(kits, key=lambda kit: kit.code)
+
+
+def kits_per_participant(protocol: Protocol) -> dict[str, int]:
+    """The kits of each arm one participant takes: one per visit that dispenses a kit.
+
+    Per arm, the most over the sequences (a washout with placebo capsules counts as placebo).
+    In the LDN example both sequences take five kits, three of LDN and two of placebo, so an
+    inventory of N kits of each arm and level serves N // 3 participants at one dose level.
+
+    >>> from diarytrial.protocol import load_example
+    >>> kits_per_participant(load_example("ldn-fibromyalgia").protocol)
+    {'ldn': 3, 'placebo': 2}
+    """
+    calendar = visit_calendar(protocol)
+    needs = dict.fromkeys((arm.id for arm in protocol.arms), 0)
+    for contents in calendar.contents.values():
+        taken = Counter(kit_arm(protocol, stretch) for stretch in contents)
+        for arm in needs:
+            needs[arm] = max(needs[arm], taken[arm])
+    return needs
 
 
 def kits_content(kits: Iterable[PlannedKit]) -> object:

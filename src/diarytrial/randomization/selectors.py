@@ -4,8 +4,9 @@
 `randomization_get`) return codes, counts, statuses and times, never an arm, a sequence, a
 seed or a kit's contents; they load only the columns they return.
 
-`kit_to_dispense` returns the kit the pharmacist hands out and `dispensing_due` the pharmacist's
-list of kits due: they are for the pharmacist's pages only, which check the role with
+`kit_to_dispense` returns the kit the pharmacist hands out at a visit and `dispensing_due` the
+pharmacist's list of kits due, one per participant and visit of the blinded visit calendar
+(``protocol.visits``): they are for the pharmacist's pages only, which check the role with
 ``study_role_required(Role.PHARMACIST)``. The reads that show an allocation to an unblinded
 reader record an audit READ event, so they are services: ``randomization.services.reads``.
 """
@@ -20,12 +21,13 @@ from django.db.models import Count, Q
 from diarytrial.participants.errors import ParticipantStatusError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.selectors import participant_protocol
-from diarytrial.protocol import Protocol, make_schedule
+from diarytrial.protocol import Protocol
+from diarytrial.protocol.visits import Visit, VisitCalendar, kit_arm, visit_calendar
 from diarytrial.randomization.errors import (
     KitNotFoundError,
     NoKitAvailableError,
     NotRandomizedError,
-    PeriodInvalidError,
+    VisitInvalidError,
 )
 from diarytrial.randomization.models import (
     AllocationList,
@@ -90,12 +92,29 @@ def kit_list_blinded(*, study: Study, status: str | None = None) -> list[KitSumm
     return [KitSummary(code, kit_status) for code, kit_status in rows.values_list("code", "status")]
 
 
+def visit_text(visit: Visit, on: dt.date) -> str:
+    """``Visit 3, treatment day 42 (2026-03-01): kit for days 43-84``: a visit as every role
+    may see it, the same whatever the sequence.
+
+    >>> from diarytrial.protocol.visits import Stretch
+    >>> visit_text(Visit(3, 42, Stretch(3, 43, 84)), dt.date(2026, 3, 1))
+    'Visit 3, treatment day 42 (2026-03-01): kit for days 43-84'
+    """
+    where, _, what = visit.describe().partition(": ")
+    return f"{where} ({on.isoformat()}): {what}"
+
+
 @dataclass(frozen=True)
 class DispensingSummary:
-    """ "Kit K-7Q3M dispensed": what blinded staff see of a dispensing."""
+    """ "Kit K-7Q3M dispensed" at a visit: what blinded staff see of a dispensing.
+
+    `visit_text` says the visit, its date and the days the kit is for (`visit_text`); never a
+    treatment period, whose number and dates differ by sequence.
+    """
 
     kit_code: str
-    period: int
+    visit: int
+    visit_text: str
     dispensed_at: dt.datetime
     dispensed_by: str | None
 
@@ -108,9 +127,19 @@ def dispensing_list(*, participant: Participant) -> list[DispensingSummary]:
     rows = (
         Dispensing.objects.filter(participant=participant)
         .order_by("dispensed_at", "id")
-        .values_list("kit__code", "period", "dispensed_at", "dispensed_by__username")
+        .values_list("kit__code", "visit", "dispensed_at", "dispensed_by__username")
     )
-    return [DispensingSummary(*row) for row in rows]
+    calendar = visit_calendar(participant_protocol(participant))
+    visits = {v.number: v for v in calendar.visits}
+    summaries = []
+    for code, number, dispensed_at, dispensed_by in rows:
+        visit = visits.get(number)
+        if visit is None or participant.start_date is None:  # pragma: no cover - defensive
+            text = f"Visit {number}"
+        else:
+            text = visit_text(visit, calendar.date_of(visit.treatment_day, participant.start_date))
+        summaries.append(DispensingSummary(code, number, text, dispensed_at, dispensed_by))
+    return summaries
 
 
 @dataclass(frozen=True)
@@ -146,10 +175,12 @@ def _sequence(protocol: Protocol, code: str) -> tuple[str, ...]:
     return protocol.sequence_from_code(code)
 
 
-def _period_arm(participant: Participant, period: int) -> str:
-    """The arm `participant` takes in treatment period `period`. Unblinded; not for pages.
+def _visit_arm(participant: Participant, visit: int) -> str:
+    """The arm of the kit `participant` gets at visit `visit`. Unblinded; not for pages.
 
-    Used by the pharmacist's selectors and services only.
+    Used by the pharmacist's selectors and services only. Raises VisitInvalidError for a visit
+    the calendar does not have, the last visit (it closes the treatment) and a visit whose
+    stretch has no kit (a washout without capsules).
     """
     if participant.status not in (ParticipantStatus.RANDOMIZED, ParticipantStatus.ACTIVE):
         raise ParticipantStatusError(
@@ -159,24 +190,42 @@ def _period_arm(participant: Participant, period: int) -> str:
             extra={"participant": participant.code, "status": participant.status},
         )
     randomization = _randomization_of(participant)
-    sequence = _sequence(participant_protocol(participant), randomization.slot.sequence_code)
-    if not 1 <= period <= len(sequence):
-        raise PeriodInvalidError(
-            f"Participant {participant.code} has treatment periods 1 to {len(sequence)}; "
-            f"there is no period {period}.",
-            extra={"participant": participant.code, "period": period},
+    protocol = participant_protocol(participant)
+    calendar = visit_calendar(protocol)
+    sequence = _sequence(protocol, randomization.slot.sequence_code)
+    last = len(calendar.stretches)
+    if not 1 <= visit <= last:
+        raise VisitInvalidError(
+            f"Participant {participant.code} gets kits at visits 1 to {last}; visit {visit} "
+            f"dispenses no kit.",
+            extra={"participant": participant.code, "visit": visit},
         )
-    return sequence[period - 1]
+    arm = _kit_arms(protocol, calendar, sequence)[visit - 1]
+    if arm is None:
+        raise VisitInvalidError(
+            f"Visit {visit} dispenses no kit to participant {participant.code}: the protocol's "
+            f"washout has no capsules.",
+            extra={"participant": participant.code, "visit": visit},
+        )
+    return arm
 
 
-def kit_to_dispense(*, participant: Participant, period: int) -> Kit:
-    """The kit to hand `participant` for treatment `period` at their current dose level.
+def _kit_arms(
+    protocol: Protocol, calendar: VisitCalendar, sequence: tuple[str, ...]
+) -> tuple[str | None, ...]:
+    """Per visit that dispenses a kit, the arm of the kit for `sequence` (None: no kit)."""
+    return tuple(kit_arm(protocol, contents) for contents in calendar.contents[sequence])
 
-    The available kit of the period's arm and the participant's dose level with the lowest
-    code (codes are random, so this is no pattern). Pharmacist's page only: the kit carries
-    its contents. Raises NoKitAvailableError when none is left.
+
+def kit_to_dispense(*, participant: Participant, visit: int) -> Kit:
+    """The kit to hand `participant` at visit `visit`, at their current dose level.
+
+    The available kit of the arm the visit's stretch needs (``protocol.visits.kit_arm``) and
+    the participant's dose level with the lowest code (codes are random, so this is no
+    pattern). Pharmacist's page only: the kit carries its contents. Raises NoKitAvailableError
+    when none is left.
     """
-    arm = _period_arm(participant, period)
+    arm = _visit_arm(participant, visit)
     kit = (
         Kit.objects.filter(
             study_id=participant.study_id,
@@ -189,9 +238,9 @@ def kit_to_dispense(*, participant: Participant, period: int) -> Kit:
     )
     if kit is None:
         raise NoKitAvailableError(
-            f"No available kit holds what participant {participant.code} needs for period "
-            f"{period} at dose level {participant.dose_level!r}; generate or import more kits.",
-            extra={"participant": participant.code, "period": period},
+            f"No available kit holds what participant {participant.code} needs at visit "
+            f"{visit} at dose level {participant.dose_level!r}; generate or import more kits.",
+            extra={"participant": participant.code, "visit": visit},
         )
     return kit
 
@@ -224,33 +273,44 @@ def allocation_list_verify(*, allocation_list: AllocationList) -> bool:
 
 @dataclass(frozen=True)
 class DispensingDue:
-    """The next treatment period of a participant that has no kit yet, and the kit proposed.
+    """The next visit of a participant at which a kit is still to be dispensed, and the kit
+    proposed.
 
     `kit_code` is None when no available kit holds what the participant needs. The proposal
     carries the kit's code only: what the kit contains is on the inventory page, whose every
-    read is recorded.
+    read is recorded. The visit, its date and its stretch are the same for everyone who
+    started on the same day, whatever their sequence.
     """
 
     participant_code: str
     site_code: str
-    period: int
-    starts_on: dt.date
+    visit: Visit
+    on: dt.date
     dose_level: str
     kit_code: str | None
 
+    @property
+    def visit_number(self) -> int:
+        return self.visit.number
+
+    def describe(self) -> str:
+        """``Visit 3, treatment day 42 (2026-03-01): kit for days 43-84``."""
+        return visit_text(self.visit, self.on)
+
     def due_by(self, day: dt.date) -> bool:
-        """True when the period has begun by `day`."""
-        return self.starts_on <= day
+        """True when the visit's day has come by `day`."""
+        return self.on <= day
 
 
 def dispensing_due(*, user: AnyUser, study: Study) -> list[DispensingDue]:
-    """For every randomized or active participant, their next period without a dispensed kit.
+    """For every randomized or active participant, their next visit without a dispensed kit.
 
-    Pharmacist only (PermissionDeniedError otherwise). Rows are ordered by the period's first
-    day, then code; each proposes an available kit of the period's arm at the participant's
-    current dose level, a different one for each row, in code order: the first row needing a
-    kind of kit gets the kit `kit_to_dispense` names. A fixed number of queries however
-    many participants.
+    Pharmacist only (PermissionDeniedError otherwise). Visits whose stretch has no kit (a
+    washout without capsules) are passed over. Rows are ordered by the visit's date, then code;
+    each proposes an available kit of the arm the stretch needs at the participant's current
+    dose level, a different one for each row, in code order: the first row needing a kind of
+    kit gets the kit `kit_to_dispense` names. A fixed number of queries however many
+    participants.
     """
     require_role(user, study, Role.PHARMACIST)
     participants = list(
@@ -263,35 +323,45 @@ def dispensing_due(*, user: AnyUser, study: Study) -> list[DispensingDue]:
         .order_by("code")
     )
     dispensed: dict[int, set[int]] = {}
-    for participant_id, period in Dispensing.objects.filter(
+    for participant_id, number in Dispensing.objects.filter(
         participant__in=[p.pk for p in participants]
-    ).values_list("participant_id", "period"):
-        dispensed.setdefault(participant_id, set()).add(period)
-    protocols: dict[int, Protocol] = {}
+    ).values_list("participant_id", "visit"):
+        dispensed.setdefault(participant_id, set()).add(number)
+    calendars: dict[int, tuple[Protocol, VisitCalendar]] = {}
     wanted: list[tuple[DispensingDue, str]] = []
     for participant in participants:
         if participant.start_date is None:  # pragma: no cover - enrolment sets it
             continue
         version = participant.protocol_version
-        if version.pk not in protocols:
-            protocols[version.pk] = protocol_version_load(version).protocol
-        protocol = protocols[version.pk]
+        if version.pk not in calendars:
+            protocol = protocol_version_load(version).protocol
+            calendars[version.pk] = (protocol, visit_calendar(protocol))
+        protocol, calendar = calendars[version.pk]
         sequence = _sequence(protocol, participant.randomization.slot.sequence_code)
-        schedule = make_schedule(protocol, sequence, participant.start_date)
         done = dispensed.get(participant.pk, set())
-        phase = next((p for p in schedule.treatment_phases() if p.period not in done), None)
-        if phase is None or phase.period is None or phase.arm is None:
+        due = next(
+            (
+                (visit, arm)
+                for visit, arm in zip(
+                    calendar.visits, _kit_arms(protocol, calendar, sequence), strict=False
+                )
+                if arm is not None and visit.number not in done
+            ),
+            None,
+        )
+        if due is None:
             continue
+        visit, arm = due
         row = DispensingDue(
             participant_code=participant.code,
             site_code=participant.site.code,
-            period=phase.period,
-            starts_on=phase.start,
+            visit=visit,
+            on=calendar.date_of(visit.treatment_day, participant.start_date),
             dose_level=participant.dose_level,
             kit_code=None,
         )
-        wanted.append((row, phase.arm))
-    wanted.sort(key=lambda item: (item[0].starts_on, item[0].participant_code))
+        wanted.append((row, arm))
+    wanted.sort(key=lambda item: (item[0].on, item[0].participant_code))
     available: dict[tuple[str, str], list[str]] = {}
     for code, arm, level in (
         Kit.objects.filter(study=study, status=KitStatus.AVAILABLE)

@@ -31,6 +31,7 @@ from diarytrial.randomization.selectors import (
     allocation_list_summaries,
     allocation_strata_without_list,
     dispensing_due,
+    dispensing_list,
     kit_get,
 )
 from diarytrial.randomization.services import (
@@ -56,14 +57,13 @@ def _url(name: str, request: StudyRequest) -> str:
 @require_safe
 @study_role_required(Role.PHARMACIST)
 def pharmacy(request: StudyRequest, study: str) -> HttpResponse:
-    """The participants due a kit, by period, each with the kit to hand out."""
-    rows = dispensing_due(user=request.user, study=request.study)
-    periods = sorted({row.period for row in rows})
+    """The participants due a kit at their next visit, by the visit's date, each with the kit to
+    hand out."""
     return render(
         request,
         "randomization/pharmacy.html",
         {
-            "groups": [(period, [r for r in rows if r.period == period]) for period in periods],
+            "rows": dispensing_due(user=request.user, study=request.study),
             "today": timezone.localdate(),
             "allocation": allocation_list_summaries(study=request.study),
         },
@@ -86,14 +86,18 @@ def dispense(request: StudyRequest, study: str) -> HttpResponse:
             sites=sites_visible_to(request.user, request.study),
         )
         kit = kit_get(study=request.study, code=data["kit"])
-        kit_dispense(participant=participant, period=data["period"], kit=kit, actor=request.user)
+        dispensing = kit_dispense(
+            participant=participant, visit=data["visit"], kit=kit, actor=request.user
+        )
     except (*REFUSALS, NotFoundError) as error:
         messages.error(request, error.message)
     else:
-        messages.success(
-            request,
-            f"Kit {kit.code} dispensed to {participant.code} for period {data['period']}.",
+        visit = next(
+            d.visit_text
+            for d in dispensing_list(participant=participant)
+            if d.visit == dispensing.visit
         )
+        messages.success(request, f"Kit {kit.code} dispensed to {participant.code}: {visit}.")
     return redirect(_url("randomization:pharmacy", request))
 
 

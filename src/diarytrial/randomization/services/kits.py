@@ -26,6 +26,7 @@ from diarytrial.randomization.errors import (
     KitImportInvalidError,
     KitMismatchError,
     KitNotAvailableError,
+    VisitDispensedError,
 )
 from diarytrial.randomization.models import (
     Dispensing,
@@ -39,7 +40,7 @@ from diarytrial.randomization.plans import (
     kit_plan,
     kits_content,
 )
-from diarytrial.randomization.selectors import _period_arm
+from diarytrial.randomization.selectors import _visit_arm
 from diarytrial.randomization.services.allocation import _current_protocol, _seed
 from diarytrial.studies.models import Study
 from diarytrial.studies.services import require_unlocked
@@ -266,17 +267,20 @@ def kit_destroy(*, kit: Kit, reason: str, actor: User | None) -> Kit:
 
 @transaction.atomic
 def kit_dispense(
-    *, participant: Participant, period: int, kit: Kit, actor: User | None
+    *, participant: Participant, visit: int, kit: Kit, actor: User | None
 ) -> Dispensing:
-    """Hand `kit` to `participant` for treatment `period`; a kit is dispensed once.
+    """Hand `kit` to `participant` at visit `visit`, for the stretch until the next visit.
 
-    The kit must be available and hold the period's arm at the participant's current dose
-    level (the one ``kit_to_dispense`` names). The first dispensing makes a randomized
-    participant active. Blinded staff see the result as "kit K-7Q3M dispensed".
+    A kit is dispensed once, and a participant gets one kit per visit (VisitDispensedError for
+    a second). The kit must be available and hold what the visit's stretch needs for the
+    participant's sequence, at their current dose level (the kit ``kit_to_dispense`` names);
+    a visit without a kit (the last, or a washout without capsules) is refused with
+    VisitInvalidError. The first dispensing makes a randomized participant active. Blinded
+    staff see the result as "kit K-7Q3M dispensed" at the visit.
     """
     require_unlocked(participant.study)
     locked = participant_lock(participant)
-    arm = _period_arm(locked, period)
+    arm = _visit_arm(locked, visit)
     kit_locked = _kit_lock(kit)
     if kit_locked.study_id != locked.study_id:
         raise KitMismatchError(
@@ -289,12 +293,23 @@ def kit_dispense(
             f"pharmacist's page names now.",
             extra={"kit": kit_locked.code},
         )
+    earlier = (
+        Dispensing.objects.filter(participant=locked, visit=visit)
+        .values_list("kit__code", flat=True)
+        .first()
+    )
+    if earlier is not None:
+        raise VisitDispensedError(
+            f"Participant {locked.code} got kit {earlier} at visit {visit} already; a "
+            f"participant gets one kit per visit.",
+            extra={"participant": locked.code, "visit": visit, "kit": earlier},
+        )
     if kit_locked.arm != arm or kit_locked.dose_level != locked.dose_level:
         raise KitMismatchError(
-            f"Kit {kit_locked.code} is not a kit for participant {locked.code} in period "
-            f"{period} at dose level {locked.dose_level!r}; dispense the kit the pharmacist's "
+            f"Kit {kit_locked.code} is not a kit for participant {locked.code} at visit "
+            f"{visit} at dose level {locked.dose_level!r}; dispense the kit the pharmacist's "
             f"page names.",
-            extra={"kit": kit_locked.code, "participant": locked.code, "period": period},
+            extra={"kit": kit_locked.code, "participant": locked.code, "visit": visit},
         )
     kit_locked.status = KitStatus.DISPENSED
     kit_locked.save(update_fields=["status"])
@@ -306,7 +321,7 @@ def kit_dispense(
         changes={"status": (KitStatus.AVAILABLE, KitStatus.DISPENSED)},
     )
     dispensing = Dispensing.objects.create(
-        kit=kit_locked, participant=locked, period=period, dispensed_by=actor
+        kit=kit_locked, participant=locked, visit=visit, dispensed_by=actor
     )
     audit_record(
         actor=actor,
@@ -316,7 +331,7 @@ def kit_dispense(
         changes={
             "kit": (None, kit_locked.code),
             "participant": (None, locked.code),
-            "period": (None, period),
+            "visit": (None, visit),
         },
     )
     if locked.status == ParticipantStatus.RANDOMIZED:

@@ -179,7 +179,7 @@ class KitContents:
     arm: str
     dose_level: str
     participant_code: str | None
-    period: int | None
+    visit: int | None
 
 
 def kit_contents_read(*, user: AnyUser, study: Study) -> list[KitContents]:
@@ -194,7 +194,7 @@ def kit_contents_read(*, user: AnyUser, study: Study) -> list[KitContents]:
             "arm",
             "dose_level",
             "dispensing__participant__code",
-            "dispensing__period",
+            "dispensing__visit",
         )
     )
     kits = [KitContents(*row) for row in rows]

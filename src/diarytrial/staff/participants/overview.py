@@ -2,9 +2,9 @@
 participant's page shows to one reader.
 
 It gathers the participant's own selectors and the blinded-safe ones of the randomization app
-(kits dispensed as "kit K-7Q3M dispensed", that and when they were randomized). Whether the
-reader is unblinded decides only how much of the planned schedule is shown; no arm, sequence or
-kit content is read here.
+(kits dispensed as "kit K-7Q3M dispensed" at a visit of the blinded visit calendar, never for a
+treatment period; that and when they were randomized). Whether the reader is unblinded decides
+only how much of the planned schedule is shown; no arm, sequence or kit content is read here.
 """
 
 from __future__ import annotations

@@ -18,7 +18,10 @@ from diarytrial.randomization.services import kit_inventory_generate
 class Command(BaseCommand):
     help = (
         "Make N kits of every arm and dose level of a study, under random codes that say "
-        "nothing about their contents. Prints the count only."
+        "nothing about their contents. Prints the count only. A participant takes one kit per "
+        "visit, for the days until the next visit (LDN example: five kits, three of LDN and two "
+        "of placebo, whatever the sequence), so N kits of each arm and level serve N divided by "
+        "the most kits of one arm a participant takes (LDN: N / 3) participants at one level."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
