@@ -74,6 +74,7 @@ def test_a_longer_sequence_extends_the_last_merged_phase_to_the_longest_end() ->
         ),
         ("baseline_days = 14", "baseline_days = 7"),
         ("washout_days = 14", "washout_days = 0"),
+        ('washout = "placebo_capsules"', 'washout = "no_capsules"'),  # no washout to fill
         ("final_days = 14", "final_days = 7"),
         (
             "treatment_days = { ldn = 84, placebo = 28 }",
