@@ -92,8 +92,11 @@ def test_the_list_shows_code_site_status_period_and_dose_level(
     cells = re.findall(r"<td>(.*?)</td>", row.group(0), re.S)
     assert "stanford" in cells[1]
     assert "Randomized" in cells[2]
-    # Study day 21: treatment day 7, since the first visit; never a period or a condition.
-    assert cells[3] == "treatment day 7 (since visit 1)"
+    # Study day 21 (20 in the participant's zone while UTC is already on the next day):
+    # treatment day 7 (6), since the first visit; never a period or a condition.
+    assert randomized.start_date is not None
+    study_day = (participant_today(randomized) - randomized.start_date).days + 1
+    assert cells[3] == f"treatment day {study_day - 14} (since visit 1)"
     assert cells[4] == "standard"
     assert screened.code in text
     assert "2 participants" in text
