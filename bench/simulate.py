@@ -59,6 +59,7 @@ def main(argv: list[str]) -> int:
             "doses",
             "adverse_events",
             "pgic",
+            "blinding",
         )
     )
     print(

@@ -68,7 +68,7 @@ def _reencode(folder: Path, name: str, encoding: str) -> None:
 def _first_participant_only(folder: Path) -> None:
     participants = (folder / "participants.csv").read_text(encoding="utf-8").splitlines()
     first = participants[1].split(",")[0]
-    for name in ("participants", "periods", "diary", "side_effects", "doses", "pgic"):
+    for name in ("participants", "periods", "diary", "side_effects", "doses", "pgic", "blinding"):
         _keep_lines(
             folder,
             f"{name}.csv",

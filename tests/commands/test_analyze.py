@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from diarytrial.cli import main
@@ -50,7 +51,14 @@ def test_a_blinded_dataset_is_refused_plainly(
 
     trial = simulate_trial(load_example("ldn-fibromyalgia"), participants=4, seed=4)
     folder = tmp_path / "trial"
-    write_dataset(dataclasses.replace(trial, provenance={"blinded": True}), folder)
+    # A blinded export says by visit, never by period, when an answer was given.
+    blinded = dataclasses.replace(
+        trial,
+        provenance={"blinded": True},
+        pgic=trial.pgic.assign(period=pd.NA),
+        blinding=trial.blinding.assign(period=pd.NA),
+    )
+    write_dataset(blinded, folder)
     assert main(["analyze", str(folder)]) == 2
     err = capsys.readouterr().err
     assert "blinded export" in err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pandas as pd
-from tests.dataset_builders import make_dataset
+from tests.dataset_builders import START, make_dataset
 
 from diarytrial.dataset import TrialDataset, validate_dataset
 
@@ -102,7 +102,8 @@ def test_bad_enum_sequence_timezone_and_pgic() -> None:
     pgic = pd.DataFrame(
         {
             "participant_id": ["P-000X"],
-            "period": pd.array([3], dtype="Int64"),
+            "visit": pd.array([1], dtype="Int64"),
+            "period": pd.array([None], dtype="Int64"),
             "answered_on": [pd.Timestamp("2026-02-01")],
             "score": pd.array([8], dtype="Int64"),
         }
@@ -111,7 +112,7 @@ def test_bad_enum_sequence_timezone_and_pgic() -> None:
     assert any(m.startswith("participants.csv:2: status: must be one of") for m in messages)
     assert "participants.csv:3: timezone: 'Mars/Olympus' is not an IANA time zone" in messages
     assert "pgic.csv:2: score: PGIC scores run from 1 to 7" in messages
-    assert "pgic.csv:2: period: the protocol asks the PGIC after period(s) 1, 2" in messages
+    assert "pgic.csv:2: visit: the protocol asks the PGIC at visit(s) 2, 3, 4, 5, 6" in messages
 
 
 def test_many_bad_rows_are_counted_not_listed() -> None:
@@ -121,3 +122,47 @@ def test_many_bad_rows_are_counted_not_listed() -> None:
     messages = _messages(_with(dataset, diary=diary))
     assert len(messages) == 21
     assert messages[-1] == "diary.csv: value: value outside the item's scale (and 100 more rows)"
+
+
+def _answers(rows: list[tuple[str, int, int | None, int]], **value: list[object]) -> pd.DataFrame:
+    """Answers (participant, visit, period, days after START) with the given value column."""
+    return pd.DataFrame(
+        {
+            "participant_id": [r[0] for r in rows],
+            "visit": pd.array([r[1] for r in rows], dtype="Int64"),
+            "period": pd.array([r[2] for r in rows], dtype="Int64"),
+            "answered_on": [pd.Timestamp(START) + pd.Timedelta(days=r[3]) for r in rows],
+            **value,
+        }
+    )
+
+
+def test_answers_at_visits_that_close_no_period_are_kept_with_an_empty_period() -> None:
+    # P-000X is LDN-first (period 1 ends at visit 4), P-001X placebo-first (at visit 2);
+    # visit 2 is treatment day 28, study day 42 (START + 41).
+    rows = [("P-000X", 2, None, 41), ("P-000X", 4, 1, 97), ("P-001X", 2, 1, 41)]
+    scores = _answers(rows, score=pd.array([3, 2, 4], dtype="Int64"))
+    guesses = _answers(rows, guess=["dont_know", "drug", "placebo"])
+    assert _messages(_with(make_dataset(), pgic=scores, blinding=guesses)) == []
+
+
+def test_a_period_that_is_not_the_one_the_visit_closes_is_named() -> None:
+    rows = [("P-000X", 2, 1, 41), ("P-001X", 2, None, 41), ("P-001X", 3, None, 40)]
+    guesses = _answers(rows, guess=["drug", "maybe", "placebo"])
+    assert _messages(_with(make_dataset(), blinding=guesses)) == [
+        "blinding.csv:3: guess: must be one of drug, placebo, dont_know",
+        "blinding.csv:2: period: visit 2 closes no treatment period for this participant's "
+        "sequence",
+        "blinding.csv:3: period: visit 2 closes period 1 for this participant's sequence",
+        "blinding.csv:4: answered_on: answered before the visit it closes",
+    ]
+
+
+def test_a_blinded_dataset_gives_no_period() -> None:
+    dataset = make_dataset()
+    blinded = dataclasses.replace(dataset, provenance={"blinded": True})
+    guesses = _answers([("P-000X", 4, 1, 97), ("P-001X", 4, None, 97)], guess=["drug", "drug"])
+    assert _messages(_with(blinded, blinding=guesses)) == [
+        "blinding.csv:2: period: a blinded dataset gives no period: which period a visit "
+        "closes tells the sequence"
+    ]

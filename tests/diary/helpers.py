@@ -17,8 +17,10 @@ from django.db import transaction
 from diarytrial.audit.models import AuditEvent
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.diary.services import diary_entry_submit
-from diarytrial.participants.models import Participant
+from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.protocol import load_example
+from diarytrial.randomization.models import AllocationSlot
+from diarytrial.studies.models import Study
 
 LA = ZoneInfo("America/Los_Angeles")
 LONDON = ZoneInfo("Europe/London")
@@ -84,3 +86,29 @@ def fail_after(write: Callable[[], object]) -> None:
     with transaction.atomic():
         write()
         raise RuntimeError("the request failed after the write")
+
+
+def visit_day(participant: Participant, visit: int) -> dt.date:
+    """The date of an LDN `visit` (treatment days 0, 28, 42, 84, 98, 126 for visits 1..6)."""
+    treatment_day = (0, 28, 42, 84, 98, 126)[visit - 1]
+    assert participant.start_date is not None
+    return participant.start_date + dt.timedelta(days=LDN.design.baseline_days - 1 + treatment_day)
+
+
+def two_sequences(study: Study, *, start: dt.date = START) -> tuple[Participant, Participant]:
+    """Two participants who started on `start` and were randomized to different sequences (the
+    study needs an allocation list; others randomized on the way are left as they are)."""
+    from tests.builders import make_participant
+
+    def newcomer() -> Participant:
+        return make_participant(study=study, status=ParticipantStatus.RANDOMIZED, start_date=start)
+
+    def sequence(participant: Participant) -> str:
+        return AllocationSlot.objects.get(used_by=participant).sequence_code
+
+    first = newcomer()
+    for _ in range(6):
+        second = newcomer()
+        if sequence(second) != sequence(first):
+            return first, second
+    raise AssertionError("the allocation list gave one sequence seven times running")

@@ -29,7 +29,7 @@ from tests.builders import (
     make_member,
     make_participant,
 )
-from tests.diary.helpers import LA, LDN, START, answers, at
+from tests.diary.helpers import LA, LDN, START, answers, at, two_sequences, visit_day
 
 from diarytrial.core.errors import ApplicationError
 from diarytrial.core.problems import PROBLEM_CONTENT_TYPE
@@ -499,23 +499,23 @@ def test_progress_never_tells_the_length_of_the_schedule(participant: Participan
 
 @pytest.fixture
 def period_one_over(participant: Participant, clock: time_machine.Traveller) -> Participant:
-    """A randomized participant on the last evening of treatment period 1."""
+    """A randomized participant on the evening of visit 2 (treatment day 28)."""
     make_allocation(study=participant.study)
     randomized = make_participant(
         study=participant.study, status=ParticipantStatus.RANDOMIZED, start_date=START
     )
-    clock.move_to(at(randomized.phases.get(period=1).end, 20))
+    clock.move_to(at(visit_day(randomized, 2), 20))
     return randomized
 
 
-def test_the_questions_of_a_period_are_asked_from_its_last_day(
+def test_the_questions_of_a_visit_are_asked_from_its_day(
     period_one_over: Participant,
 ) -> None:
     form = device_client(period_one_over).get(FORM).json()
 
-    assert [(q["kind"], q["period"]) for q in form["questions"]] == [
-        ("pgic", 1),
-        ("blinding", 1),
+    assert [(q["kind"], q["visit"]) for q in form["questions"]] == [
+        ("pgic", 2),
+        ("blinding", 2),
     ]
     pgic, guess = form["questions"]
     assert pgic["choices"][0] == {"value": 1, "label": "Very much improved"}
@@ -525,14 +525,14 @@ def test_the_questions_of_a_period_are_asked_from_its_last_day(
 
 def test_the_pgic_is_recorded_once(period_one_over: Participant) -> None:
     phone = device_client(period_one_over)
-    today = period_one_over.phases.get(period=1).end.isoformat()
+    today = visit_day(period_one_over, 2).isoformat()
 
-    first = _post(phone, "/api/diary/pgic", {"period": 1, "score": 3})
-    again = _post(phone, "/api/diary/pgic", {"period": 1, "score": 3})
-    other = _post(phone, "/api/diary/pgic", {"period": 1, "score": 6})
+    first = _post(phone, "/api/diary/pgic", {"visit": 2, "score": 3})
+    again = _post(phone, "/api/diary/pgic", {"visit": 2, "score": 3})
+    other = _post(phone, "/api/diary/pgic", {"visit": 2, "score": 6})
 
     assert (first.status_code, again.status_code) == (201, 200)
-    assert first.json() == again.json() == {"period": 1, "score": 3, "answered_on": today}
+    assert first.json() == again.json() == {"visit": 2, "score": 3, "answered_on": today}
     _problem(other, 409, "already_answered")
     assert PgicAnswer.objects.get().score == 3
     assert [q["kind"] for q in phone.get(FORM).json()["questions"]] == ["blinding"]
@@ -541,13 +541,13 @@ def test_the_pgic_is_recorded_once(period_one_over: Participant) -> None:
 def test_the_blinding_guess_is_recorded_once(period_one_over: Participant) -> None:
     phone = device_client(period_one_over)
 
-    first = _post(phone, "/api/diary/blinding", {"period": 1, "guess": "dont_know"})
-    again = _post(phone, "/api/diary/blinding", {"period": 1, "guess": "dont_know"})
+    first = _post(phone, "/api/diary/blinding", {"visit": 2, "guess": "dont_know"})
+    again = _post(phone, "/api/diary/blinding", {"visit": 2, "guess": "dont_know"})
 
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["guess"] == "dont_know"
     _problem(
-        _post(phone, "/api/diary/blinding", {"period": 1, "guess": "drug"}),
+        _post(phone, "/api/diary/blinding", {"visit": 2, "guess": "drug"}),
         409,
         "already_answered",
     )
@@ -559,7 +559,7 @@ def test_a_question_not_due_is_refused_without_naming_a_date(
     phone = device_client(period_one_over)
 
     problem = _problem(
-        _post(phone, "/api/diary/pgic", {"period": 2, "score": 3}), 422, "pgic_answer_invalid"
+        _post(phone, "/api/diary/pgic", {"visit": 3, "score": 3}), 422, "pgic_answer_invalid"
     )
 
     assert not re.search(r"\d{4}-\d\d-\d\d|\d{1,2} \w+ 20\d\d", problem["detail"])
@@ -567,9 +567,35 @@ def test_a_question_not_due_is_refused_without_naming_a_date(
 
 
 def test_questions_are_not_asked_of_a_participant_not_randomized(phone: Client) -> None:
-    response = _post(phone, "/api/diary/blinding", {"period": 1, "guess": "drug"})
+    response = _post(phone, "/api/diary/blinding", {"visit": 2, "guess": "drug"})
 
     _problem(response, 422, "pgic_answer_invalid")
+
+
+def test_two_sequences_started_the_same_day_get_the_same_questions_and_answers(
+    participant: Participant, clock: time_machine.Traveller
+) -> None:
+    make_allocation(study=participant.study)
+    first, second = two_sequences(participant.study)
+    phones = [device_client(p) for p in (first, second)]
+    for visit in range(1, 7):
+        for hours in (-12, 20, 24 * 14 + 12, 24 * 15 + 12):
+            clock.move_to(at(visit_day(first, visit), 0) + dt.timedelta(hours=hours))
+            forms = [phone.get(FORM).json()["questions"] for phone in phones]
+            assert forms[0] == forms[1]
+    clock.move_to(at(visit_day(first, 4), 20))
+    answered = [
+        [
+            (r.status_code, r.json())
+            for r in (
+                _post(phone, "/api/diary/pgic", {"visit": 4, "score": 2}),
+                _post(phone, "/api/diary/blinding", {"visit": 4, "guess": "placebo"}),
+            )
+        ]
+        for phone in phones
+    ]
+    assert answered[0] == answered[1]
+    assert [code for code, _ in answered[0]] == [201, 201]
 
 
 # --- who may call ---------------------------------------------------------------------------------
@@ -717,8 +743,8 @@ def test_no_response_tells_the_arm(participant: Participant, clock: time_machine
         phone.get(FORM),
         phone.get(ENTRIES),
         phone.get("/api/diary/progress"),
-        _post(phone, "/api/diary/pgic", {"period": 1, "score": 2}),
-        _post(phone, "/api/diary/blinding", {"period": 1, "guess": "drug"}),
+        _post(phone, "/api/diary/pgic", {"visit": 2, "score": 2}),
+        _post(phone, "/api/diary/blinding", {"visit": 2, "guess": "drug"}),
         _post(phone, ENTRIES, _body(TODAY - dt.timedelta(days=10))),
     ]
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from pytest_django import DjangoAssertNumQueries
 from tests.builders import make_allocation, make_entry, make_participant
-from tests.diary.helpers import START, at
+from tests.diary.helpers import START, at, two_sequences, visit_day
 
 from diarytrial.diary.selectors import (
     QUESTIONS_DUE_DAYS,
@@ -60,23 +60,59 @@ def test_a_screened_person_has_no_diary_yet(participant: Participant) -> None:
     assert (form.state, form.next_window_opens) == ("not_started", None)
 
 
-def test_the_questions_of_a_period_are_due_for_two_weeks_from_its_last_day(
+def test_the_questions_of_a_visit_are_due_for_two_weeks_from_its_day(
     participant: Participant,
 ) -> None:
     make_allocation(study=participant.study)
     randomized = make_participant(
         study=participant.study, status=ParticipantStatus.RANDOMIZED, start_date=START
     )
-    end = randomized.phases.get(period=1).end
+    second = visit_day(randomized, 2)  # treatment day 28; visit 3 is 14 days later
 
     def due(day: dt.date) -> list[tuple[str, int]]:
         questions = diary_questions_due(participant=randomized, now=at(day, 12))
-        return [(q.kind, q.period) for q in questions]
+        return [(q.kind, q.visit) for q in questions]
 
-    assert due(end - dt.timedelta(days=1)) == []
-    assert due(end) == [("pgic", 1), ("blinding", 1)]
-    assert due(end + dt.timedelta(days=QUESTIONS_DUE_DAYS)) == [("pgic", 1), ("blinding", 1)]
-    assert due(end + dt.timedelta(days=QUESTIONS_DUE_DAYS + 1)) == []
+    assert due(second - dt.timedelta(days=1)) == []
+    assert due(second) == [("pgic", 2), ("blinding", 2)]
+    assert due(second + dt.timedelta(days=QUESTIONS_DUE_DAYS)) == [
+        ("pgic", 2),
+        ("blinding", 2),
+        ("pgic", 3),
+        ("blinding", 3),
+    ]
+    assert due(second + dt.timedelta(days=QUESTIONS_DUE_DAYS + 1)) == [
+        ("pgic", 3),
+        ("blinding", 3),
+    ]
+
+
+def test_the_questions_name_a_visit_and_its_days_never_a_period(participant: Participant) -> None:
+    make_allocation(study=participant.study)
+    randomized = make_participant(
+        study=participant.study, status=ParticipantStatus.RANDOMIZED, start_date=START
+    )
+    questions = diary_questions_due(participant=randomized, now=at(visit_day(randomized, 3), 12))
+    texts = {q.kind: q.question for q in questions if q.visit == 3}
+    assert texts["blinding"] == (
+        "Since visit 2 (treatment days 29-42), what do you think your study capsule was?"
+    )
+    assert texts["pgic"].startswith("Visit 3, treatment day 42: ")
+    assert not any("period" in q.question.lower() for q in questions)
+
+
+def test_two_sequences_started_the_same_day_are_asked_the_same_on_the_same_days(
+    participant: Participant,
+) -> None:
+    make_allocation(study=participant.study)
+    first, second = two_sequences(participant.study)
+    for offset in range(0, 160):
+        now = at(START + dt.timedelta(days=offset), 12)
+        asked = [diary_questions_due(participant=p, now=now) for p in (first, second)]
+        assert asked[0] == asked[1], START + dt.timedelta(days=offset)
+    assert [q.visit for q in diary_questions_due(participant=first, now=at(START, 12))] == []
+    end = at(visit_day(first, 6), 12)
+    assert [q.visit for q in diary_questions_due(participant=first, now=end)] == [6, 6]
 
 
 def test_the_history_takes_three_queries_however_long_it_is(

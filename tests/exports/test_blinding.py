@@ -11,7 +11,6 @@ from diarytrial.exports.blinding import (
     BlindedPhase,
     blinded_schedule,
     blinded_sequence_codes,
-    pgic_periods_blinded,
 )
 from diarytrial.protocol import Protocol, load_example, make_schedule, parse_protocol
 
@@ -89,13 +88,6 @@ def test_a_longer_sequence_extends_the_last_merged_phase_to_the_longest_end() ->
         (1, "treatment", None, None, 7, 30, True),  # both sequences change phase on day 37
         (2, "treatment", None, None, 37, 20, True),  # to the end of the longer one
     ]
-
-
-def test_pgic_answers_are_kept_only_for_periods_the_blinded_schedule_shows() -> None:
-    assert pgic_periods_blinded(LDN) == frozenset()
-    assert pgic_periods_blinded(EQUAL) == frozenset({1, 2})
-    end_only = _protocol('schedule = "end_of_each_treatment_period"', 'schedule = "end_of_study"')
-    assert pgic_periods_blinded(end_only) == frozenset()
 
 
 def test_sequence_codes_are_one_per_participant_by_code() -> None:

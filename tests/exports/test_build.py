@@ -15,6 +15,7 @@ from tests.exports.trial import (
     ARM_NAMES,
     DIARY_DAYS,
     DOSES_MG,
+    STARTED_DAYS_AGO,
     Trial,
     add_alike_pair,
     diary_fill,
@@ -222,7 +223,29 @@ def test_the_blinded_periods_say_treatment_without_arm_or_condition(equal_period
     assert codes[trial.enrolled.code] is None
     per_participant = len(periods) // len(trial.participants)
     assert per_participant == (4 if equal_periods else 2)  # 84/28 days: periods merged
-    assert len(dataset.pgic) == (len(trial.participants) if equal_periods else 0)
+    # Every answer is kept, by visit: the visits fall on the same days for every sequence.
+    for answers in (dataset.pgic, dataset.blinding):
+        assert sorted(answers["participant_id"]) == randomized
+        assert answers["visit"].tolist() == [2] * len(randomized)
+        assert answers["period"].isna().all()
+    assert validate_dataset(dataset) == []
+
+
+@pytest.mark.parametrize("equal_periods", [False, True], ids=["84-28 days", "28-28 days"])
+def test_the_unblinded_answers_say_which_period_their_visit_closes(equal_periods: bool) -> None:
+    trial = make_trial(equal_periods=equal_periods)
+    dataset = _unblinded(trial)
+
+    for answers in (dataset.pgic, dataset.blinding):
+        periods = answers.set_index("participant_id")["period"]
+        for participant in trial.participants:
+            # Visit 2 is treatment day 28: the end of period 1 for whoever started on the
+            # 28-day arm, inside period 1 for whoever started on 84 days of the other.
+            closes = equal_periods or trial.sequence_of(participant).startswith(ARM_IDS[1])
+            expected = 1 if closes else None
+            assert (None if pd.isna(periods[participant.code]) else 1) == expected
+    assert set(dataset.blinding["guess"]) == {"drug"}
+    assert validate_dataset(dataset) == []
 
 
 @pytest.mark.parametrize("equal_periods", [False, True], ids=["84-28 days", "28-28 days"])
@@ -306,7 +329,7 @@ def _queries(trial: Trial, *, blinded: bool) -> int:
 def test_the_number_of_queries_does_not_grow_with_the_participants() -> None:
     trial = make_trial(participants=2)
     few = _queries(trial, blinded=True)
-    start = today() - dt.timedelta(days=40)
+    start = today() - dt.timedelta(days=STARTED_DAYS_AGO)
     for _ in range(3):
         participant = make_participant(study=trial.study, start_date=start, tz="Europe/London")
         randomize_and_dispense(participant, pharmacist=trial.pharmacist)

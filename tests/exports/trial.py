@@ -1,8 +1,9 @@
 """A small realistic trial for the export tests, made through the services.
 
-Two sites; six participants who started 40 days ago (baseline 14 days, then period 1), all
+Two sites; six participants who started 42 days ago (baseline 14 days, then period 1), all
 randomized and dispensed their first kit, with the same diary entries (a few nights of
-baseline and of period 1, one with a side effect) and a PGIC answer about period 1 today; one
+baseline and of period 1, one with a side effect) and a PGIC answer and a blinding guess at
+visit 2 (treatment day 28, yesterday) given today; one
 with a lowered dose and an adverse event; one withdrawn today. Besides them, one enrolled five
 days ago and not randomized yet (two nights of diary), and one only screened (not in the
 dataset). Arms are renamed so that a scan of the exported bytes
@@ -28,7 +29,11 @@ from tests.builders import (
     make_study,
 )
 
-from diarytrial.diary.services import diary_entry_submit, pgic_answer_record
+from diarytrial.diary.services import (
+    blinding_guess_record,
+    diary_entry_submit,
+    pgic_answer_record,
+)
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.services import participant_withdraw
 from diarytrial.randomization.models import AllocationSlot
@@ -137,7 +142,7 @@ def make_trial(
     make_allocation(study=study, stratum="opioid_use=false", size=20)
     make_allocation(study=study, stratum="opioid_use=true", size=12)
     make_kits(study=study, per_arm_and_level=participants + 6)
-    start = today() - dt.timedelta(days=40)
+    start = today() - dt.timedelta(days=STARTED_DAYS_AGO)
     for k in range(participants):
         participant = make_participant(
             study=study,
@@ -151,7 +156,8 @@ def make_trial(
         trial.participants.append(participant)
     for participant in trial.participants:
         diary_fill(participant, start=start)
-        pgic_answer_record(participant=participant, period=1, score=3, answered_on=today())
+        pgic_answer_record(participant=participant, visit=2, score=3, answered_on=today())
+        blinding_guess_record(participant=participant, visit=2, guess="drug", answered_on=today())
     diary_fill(trial.enrolled, start=today() - dt.timedelta(days=5), days=(1, 2))
     if participants > 1:
         reduce_dose_for_dreams(trial.participants[1], start=start, actor=trial.coordinator)
@@ -163,6 +169,9 @@ def make_trial(
         participant.refresh_from_db()
     return trial
 
+
+STARTED_DAYS_AGO = 42
+"""The participants' first baseline day: visit 2 (treatment day 28) was yesterday."""
 
 DIARY_DAYS = (0, 1, 2, 15, 16, 19)
 """Study days (from 0) with an entry: three nights of baseline, three of period 1."""
@@ -222,7 +231,7 @@ def add_alike_pair(trial: Trial) -> tuple[Participant, Participant]:
     diary, PGIC, adverse event and dose reduction. Others randomized on the way (while the
     list gives the first one's sequence again) stay without diary.
     """
-    start = today() - dt.timedelta(days=40)
+    start = today() - dt.timedelta(days=STARTED_DAYS_AGO)
 
     def newcomer() -> Participant:
         participant = make_participant(
@@ -240,7 +249,10 @@ def add_alike_pair(trial: Trial) -> tuple[Participant, Participant]:
         raise AssertionError("the allocation list gave one sequence six times running")
     for participant in (first, second):
         diary_fill(participant, start=start)
-        pgic_answer_record(participant=participant, period=1, score=2, answered_on=today())
+        pgic_answer_record(participant=participant, visit=2, score=2, answered_on=today())
+        blinding_guess_record(
+            participant=participant, visit=2, guess="dont_know", answered_on=today()
+        )
         reduce_dose_for_dreams(participant, start=start, actor=trial.coordinator)
         participant.refresh_from_db()
     return first, second

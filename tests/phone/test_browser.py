@@ -28,8 +28,7 @@ from tests.chromium import CHROMIUM, chromium_browser
 from diarytrial.devices.auth import DEVICE_COOKIE
 from diarytrial.devices.services import enrolment_link_issue
 from diarytrial.diary.models import BlindingGuess, DiaryEntry, DiarySubmission, PgicAnswer
-from diarytrial.participants.models import Participant, ParticipantStatus, PhaseKind
-from diarytrial.participants.selectors import participant_schedule
+from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.protocol import load_example, zone_where_it_is
 from diarytrial.studies.models import Study
 
@@ -322,31 +321,22 @@ def test_correct_tonights_entry_inside_the_window(phone: Any, live_server: Any) 
     assert DiarySubmission.objects.filter(entry=entry).count() == 2
 
 
-def _randomized_at_the_end_of_period_one() -> Participant:
-    """A randomized participant whose first treatment period ends today, in the evening."""
+def _randomized_at_visit_two() -> Participant:
+    """A randomized participant whose visit 2 (treatment day 28) is today, in the evening."""
     study = make_study()
     make_allocation(study=study)
     zone = zone_where_it_is_now(20)
     today = timezone.now().astimezone(zoneinfo.ZoneInfo(zone)).date()
-    for attempt in range(20):
-        length = (28, 84)[attempt % 2]  # the LDN protocol's period lengths: placebo, drug
-        participant = make_participant(
-            study=study,
-            status=ParticipantStatus.RANDOMIZED,
-            tz=zone,
-            start_date=today - dt.timedelta(days=14 + length - 1),
-        )
-        phases = participant_schedule(participant=participant)
-        first = next(p for p in phases if p.kind == PhaseKind.TREATMENT)
-        if first.end == today:
-            return participant
-    raise AssertionError("no participant ended period 1 today")
+    return make_participant(
+        study=study,
+        status=ParticipantStatus.RANDOMIZED,
+        tz=zone,
+        start_date=today - dt.timedelta(days=14 + 28 - 1),
+    )
 
 
-def test_reach_the_pgic_and_blinding_questions_at_a_period_end(
-    phone: Any, live_server: Any
-) -> None:
-    participant = _randomized_at_the_end_of_period_one()
+def test_reach_the_pgic_and_blinding_questions_at_a_visit(phone: Any, live_server: Any) -> None:
+    participant = _randomized_at_visit_two()
     page = phone
     enrol(page, live_server, participant)
     fill_diary(page)
@@ -356,16 +346,16 @@ def test_reach_the_pgic_and_blinding_questions_at_a_period_end(
     screen(page, "11-questions")
     page.get_by_role("button", name="Send my answers").click()
     page.locator("#error-summary").wait_for()
-    page.get_by_role("group", name="Since you started").get_by_text(
+    page.get_by_role("group", name="Visit 2, treatment day 28").get_by_text(
         "Much improved", exact=True
     ).click()
-    page.get_by_role("group", name="During treatment period 1").get_by_text("Don't know").click()
+    page.get_by_role("group", name="Since visit 1").get_by_text("Don't know").click()
     page.get_by_role("button", name="Send my answers").click()
     page.get_by_role("heading", name="Thank you").wait_for()
     screen(page, "12-thanks-after-questions")
 
-    assert PgicAnswer.objects.get(participant=participant, period=1).score == 2
-    assert BlindingGuess.objects.get(participant=participant, period=1).guess == "dont_know"
+    assert PgicAnswer.objects.get(participant=participant, visit=2).score == 2
+    assert BlindingGuess.objects.get(participant=participant, visit=2).guess == "dont_know"
     thanks = page.locator("main").inner_text().lower()
     for word in ("naltrexone", "placebo", "ldn", "mg", "sequence", "period"):
         assert word not in thanks, word

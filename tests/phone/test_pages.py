@@ -15,14 +15,14 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 from tests.builders import make_allocation, make_entry, make_participant, make_study, make_user
+from tests.diary.helpers import two_sequences
 from tests.phone.conftest import START, TONIGHT, local, make_phone
 
 from diarytrial.devices.auth import DEVICE_COOKIE, PIN_COOKIE
 from diarytrial.devices.models import Device
 from diarytrial.devices.services import device_pin_set, enrolment_link_issue
 from diarytrial.diary.services import diary_entry_submit
-from diarytrial.participants.models import Participant, ParticipantStatus, PhaseKind
-from diarytrial.participants.selectors import participant_schedule
+from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.protocol import PGIC_LABELS, load_example
 
 pytestmark = pytest.mark.django_db
@@ -148,34 +148,52 @@ def test_before_the_first_diary_day_the_page_says_when_it_starts(db: None) -> No
     assert "Your diary starts at 18:00 on Thursday 6 November 2025." in page
 
 
-def _randomized_at_period_end(db: None) -> tuple[Participant, dt.date]:
+def _randomized_at_visit_two(db: None) -> tuple[Participant, dt.date]:
+    """A randomized participant and the day of their visit 2 (treatment day 28)."""
     with time_machine.travel(local(START, 9), tick=False):
         study = make_study()
         make_allocation(study=study)
         participant = make_participant(
             study=study, status=ParticipantStatus.RANDOMIZED, start_date=START
         )
-    first = next(
-        p for p in participant_schedule(participant=participant) if p.kind == PhaseKind.TREATMENT
-    )
-    return participant, first.end
+    return participant, START + dt.timedelta(days=LDN.design.baseline_days - 1 + 28)
 
 
-def test_at_a_period_end_the_pgic_and_blinding_questions_follow_the_diary(db: None) -> None:
-    participant, last_day = _randomized_at_period_end(db)
-    with time_machine.travel(local(last_day, 20), tick=False):
+def test_at_a_visit_the_pgic_and_blinding_questions_follow_the_diary(db: None) -> None:
+    participant, visit_day = _randomized_at_visit_two(db)
+    with time_machine.travel(local(visit_day, 20), tick=False):
         phone = make_phone(participant)
         assert "diary-form" in phone.get(reverse("phone:home")).text  # the diary first
-        make_entry(participant=participant, diary_date=last_day)
+        make_entry(participant=participant, diary_date=visit_day)
         page = phone.get(reverse("phone:home")).text
 
     assert "End of this part of the study" in page
-    assert 'data-kind="pgic" data-period="1"' in page
-    assert 'data-kind="blinding" data-period="1"' in page
+    assert 'data-kind="pgic" data-visit="2"' in page
+    assert 'data-kind="blinding" data-visit="2"' in page
+    assert "Since visit 1 (treatment days 1-28), what do you think your study capsule was?" in page
     for score, label in enumerate(PGIC_LABELS, 1):
         assert f'value="{score}"><span>{label}</span>' in page
     for value in ("drug", "placebo", "dont_know"):
-        assert f'name="blinding-1" value="{value}"' in page
+        assert f'name="blinding-2" value="{value}"' in page
+
+
+def _questions_form(page: str) -> str:
+    found = re.search(r'<form id="questions-form".*?</form>', page, flags=re.DOTALL)
+    return found.group(0) if found else ""
+
+
+def test_two_sequences_started_the_same_day_see_the_same_questions_page(db: None) -> None:
+    with time_machine.travel(local(START, 9), tick=False):
+        study = make_study()
+        make_allocation(study=study)
+        first, second = two_sequences(study, start=START)
+    phones = [make_phone(p) for p in (first, second)]
+    for treatment_day in (27, 28, 42, 56, 84, 98, 112, 126):
+        day = START + dt.timedelta(days=LDN.design.baseline_days - 1 + treatment_day)
+        with time_machine.travel(local(day, 12), tick=False):  # between windows
+            pages = [_questions_form(phone.get(reverse("phone:home")).text) for phone in phones]
+        assert pages[0] == pages[1], treatment_day
+        assert ("questions-form" in pages[0]) == (treatment_day != 27)
 
 
 # --- history --------------------------------------------------------------------------------------

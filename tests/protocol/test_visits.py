@@ -6,7 +6,13 @@ import pytest
 
 from diarytrial.protocol import ProtocolError, load_example, parse_protocol
 from diarytrial.protocol.schema import Protocol
-from diarytrial.protocol.visits import WASHOUT, kit_arm, visit_calendar
+from diarytrial.protocol.visits import (
+    WASHOUT,
+    kit_arm,
+    periods_closed,
+    pgic_visits,
+    visit_calendar,
+)
 
 LDN = load_example("ldn-fibromyalgia").protocol
 NOF1 = load_example("nof1-ldn").protocol
@@ -112,3 +118,34 @@ def test_placebo_capsules_for_a_washout_that_does_not_exist_are_refused() -> Non
     )
     with pytest.raises(ProtocolError, match="no washout"):
         parse_protocol(text, source="nof1.toml")
+
+
+def test_the_questions_are_asked_at_every_visit_after_the_first() -> None:
+    calendar = visit_calendar(LDN)
+    assert [v.number for v in calendar.answer_visits] == [2, 3, 4, 5, 6]
+    assert pgic_visits(LDN, calendar) == (2, 3, 4, 5, 6)
+    visit = calendar.visit(3)
+    assert visit is not None
+    stretch = calendar.stretch_closed_by(visit)
+    assert stretch is not None
+    assert (stretch.first_day, stretch.last_day) == (29, 42)
+    assert calendar.stretch_closed_by(calendar.visits[0]) is None
+    assert calendar.visit(0) is None
+    assert calendar.visit(7) is None
+
+
+@pytest.mark.parametrize(("schedule", "asked"), [("end_of_study", (6,)), ("never", ())])
+def test_the_pgic_schedule_picks_the_visits(schedule: str, asked: tuple[int, ...]) -> None:
+    text = load_example("ldn-fibromyalgia").text.replace(
+        'schedule = "end_of_each_treatment_period"', f'schedule = "{schedule}"'
+    )
+    protocol = parse_protocol(text, source="pgic.toml").protocol
+    assert pgic_visits(protocol, visit_calendar(protocol)) == asked
+
+
+def test_which_visit_closes_a_period_depends_on_the_sequence() -> None:
+    calendar = visit_calendar(LDN)
+    assert periods_closed(LDN, calendar, ("ldn", "placebo")) == {4: 1, 6: 2}
+    assert periods_closed(LDN, calendar, ("placebo", "ldn")) == {2: 1, 6: 2}
+    nof1 = visit_calendar(NOF1)
+    assert periods_closed(NOF1, nof1, NOF1.sequences[0]) == {k + 1: k for k in range(1, 7)}

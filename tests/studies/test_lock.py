@@ -49,8 +49,7 @@ from diarytrial.diary.services import (
     period_answer_from_phone,
     pgic_answer_record,
 )
-from diarytrial.participants.models import Participant, ParticipantStatus, PhaseKind
-from diarytrial.participants.selectors import participant_schedule
+from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.services import (
     consent_record,
     participant_activate,
@@ -123,7 +122,7 @@ class World:
     kit: Kit
     link_token: str
     device: Device
-    due: Participant  # period 1 ends today: the phone's end-of-period questions are due
+    due: Participant  # visit 2 is today: the phone's end-of-period questions are due
 
 
 @pytest.fixture
@@ -163,22 +162,15 @@ def world(clock: time_machine.Traveller) -> World:
             participant=active, actor=make_user(username="linker")
         ).token,
         device=make_device(randomized)[0],
-        due=_period_one_ends_today(study),
+        due=_visit_two_today(study),
     )
 
 
-def _period_one_ends_today(study: Study) -> Participant:
-    for attempt in range(20):
-        length = (28, 84)[attempt % 2]  # the LDN protocol's period lengths
-        participant = make_participant(
-            study=study,
-            status=ParticipantStatus.RANDOMIZED,
-            start_date=TODAY - dt.timedelta(days=14 + length - 1),
-        )
-        phases = participant_schedule(participant=participant)
-        if next(p for p in phases if p.kind == PhaseKind.TREATMENT).end == TODAY:
-            return participant
-    raise AssertionError("no participant ended period 1 today")
+def _visit_two_today(study: Study) -> Participant:
+    """A participant whose visit 2 (treatment day 28) is today, whatever their sequence."""
+    return make_participant(
+        study=study, status=ParticipantStatus.RANDOMIZED, start_date=TODAY - dt.timedelta(days=41)
+    )
 
 
 Write = Callable[[World], Any]
@@ -313,7 +305,7 @@ WRITES: dict[str, Write] = {
         entry=w.entry, answers={"pain": 10}, reason="transcription error", actor=w.coordinator
     ),
     "pgic_answer_record": lambda w: pgic_answer_record(
-        participant=w.randomized, period=1, score=3, answered_on=TODAY
+        participant=w.due, visit=2, score=3, answered_on=TODAY
     ),
     # devices (device_revoke and device_pin_check are exempt: see below)
     "enrolment_link_issue": lambda w: enrolment_link_issue(
@@ -323,10 +315,10 @@ WRITES: dict[str, Write] = {
     "device_pin_set": lambda w: device_pin_set(device=w.device, pin="2580"),
     "device_pin_clear": lambda w: device_pin_clear(device=w.device),
     "period_answer_from_phone": lambda w: period_answer_from_phone(
-        participant=w.due, kind="blinding", period=1, value="dont_know"
+        participant=w.due, kind="blinding", visit=2, value="dont_know"
     ),
     "blinding_guess_record": lambda w: blinding_guess_record(
-        participant=w.randomized, period=1, guess="drug", answered_on=TODAY
+        participant=w.due, visit=2, guess="drug", answered_on=TODAY
     ),
 }
 

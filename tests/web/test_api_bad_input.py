@@ -169,13 +169,13 @@ CORRECTION_FIELDS = [
     _field("form_date", "9999-12-31", "diary_date_invalid"),
 ]
 PGIC_FIELDS = [
-    _field("period", 10**30, "pgic_answer_invalid"),
-    _field("period", -(10**30), "pgic_answer_invalid"),
-    _field("period", 2**63, "pgic_answer_invalid"),
-    _field("period", -1, "pgic_answer_invalid"),
-    _field("period", "1"),
-    _field("period", 1.5),
-    _field("period", None),
+    _field("visit", 10**30, "pgic_answer_invalid"),
+    _field("visit", -(10**30), "pgic_answer_invalid"),
+    _field("visit", 2**63, "pgic_answer_invalid"),
+    _field("visit", -1, "pgic_answer_invalid"),
+    _field("visit", "2"),
+    _field("visit", 2.5),
+    _field("visit", None),
     _field("score", 0, "pgic_answer_invalid"),
     _field("score", 8, "pgic_answer_invalid"),
     _field("score", 10**30, "pgic_answer_invalid"),
@@ -184,8 +184,8 @@ PGIC_FIELDS = [
     _field("extra", 1),
 ]
 BLINDING_FIELDS = [
-    _field("period", 10**30, "pgic_answer_invalid"),
-    _field("period", True),
+    _field("visit", 10**30, "pgic_answer_invalid"),
+    _field("visit", True),
     _field("guess", "DRUG", "pgic_answer_invalid"),
     _field("guess", "\u0000", "pgic_answer_invalid"),
     _field("guess", "x" * 30_000, "pgic_answer_invalid"),
@@ -239,9 +239,9 @@ class Endpoint:
         if self.path.startswith("/api/diary/entries"):
             return _entry(phone)
         if self.path == "/api/diary/pgic":
-            return {"period": 1, "score": 3}
+            return {"visit": 2, "score": 3}
         if self.path == "/api/diary/blinding":
-            return {"period": 1, "guess": "dont_know"}
+            return {"visit": 2, "guess": "dont_know"}
         if self.path == "/api/reminders/settings":
             return {"email": "ana@example.org", "email_enabled": True, "push_enabled": False}
         keys = BrowserKeys.new()

@@ -1,9 +1,12 @@
-"""Patient Global Impression of Change per condition (analysis step 6).
+"""Patient Global Impression of Change per condition (analysis step 6), and by visit.
 
-Each answer of the ``pgic`` table closes one treatment period; it is attached to the condition of
-that period through ``periods`` (participant_id, period). Scores run from 1 (very much improved)
-through 4 (no change) to 7 (very much worse); "improved" means "much" or "very much improved"
-(score <= 2).
+The PGIC is asked at the visits of the blinded visit calendar, the same days for every sequence.
+An answer at a visit that is the last day of a treatment period has that period in the ``pgic``
+table; the comparison by condition uses these answers only, attached to the condition of the
+period through ``periods`` (participant_id, period). The answers at the other visits (period
+empty) are extra data, summarised by visit without condition (:func:`pgic_by_visit`). Scores run
+from 1 (very much improved) through 4 (no change) to 7 (very much worse); "improved" means
+"much" or "very much improved" (score <= 2).
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ _TREATMENT = ("active", "placebo")
 
 
 def pgic_answers(dataset: TrialDataset) -> pd.DataFrame:
-    """The PGIC answers with the condition of the period each one closes.
+    """The PGIC answers that close a treatment period, with the condition of that period.
 
+    An answer whose period is empty (at a visit that closes no period) is not one of them.
     Missing data: an answer without a score is left out. An answer for a period the
     participant does not have in ``periods``, or for a period that is not a treatment period,
     raises ValueError, as does a score outside 1-7.
@@ -57,7 +61,7 @@ def pgic_answers(dataset: TrialDataset) -> pd.DataFrame:
             "score": pgic["score"].astype("Float64").array,
         }
     )
-    answers = answers[answers["score"].notna()]
+    answers = answers[answers["score"].notna() & answers["period"].notna()]
     bad = answers[~answers["score"].isin(range(1, 8))]
     if len(bad):
         raise ValueError(
@@ -86,6 +90,42 @@ def pgic_answers(dataset: TrialDataset) -> pd.DataFrame:
     joined["score"] = joined["score"].astype(np.int64)
     joined = joined.sort_values(["participant_id", "period"], kind="stable")
     return joined[["participant_id", "period", "condition", "score"]].reset_index(drop=True)
+
+
+def pgic_by_visit(dataset: TrialDataset) -> pd.DataFrame:
+    """The PGIC at each visit, every answer counted whatever the period it closes: blinded, the
+    same for every sequence.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per visit with an answer, in visit order: ``visit``, ``n`` (answers with a
+        score) and ``mean_score``.
+
+    Examples
+    --------
+    >>> from diarytrial.protocol import load_example
+    >>> from diarytrial.simulate import simulate_trial
+    >>> trial = simulate_trial(load_example("ldn-fibromyalgia"), participants=4, seed=3)
+    >>> pgic_by_visit(trial)["visit"].tolist()
+    [2, 3, 4, 5, 6]
+    """
+    pgic = dataset.pgic
+    require_columns(pgic, "pgic", ("visit", "score"))
+    answers = pd.DataFrame(
+        {
+            "visit": pgic["visit"].astype("Int64").array,
+            "score": pgic["score"].astype("Float64").array,
+        }
+    ).dropna()
+    summary = answers.groupby("visit", sort=True)["score"].agg(["size", "mean"]).reset_index()
+    return pd.DataFrame(
+        {
+            "visit": summary["visit"].astype(np.int64),
+            "n": summary["size"].astype(np.int64),
+            "mean_score": summary["mean"].astype(float),
+        }
+    )
 
 
 def pgic_table(dataset: TrialDataset) -> pd.DataFrame:

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from diarytrial import __version__
+from diarytrial.analysis.blinding import ARMS, GUESSES
 from diarytrial.analysis.compliance import compliance_summary, diary_compliance
 from diarytrial.analysis.flow import baseline_table, participant_flow
+from diarytrial.analysis.guesses import BlindingSummary, blinding_summary
 from diarytrial.analysis.improvement import percent_improvement, responders
 from diarytrial.analysis.nof1 import nof1_blocks, nof1_effects
 from diarytrial.analysis.paired import (
@@ -25,7 +27,13 @@ from diarytrial.analysis.paired import (
     paired_values,
     wilcoxon_signed_rank,
 )
-from diarytrial.analysis.pgic import PgicComparison, pgic_comparison, pgic_improved, pgic_table
+from diarytrial.analysis.pgic import (
+    PgicComparison,
+    pgic_by_visit,
+    pgic_comparison,
+    pgic_improved,
+    pgic_table,
+)
 from diarytrial.analysis.primary import PrimaryContrast, primary_contrast
 from diarytrial.analysis.safety import adverse_event_table, dose_reduction_table, side_effect_table
 from diarytrial.analysis.timecourse import TimeCourse, weekly_course
@@ -71,6 +79,8 @@ class TrialResults:
     pgic: pd.DataFrame
     pgic_improved: pd.DataFrame
     pgic_comparison: PgicComparison
+    pgic_by_visit: pd.DataFrame
+    blinding: BlindingSummary
     adverse_events: pd.DataFrame
     side_effects: pd.DataFrame
     dose_reductions: pd.DataFrame
@@ -141,6 +151,8 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
         pgic=pgic_table(dataset),
         pgic_improved=pgic_improved(dataset),
         pgic_comparison=pgic_comparison(dataset),
+        pgic_by_visit=pgic_by_visit(dataset),
+        blinding=blinding_summary(dataset),
         adverse_events=adverse_event_table(dataset),
         side_effects=side_effect_table(dataset),
         dose_reductions=dose_reduction_table(dataset),
@@ -246,7 +258,9 @@ def results_to_dict(results: TrialResults) -> dict[str, Any]:
             "by_condition": _records(results.pgic),
             "improved": _records(results.pgic_improved),
             "comparison": _plain(results.pgic_comparison),
+            "by_visit": _records(results.pgic_by_visit),
         },
+        "blinding": _blinding(results.blinding),
         "adverse_events": _records(results.adverse_events),
         "side_effects": _records(results.side_effects),
         "dose_reductions": _records(results.dose_reductions),
@@ -261,6 +275,27 @@ def results_to_dict(results: TrialResults) -> dict[str, Any]:
             "blocks": _records(results.nof1_blocks),
         }
     return out
+
+
+def _blinding(summary: BlindingSummary) -> dict[str, Any]:
+    table = summary.table
+    return {
+        "table": [
+            {
+                "arm": arm,
+                **{guess: table.count(arm, guess) for guess in GUESSES},
+                "n": table.arm_total(arm),
+            }
+            for arm in ARMS
+        ],
+        "bang": {
+            "active": _plain(summary.bang_active),
+            "placebo": _plain(summary.bang_placebo),
+        },
+        "james": _plain(summary.james),
+        "other_visits": summary.other_visits,
+        "by_visit": _records(summary.by_visit),
+    }
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

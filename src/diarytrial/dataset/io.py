@@ -151,6 +151,7 @@ def read_dataset(
         doses=frames["doses"],
         adverse_events=frames["adverse_events"],
         pgic=frames["pgic"],
+        blinding=frames["blinding"],
         provenance=descriptor.get("diarytrial", {}).get("provenance", {}),
         files=files,
     )

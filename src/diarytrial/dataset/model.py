@@ -56,6 +56,7 @@ class TrialDataset:
     doses: pd.DataFrame = field(default_factory=lambda: empty_table(TABLES[4]))
     adverse_events: pd.DataFrame = field(default_factory=lambda: empty_table(TABLES[5]))
     pgic: pd.DataFrame = field(default_factory=lambda: empty_table(TABLES[6]))
+    blinding: pd.DataFrame = field(default_factory=lambda: empty_table(TABLES[7]))
     provenance: dict[str, Any] = field(default_factory=dict)
     files: DatasetFiles | None = None
 

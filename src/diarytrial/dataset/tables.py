@@ -21,6 +21,8 @@ SEVERITIES = ("mild", "moderate", "severe")
 RELATEDNESS = ("not_related", "unlikely", "possible", "probable", "definite")
 AE_ACTIONS = ("none", "dose_reduced", "interrupted", "withdrawn")
 AE_OUTCOMES = ("recovered", "recovering", "not_recovered", "unknown")
+GUESSES = ("drug", "placebo", "dont_know")
+"""A participant's guess of what they took since the visit before (``diary.models.GuessChoice``)."""
 
 
 @dataclass(frozen=True)
@@ -190,16 +192,46 @@ ADVERSE_EVENTS = Table(
     optional=True,
 )
 
+_VISIT = Column(
+    "visit",
+    "integer",
+    "The visit of the blinded visit calendar the answer closes (2, 3, ...; see docs/protocol.md), "
+    "the same days for every sequence.",
+)
+_VISIT_PERIOD = Column(
+    "period",
+    "integer",
+    "The treatment period whose last day the visit is, for the participant's sequence; empty "
+    "when the visit closes no period, and always empty in a blinded export.",
+    required=False,
+)
+
 PGIC = Table(
     "pgic",
-    "Patient Global Impression of Change at the end of treatment periods.",
+    "Patient Global Impression of Change, asked at the visits after the first.",
     (
         _PID,
-        Column("period", "integer", "Treatment period the answer closes."),
+        _VISIT,
+        _VISIT_PERIOD,
         Column("answered_on", "date", "Diary date of the answer."),
         Column("score", "integer", "1 very much improved ... 4 no change ... 7 very much worse."),
     ),
-    ("participant_id", "period"),
+    ("participant_id", "visit"),
+    optional=True,
+)
+
+BLINDING = Table(
+    "blinding",
+    "What the participant thinks they took since the visit before, asked at the visits after "
+    "the first.",
+    (
+        _PID,
+        _VISIT,
+        _VISIT_PERIOD,
+        Column("answered_on", "date", "Diary date of the answer."),
+        Column("guess", "string", "The participant's guess.", enum=GUESSES),
+    ),
+    ("participant_id", "visit"),
     optional=True,
 )
 
@@ -211,6 +243,7 @@ TABLES: tuple[Table, ...] = (
     DOSES,
     ADVERSE_EVENTS,
     PGIC,
+    BLINDING,
 )
 """Every table, in the order they are written and described."""
 

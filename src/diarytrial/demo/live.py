@@ -33,7 +33,11 @@ from django.db import transaction
 
 from diarytrial.dataset import TrialDataset
 from diarytrial.demo.phone import PhoneTryout, phone_tryout
-from diarytrial.diary.services import diary_entry_submit, pgic_answer_record
+from diarytrial.diary.services import (
+    blinding_guess_record,
+    diary_entry_submit,
+    pgic_answer_record,
+)
 from diarytrial.exports.services import dataset_export, study_unblind
 from diarytrial.participants.models import Participant
 from diarytrial.participants.services import (
@@ -236,6 +240,9 @@ class _Replay:
         for row in run.pgic.to_dict("records"):
             answered = pd.Timestamp(str(row["answered_on"])).date()
             self.schedule(_local_time(answered, 22), "pgic", k, row)
+        for row in run.blinding.to_dict("records"):
+            answered = pd.Timestamp(str(row["answered_on"])).date()
+            self.schedule(_local_time(answered, 22), "guess", k, row)
         person = run.participants.iloc[0]
         if pd.notna(person["withdrawn_on"]):
             gone = pd.Timestamp(str(person["withdrawn_on"])).date()
@@ -296,8 +303,16 @@ class _Replay:
     def _pgic(self, k: int, row: dict[str, Any]) -> None:
         pgic_answer_record(
             participant=self.people[k],
-            period=int(row["period"]),
+            visit=int(row["visit"]),
             score=int(row["score"]),
+            answered_on=pd.Timestamp(str(row["answered_on"])).date(),
+        )
+
+    def _guess(self, k: int, row: dict[str, Any]) -> None:
+        blinding_guess_record(
+            participant=self.people[k],
+            visit=int(row["visit"]),
+            guess=str(row["guess"]),
             answered_on=pd.Timestamp(str(row["answered_on"])).date(),
         )
 

@@ -1,7 +1,7 @@
 """Read-only admin pages; diary data are written through the services only (and audited).
 
-The end-of-period answers (PGIC, blinding guess) have no admin page: the period they answer
-and the day they were given tell when a participant's period ended, which differs by sequence.
+The end-of-period answers (PGIC, blinding guess) have no admin page: they are read in the
+exports, where only an unblinded export says which treatment period a visit's answer closes.
 """
 
 from __future__ import annotations

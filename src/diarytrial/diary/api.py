@@ -85,7 +85,7 @@ class ChoiceOut(Schema):
 
 class QuestionOut(Schema):
     kind: Literal["pgic", "blinding"]
-    period: int
+    visit: int = Field(description="the visit the question closes: 2, 3, ... of the calendar")
     question: str
     choices: list[ChoiceOut]
 
@@ -192,30 +192,30 @@ class EntryIn(Schema):
 
 class PgicIn(Schema):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"period": 1, "score": 3}]}
+        extra="forbid", json_schema_extra={"examples": [{"visit": 2, "score": 3}]}
     )
 
-    period: StrictInt
+    visit: StrictInt = Field(description="the visit the answer closes, as the question gives it")
     score: StrictInt = Field(description="1 very much improved ... 7 very much worse")
 
 
 class PgicOut(Schema):
-    period: int
+    visit: int
     score: int
     answered_on: dt.date
 
 
 class BlindingIn(Schema):
     model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"period": 1, "guess": "dont_know"}]}
+        extra="forbid", json_schema_extra={"examples": [{"visit": 2, "guess": "dont_know"}]}
     )
 
-    period: StrictInt
+    visit: StrictInt = Field(description="the visit the answer closes, as the question gives it")
     guess: str = Field(description="drug, placebo or dont_know")
 
 
 class BlindingOut(Schema):
-    period: int
+    visit: int
     guess: str
     answered_on: dt.date
 
@@ -357,24 +357,24 @@ def diary_progress_get(request: HttpRequest) -> DiaryProgress:
 )
 def diary_pgic(request: HttpRequest, payload: PgicIn) -> Status[PgicAnswer]:
     """201 when recorded; 200 when the same answer was recorded before; 409 for another."""
-    return _period_answer(request, "pgic", payload.period, payload.score)
+    return _period_answer(request, "pgic", payload.visit, payload.score)
 
 
 @router.post(
     "/diary/blinding",
     response={200: BlindingOut, 201: BlindingOut, **_WRITE_PROBLEMS},
     url_name="diary_blinding",
-    summary="Say what you think you took in a period",
+    summary="Say what you think you took since the last visit",
 )
 def diary_blinding(request: HttpRequest, payload: BlindingIn) -> Status[BlindingGuess]:
     """201 when recorded; 200 when the same guess was recorded before; 409 for another."""
-    return _period_answer(request, "blinding", payload.period, payload.guess)
+    return _period_answer(request, "blinding", payload.visit, payload.guess)
 
 
 def _period_answer(
-    request: HttpRequest, kind: Literal["pgic", "blinding"], period: int, value: int | str
+    request: HttpRequest, kind: Literal["pgic", "blinding"], visit: int, value: int | str
 ) -> Status[Any]:
     answered = period_answer_from_phone(
-        participant=_participant(request), kind=kind, period=period, value=value
+        participant=_participant(request), kind=kind, visit=visit, value=value
     )
     return Status(201 if answered.created else 200, answered.answer)

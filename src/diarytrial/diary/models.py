@@ -1,5 +1,6 @@
 """A participant's nightly diary: one entry per diary date, its answers and side effects, each
-upload that produced it, and the end-of-period questions (PGIC, blinding guess).
+upload that produced it, and the end-of-period questions (PGIC, blinding guess), answered at
+the visits of the blinded visit calendar (``protocol.visits``), the same for every sequence.
 
 Nothing here names an arm. Entries are written by ``diary.services`` only and never deleted; a
 correction changes the answers and the audit trail keeps the old values.
@@ -38,7 +39,7 @@ class SubmissionKind(models.TextChoices):
 
 
 class GuessChoice(models.TextChoices):
-    """A participant's guess of what they took in a period."""
+    """A participant's guess of what they took since the visit before."""
 
     DRUG = "drug", "The study drug"
     PLACEBO = "placebo", "Placebo"
@@ -173,12 +174,18 @@ class DiarySubmission(models.Model):
 
 
 class PgicAnswer(models.Model):
-    """The Patient Global Impression of Change at the end of one treatment period."""
+    """The Patient Global Impression of Change given at one visit.
+
+    The visit, not the treatment period: visits fall on the same days for every sequence, the
+    end of a period does not. Which period (if any) a visit closes follows from the sequence.
+    """
 
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="pgic_answers"
     )
-    period = models.PositiveSmallIntegerField(help_text="The treatment period the answer closes.")
+    visit = models.PositiveSmallIntegerField(
+        help_text="The visit of the visit calendar the answer closes (2, 3, ...: not the first)."
+    )
     score = models.PositiveSmallIntegerField(
         help_text="1 very much improved ... 4 no change ... 7 very much worse (PGIC_LABELS)."
     )
@@ -194,27 +201,30 @@ class PgicAnswer(models.Model):
     created_at = models.DateTimeField(default=now, editable=False)
 
     class Meta:
-        ordering = ("participant", "period")
+        ordering = ("participant", "visit")
         constraints = (
             models.UniqueConstraint(
-                fields=["participant", "period"], name="diary_pgicanswer_one_per_period"
+                fields=["participant", "visit"], name="diary_pgicanswer_one_per_visit"
             ),
+            models.CheckConstraint(condition=Q(visit__gte=2), name="diary_pgicanswer_visit_2_on"),
             models.CheckConstraint(
                 condition=Q(score__gte=1, score__lte=7), name="diary_pgicanswer_score_1_to_7"
             ),
         )
 
     def __str__(self) -> str:
-        return f"PGIC period {self.period} of {self.participant_id}"
+        return f"PGIC visit {self.visit} of {self.participant_id}"
 
 
 class BlindingGuess(models.Model):
-    """What the participant believes they took in one treatment period."""
+    """What the participant believes they took since the visit before `visit`."""
 
     participant = models.ForeignKey(
         Participant, on_delete=models.PROTECT, related_name="blinding_guesses"
     )
-    period = models.PositiveSmallIntegerField()
+    visit = models.PositiveSmallIntegerField(
+        help_text="The visit of the visit calendar the answer closes (2, 3, ...: not the first)."
+    )
     guess = models.CharField(max_length=10, choices=GuessChoice.choices)
     answered_on = models.DateField()
     recorded_by = models.ForeignKey(
@@ -223,10 +233,13 @@ class BlindingGuess(models.Model):
     created_at = models.DateTimeField(default=now, editable=False)
 
     class Meta:
-        ordering = ("participant", "period")
+        ordering = ("participant", "visit")
         constraints = (
             models.UniqueConstraint(
-                fields=["participant", "period"], name="diary_blindingguess_one_per_period"
+                fields=["participant", "visit"], name="diary_blindingguess_one_per_visit"
+            ),
+            models.CheckConstraint(
+                condition=Q(visit__gte=2), name="diary_blindingguess_visit_2_on"
             ),
             models.CheckConstraint(
                 condition=Q(guess__in=GuessChoice.values), name="diary_blindingguess_guess_known"
@@ -234,4 +247,4 @@ class BlindingGuess(models.Model):
         )
 
     def __str__(self) -> str:
-        return f"blinding guess period {self.period} of {self.participant_id}"
+        return f"blinding guess visit {self.visit} of {self.participant_id}"

@@ -1,11 +1,13 @@
 """What a blinded export may show of a participant's schedule: pure functions of the protocol.
 
 A blinded export must not tell who got which arm, and the dates of a schedule can: in the LDN
-example period 1 lasts 84 days on LDN and 28 on placebo, so the end of period 1 (and a PGIC
-answered then) tells the sequence. The *blinded schedule* keeps the phases that are the same
-under every sequence of the protocol (same kind, period, block, first day and length) and merges
-the rest into one phase per stretch between the boundaries that all sequences share. It is a
-function of the protocol and the start date only, so it is the same whatever the allocation.
+example period 1 lasts 84 days on LDN and 28 on placebo, so the end of period 1 tells the
+sequence. The *blinded schedule* keeps the phases that are the same under every sequence of the
+protocol (same kind, period, block, first day and length) and merges the rest into one phase
+per stretch between the boundaries that all sequences share. It is a function of the protocol
+and the start date only, so it is the same whatever the allocation. (The PGIC answers and
+blinding guesses are kept by visit of the visit calendar, the same days for every sequence; a
+blinded export leaves out which period a visit closes.)
 
 No Django here: this module only reads the protocol.
 """
@@ -96,21 +98,6 @@ def blinded_schedule(protocol: Protocol) -> tuple[BlindedPhase, ...]:
                 BlindedPhase(len(phases), "treatment", None, None, first, after - first, True)
             )
     return tuple(phases)
-
-
-def pgic_periods_blinded(protocol: Protocol) -> frozenset[int]:
-    """The PGIC periods whose answers a blinded export keeps: those the blinded schedule shows
-    as a phase of their own, the same first and last day under every sequence. The date of an
-    answer about any other period could tell how long the period lasted.
-
-    >>> from diarytrial.protocol import load_example
-    >>> sorted(pgic_periods_blinded(load_example("ldn-fibromyalgia").protocol))
-    []
-    >>> sorted(pgic_periods_blinded(load_example("nof1-ldn").protocol))
-    [1, 2, 3, 4, 5, 6]
-    """
-    shown = {p.period for p in blinded_schedule(protocol) if not p.merged and p.kind == "treatment"}
-    return frozenset(period for period in protocol.pgic_periods() if period in shown)
 
 
 def blinded_sequence_codes(participant_codes: Iterable[str]) -> dict[str, str]:

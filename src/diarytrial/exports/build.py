@@ -25,6 +25,7 @@ from diarytrial.dataset import TrialDataset
 from diarytrial.dataset.tables import (
     ADVERSE_EVENTS,
     BLINDED_CONDITION,
+    BLINDING,
     DIARY,
     DOSES,
     PARTICIPANTS,
@@ -32,15 +33,12 @@ from diarytrial.dataset.tables import (
     PGIC,
     SIDE_EFFECTS,
 )
-from diarytrial.diary.models import DiaryAnswer, PgicAnswer, SideEffectReport
-from diarytrial.exports.blinding import (
-    blinded_schedule,
-    blinded_sequence_codes,
-    pgic_periods_blinded,
-)
+from diarytrial.diary.models import BlindingGuess, DiaryAnswer, PgicAnswer, SideEffectReport
+from diarytrial.exports.blinding import blinded_schedule, blinded_sequence_codes
 from diarytrial.exports.frames import Row, table_frame
 from diarytrial.participants.models import DoseLevelChange, Participant, ParticipantPhase
 from diarytrial.protocol import Protocol
+from diarytrial.protocol.visits import periods_closed, visit_calendar
 from diarytrial.randomization.models import Randomization
 from diarytrial.safety.models import AdverseEvent, EventStatus
 from diarytrial.studies.access import AnyUser, is_unblinded, sites_visible_to
@@ -248,21 +246,56 @@ def side_effects_rows(scope: ExportScope) -> list[Row]:
     return [(codes[pid], *rest) for pid, *rest in reports if pid in codes]
 
 
-def pgic_rows(scope: ExportScope, *, blinded: bool) -> list[Row]:
-    """Rows of pgic.csv. Blinded, only the answers about periods whose dates are the same under
-    every sequence (``exports.blinding.pgic_periods_blinded``).
+def _visit_periods(
+    scope: ExportScope, sequences: Mapping[int, tuple[str, ...]] | None
+) -> dict[int, dict[int, int]]:
+    """Per participant, the treatment period each visit closes ({visit: period}); nothing for
+    a blinded export (`sequences` None), where no answer says which period it closes."""
+    if sequences is None:
+        return {}
+    calendars = {version: visit_calendar(p) for version, p in scope.protocols.items()}
+    found: dict[int, dict[int, int]] = {}
+    for participant in scope.participants:
+        sequence = sequences.get(participant.pk)
+        if sequence is not None:
+            version = participant.protocol_version_id
+            protocol = scope.protocols[version]
+            found[participant.pk] = periods_closed(protocol, calendars[version], sequence)
+    return found
+
+
+def pgic_rows(
+    scope: ExportScope, sequences: Mapping[int, tuple[str, ...]] | None = None
+) -> list[Row]:
+    """Rows of pgic.csv: the PGIC answers by visit. With the participants' `sequences`
+    (unblinded) each row gives the treatment period its visit closes, if any; without (blinded)
+    the period stays empty, since which visits close a period tells the sequence.
     """
-    by_id = {p.pk: p for p in scope.participants}
-    kept = {
-        version: pgic_periods_blinded(protocol) for version, protocol in scope.protocols.items()
-    }
-    answers = PgicAnswer.objects.filter(participant__in=scope.selection).values_list(
-        "participant_id", "period", "answered_on", "score"
+    return _answer_rows(scope, sequences, PgicAnswer, "score")
+
+
+def blinding_rows(
+    scope: ExportScope, sequences: Mapping[int, tuple[str, ...]] | None = None
+) -> list[Row]:
+    """Rows of blinding.csv: the blinding guesses by visit, the period as in `pgic_rows`."""
+    return _answer_rows(scope, sequences, BlindingGuess, "guess")
+
+
+def _answer_rows(
+    scope: ExportScope,
+    sequences: Mapping[int, tuple[str, ...]] | None,
+    model: type[PgicAnswer] | type[BlindingGuess],
+    value: str,
+) -> list[Row]:
+    codes = scope.codes
+    closes = _visit_periods(scope, sequences)
+    answers = model.objects.filter(participant__in=scope.selection).values_list(
+        "participant_id", "visit", "answered_on", value
     )
     return [
-        (by_id[pid].code, period, answered_on, score)
-        for pid, period, answered_on, score in answers
-        if pid in by_id and (not blinded or period in kept[by_id[pid].protocol_version_id])
+        (codes[pid], visit, closes.get(pid, {}).get(visit), answered_on, given)
+        for pid, visit, answered_on, given in answers
+        if pid in codes
     ]
 
 
@@ -308,6 +341,7 @@ def dataset_build(*, study: Study, user: AnyUser, blinded: bool) -> TrialDataset
     version = study_current_protocol(study)
     visible = sites_visible_to(user, study)
     scope = export_scope(study=study, sites=visible)
+    sequences: dict[int, tuple[str, ...]] | None = None
     if blinded:
         randomized = randomized_read(scope)
         codes = blinded_sequence_codes(p.code for p in scope.participants if p.pk in randomized)
@@ -334,6 +368,7 @@ def dataset_build(*, study: Study, user: AnyUser, blinded: bool) -> TrialDataset
         side_effects=table_frame(SIDE_EFFECTS, side_effects_rows(scope)),
         doses=table_frame(DOSES, doses_rows(scope)),
         adverse_events=table_frame(ADVERSE_EVENTS, adverse_events_rows(scope)),
-        pgic=table_frame(PGIC, pgic_rows(scope, blinded=blinded)),
+        pgic=table_frame(PGIC, pgic_rows(scope, sequences)),
+        blinding=table_frame(BLINDING, blinding_rows(scope, sequences)),
         provenance=provenance,
     )

@@ -31,6 +31,9 @@ from functools import cached_property
 
 from diarytrial.protocol.schema import Protocol
 
+QUESTIONS_DUE_DAYS = 14
+"""The end-of-period questions of a visit are asked from the visit's day for this many days more."""
+
 WASHOUT = "washout"
 """What a stretch holds when a sequence is in its washout and the washout has no capsules."""
 
@@ -118,6 +121,28 @@ class VisitCalendar:
         """The treatment day of calendar date `day` (0 or less in the baseline); inverse of
         `date_of`."""
         return (day - start).days + 1 - self.baseline_days
+
+    @property
+    def answer_visits(self) -> tuple[Visit, ...]:
+        """The visits at which the end-of-period questions are asked: every one but the first."""
+        return self.visits[1:]
+
+    def visit(self, number: int) -> Visit | None:
+        """Visit `number` (1, 2, ...), or None when the calendar has no such visit."""
+        if isinstance(number, bool) or not 1 <= number <= len(self.visits):
+            return None
+        return self.visits[number - 1]
+
+    def stretch_closed_by(self, visit: Visit) -> Stretch | None:
+        """The stretch that ends on `visit`'s day (the kit of the visit before); None for the
+        first visit.
+
+        >>> from diarytrial.protocol import load_example
+        >>> calendar = visit_calendar(load_example("ldn-fibromyalgia").protocol)
+        >>> calendar.stretch_closed_by(calendar.visits[2])
+        Stretch(number=2, first_day=29, last_day=42)
+        """
+        return self.stretches[visit.number - 2] if visit.number > 1 else None
 
     def last_visit_on_or_before(self, treatment_day: int) -> Visit | None:
         """The latest visit on or before `treatment_day`; None in the baseline before day 0."""
@@ -225,3 +250,51 @@ def _problems(
                 '([blinding] washout = "placebo_capsules") or the same timing in every sequence'
             )
     return tuple(problems)
+
+
+def pgic_visits(protocol: Protocol, calendar: VisitCalendar) -> tuple[int, ...]:
+    """The visits at which `protocol` asks the PGIC: every visit after the first when it is
+    asked at the end of each treatment period, the last visit when at the end of the study.
+
+    Asked at every visit, the PGIC falls on the same days for every sequence; which of the
+    answers close a treatment period depends on the sequence (`periods_closed`).
+
+    >>> from diarytrial.protocol import load_example
+    >>> ldn = load_example("ldn-fibromyalgia").protocol
+    >>> pgic_visits(ldn, visit_calendar(ldn))
+    (2, 3, 4, 5, 6)
+    """
+    match protocol.pgic.schedule:
+        case "end_of_each_treatment_period":
+            return tuple(visit.number for visit in calendar.answer_visits)
+        case "end_of_study":
+            return (calendar.visits[-1].number,) if len(calendar.visits) > 1 else ()
+        case _:
+            return ()
+
+
+def periods_closed(
+    protocol: Protocol, calendar: VisitCalendar, sequence: tuple[str, ...]
+) -> dict[int, int]:
+    """For `sequence`, the visits on the last day of a treatment period: {visit: period}.
+
+    A visit missing here closes a washout, or a stretch inside a period. This tells the
+    sequence, so only unblinded readers may see it.
+
+    >>> from diarytrial.protocol import load_example
+    >>> ldn = load_example("ldn-fibromyalgia").protocol
+    >>> calendar = visit_calendar(ldn)
+    >>> periods_closed(ldn, calendar, ("ldn", "placebo")), periods_closed(
+    ...     ldn, calendar, ("placebo", "ldn"))
+    ({4: 1, 6: 2}, {2: 1, 6: 2})
+    """
+    by_day = {visit.treatment_day: visit.number for visit in calendar.visits}
+    closed: dict[int, int] = {}
+    day = 0
+    for template in protocol.phase_templates(sequence):
+        if template.kind == "baseline":
+            continue
+        day += template.days
+        if template.kind == "treatment" and template.period and day in by_day:
+            closed[by_day[day]] = template.period
+    return closed

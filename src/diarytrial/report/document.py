@@ -33,6 +33,7 @@ from diarytrial.report.tables import (
     secondary_table,
     side_effect_table,
 )
+from diarytrial.report.tables.blinding import blinding_table
 
 _e = html.escape
 
@@ -55,6 +56,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("time-course", "Time course"),
     ("daily", "Daily diaries"),
     ("pgic", "Global impression of change"),
+    ("blinding", "Blinding"),
     ("safety", "Side effects, adverse events and dose reductions"),
     ("compliance", "Diary compliance"),
 )
@@ -311,6 +313,7 @@ def _body(dataset: TrialDataset, results: TrialResults) -> list[str]:
         _section("time-course", "Time course", _time_course(protocol, results)),
         _section("daily", "Daily diaries", _daily(dataset, results)),
         _section("pgic", "Global impression of change", _pgic(protocol, results)),
+        _section("blinding", "Blinding", blinding_table(results, protocol)),
         _section(
             "safety",
             "Side effects, adverse events and dose reductions",

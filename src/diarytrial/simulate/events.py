@@ -1,16 +1,19 @@
-"""What follows the diary: side-effect reports, doses, adverse events and the PGIC, as rows.
+"""What follows the diary: side-effect reports, doses, adverse events, the PGIC and the
+blinding guesses, as rows.
 
 Each builder turns the course of a group of participants into the rows of one table of the
-trial dataset; the adverse events and the PGIC make their own draws.
+trial dataset; the adverse events and the answers at the visits make their own draws.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from diarytrial.dataset.tables import SEVERITIES, UNPLEASANTNESS
 from diarytrial.protocol.schema import Protocol
+from diarytrial.protocol.visits import kit_arm, periods_closed, pgic_visits, visit_calendar
 from diarytrial.simulate.course import SOMEWHAT, VERY, Course
 from diarytrial.simulate.entries import study_dates
 from diarytrial.simulate.parameters import SimulationParameters
@@ -133,7 +136,7 @@ def adverse_event_rows(
     )
 
 
-def pgic_rows(
+def visit_answer_rows(
     protocol: Protocol,
     days: SequenceDays,
     people: People,
@@ -141,17 +144,97 @@ def pgic_rows(
     ids: pd.Categorical,
     parameters: SimulationParameters,
     rng: np.random.Generator,
-) -> pd.DataFrame:
-    asked = protocol.pgic_periods()
+    answer_rng: np.random.Generator,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The PGIC answers and the blinding guesses given at the visits after the first.
+
+    Every participant still in the study on a visit's day answers at the visit, on its day,
+    whatever their sequence (``protocol.visits``). The perceived improvement over the days
+    since the visit before (over the whole period, or its endpoint window, at a visit that
+    closes a treatment period) is the measured one plus noise; the PGIC scores it at
+    `pgic_thresholds`. The guess is "don't know" with probability `guess_dont_know`, else
+    "drug" with a probability that rises with the perceived improvement (logistic, centred on
+    `guess_midpoint`, scale `guess_scale`) and, on the drug, with its side effects
+    (`guess_drug_hint` on the log-odds), else "placebo". The answers that close a treatment
+    period draw the PGIC noise from `rng`, in the order the simulator always drew them, so the
+    calibrated PGIC stays as it was; everything else comes from `answer_rng`.
+    """
+    calendar = visit_calendar(protocol)
+    asked = set(pgic_visits(protocol, calendar))
+    closing = _period_closing_perceptions(protocol, days, people, course, parameters, rng)
+    pgic: list[pd.DataFrame] = []
+    guesses: list[pd.DataFrame] = []
+    for k, sequence in enumerate(days.sequences):
+        members = np.nonzero(people.sequence == k)[0]
+        closes = periods_closed(protocol, calendar, sequence)
+        for visit in calendar.answer_visits:
+            stretch = calendar.stretch_closed_by(visit)
+            last = days.baseline_days + visit.treatment_day - 1
+            present = members[people.end_day[members] > last]
+            if stretch is None or not len(present):
+                continue
+            period = closes.get(visit.number)
+            perceived = closing.get((k, period)) if period is not None else None
+            if perceived is None:
+                lo = days.baseline_days + stretch.first_day - 1
+                change = _measured_change(protocol, days, course, present, lo, last)
+                noise = answer_rng.normal(0.0, parameters.pgic_noise_sd, size=len(present))
+                perceived = change + noise
+            answers = {
+                "participant_id": ids[present],
+                "visit": pd.array(np.full(len(present), visit.number), dtype="Int64"),
+                "period": pd.array([period] * len(present), dtype="Int64"),
+                "answered_on": study_dates(people.start[present], np.full(len(present), last)),
+            }
+            if visit.number in asked:
+                score = 1 + (perceived[:, None] < np.asarray(parameters.pgic_thresholds)).sum(
+                    axis=1
+                )
+                pgic.append(pd.DataFrame({**answers, "score": pd.array(score, dtype="Int64")}))
+            on_drug = _on_drug(protocol, calendar.contents[sequence][stretch.number - 1])
+            guess = _guesses(perceived, on_drug, parameters, answer_rng)
+            guesses.append(pd.DataFrame({**answers, "guess": guess}))
+    return (
+        _answers_frame(pgic, ids, "score", pd.array([], dtype="Int64")),
+        _answers_frame(guesses, ids, "guess", np.array([], dtype=object)),
+    )
+
+
+def _measured_change(
+    protocol: Protocol,
+    days: SequenceDays,
+    course: Course,
+    present: npt.NDArray[np.int64],
+    lo: int,
+    last: int,
+) -> npt.NDArray[np.float64]:
+    """Mean improvement (%) over the items from baseline to days `lo`..`last`, signed so that
+    positive is better."""
     items = protocol.diary.items
     sign = np.array([1.0 if it.direction == "higher_is_worse" else -1.0 for it in items])
+    baseline = np.maximum(course.latent[present, : days.baseline_days, :].mean(axis=1), 0.01)
+    level = course.latent[present, lo : last + 1, :].mean(axis=1)
+    change: npt.NDArray[np.float64] = (sign * (baseline - level) / baseline * 100).mean(axis=1)
+    return change
+
+
+def _period_closing_perceptions(
+    protocol: Protocol,
+    days: SequenceDays,
+    people: People,
+    course: Course,
+    parameters: SimulationParameters,
+    rng: np.random.Generator,
+) -> dict[tuple[int, int], npt.NDArray[np.float64]]:
+    """The perceived improvement at the end of each treatment period the protocol asks the PGIC
+    about, by (sequence, period), for the participants still in the study then."""
+    asked = protocol.pgic_periods()
     analysis = protocol.analysis
     if analysis.improvement_endpoint == "final_days":
         window: int | None = analysis.final_days
     else:
         window = analysis.last_days if analysis.window == "last_days" else None
-    baseline = np.maximum(course.latent[:, : days.baseline_days, :].mean(axis=1), 0.01)
-    rows: list[pd.DataFrame] = []
+    found: dict[tuple[int, int], npt.NDArray[np.float64]] = {}
     for k in range(len(days.sequences)):
         members = np.nonzero(people.sequence == k)[0]
         for period, first, last in days.treatment_periods[k]:
@@ -161,30 +244,51 @@ def pgic_rows(
             present = members[people.end_day[members] > last]
             if not len(present):
                 continue
-            level = course.latent[present, lo : last + 1, :].mean(axis=1)
-            change = (sign * (baseline[present] - level) / baseline[present] * 100).mean(axis=1)
-            perceived = change + rng.normal(0.0, parameters.pgic_noise_sd, size=len(present))
-            score = 1 + (perceived[:, None] < np.asarray(parameters.pgic_thresholds)).sum(axis=1)
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "participant_id": ids[present],
-                        "period": pd.array(np.full(len(present), period), dtype="Int64"),
-                        "answered_on": study_dates(
-                            people.start[present], np.full(len(present), last)
-                        ),
-                        "score": pd.array(score, dtype="Int64"),
-                    }
-                )
+            change = _measured_change(protocol, days, course, present, lo, last)
+            found[(k, period)] = change + rng.normal(
+                0.0, parameters.pgic_noise_sd, size=len(present)
             )
-    if not rows:
+    return found
+
+
+def _on_drug(protocol: Protocol, contents: str) -> bool:
+    """Whether a stretch's kit holds an active arm (a washout's placebo capsules do not)."""
+    arm = kit_arm(protocol, contents)
+    return arm is not None and protocol.arm(arm).role == "active"
+
+
+def _guesses(
+    perceived: npt.NDArray[np.float64],
+    on_drug: bool,
+    parameters: SimulationParameters,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.object_]:
+    """Each participant's guess: don't know, or drug more often the better they feel and when
+    the drug's side effects give it away."""
+    dont_know = rng.random(len(perceived)) < parameters.guess_dont_know
+    logit = (perceived - parameters.guess_midpoint) / parameters.guess_scale
+    hint = parameters.guess_drug_hint if on_drug else 0.0
+    drug_chance = 1 / (1 + np.exp(-(logit + hint)))
+    drug = rng.random(len(perceived)) < drug_chance
+    guess: npt.NDArray[np.object_] = np.where(
+        dont_know, "dont_know", np.where(drug, "drug", "placebo")
+    ).astype(object)
+    return guess
+
+
+def _answers_frame(
+    parts: list[pd.DataFrame], ids: pd.Categorical, column: str, empty: object
+) -> pd.DataFrame:
+    """The answers of one table, by participant and visit (no rows: the columns all the same)."""
+    if not parts:
         return pd.DataFrame(
             {
                 "participant_id": pd.Categorical([], dtype=ids.dtype),
+                "visit": pd.array([], dtype="Int64"),
                 "period": pd.array([], dtype="Int64"),
                 "answered_on": np.array([], dtype="datetime64[s]"),
-                "score": pd.array([], dtype="Int64"),
+                column: empty,
             }
         )
-    frame = pd.concat(rows, ignore_index=True)
-    return frame.sort_values(["participant_id", "period"], kind="stable")
+    frame = pd.concat(parts, ignore_index=True)
+    return frame.sort_values(["participant_id", "visit"], kind="stable")

@@ -317,6 +317,15 @@ class SimulationParameters:
     """SD (percentage points) of the perceived against the diary-measured improvement."""
     pgic_thresholds: tuple[float, float, float, float, float, float] = (50, 30, 10, -10, -30, -50)
     """Perceived improvement (%) at or above which the score is 1, 2, ... 6; below: 7."""
+    guess_dont_know: float = 0.45
+    """Probability that the blinding guess at a visit is "don't know"."""
+    guess_midpoint: float = 15.0
+    """Perceived improvement (%) at which a participant who guesses says drug or placebo
+    equally often; better, they say drug more often."""
+    guess_scale: float = 15.0
+    """Scale (percentage points) of the logistic curve from perceived improvement to "drug"."""
+    guess_drug_hint: float = 0.8
+    """Log-odds increase of guessing "drug" while on the active drug: its side effects."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "items", _frozen(self.items))
@@ -331,9 +340,12 @@ class SimulationParameters:
             "missing_start",
             "optional_skip",
             "dose_reduction_probability",
+            "guess_dont_know",
         ):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} is a probability between 0 and 1")
+        if not self.guess_scale > 0:
+            raise ValueError("guess_scale is a positive number of percentage points")
         if abs(sum(self.unpleasantness) - 1) > 1e-9:
             raise ValueError("the unpleasantness probabilities must add up to 1")
         if not self.sites:

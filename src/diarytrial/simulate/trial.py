@@ -17,7 +17,12 @@ from diarytrial.protocol import ProtocolFile, make_schedule
 from diarytrial.protocol.schema import Protocol
 from diarytrial.simulate.course import simulate_course
 from diarytrial.simulate.entries import WindowBounds, diary_rows, study_dates
-from diarytrial.simulate.events import adverse_event_rows, dose_rows, pgic_rows, side_effect_rows
+from diarytrial.simulate.events import (
+    adverse_event_rows,
+    dose_rows,
+    side_effect_rows,
+    visit_answer_rows,
+)
 from diarytrial.simulate.parameters import DEFAULT_START, SimulationParameters
 from diarytrial.simulate.people import People, SequenceDays, draw_people, sequence_days
 
@@ -50,7 +55,8 @@ def simulate_trial(
     a placebo response in every treatment period, and a drug response that builds up over one
     to three months in a minority of strong responders. Days go missing (about 10%, more late in
     the trial and on bad days); side effects, blinded dose reductions, adverse events,
-    withdrawals and the PGIC follow. The model is described in ``docs/simulation.md``.
+    withdrawals, the PGIC and the blinding guesses at the visits follow. The model is described
+    in ``docs/simulation.md``.
 
     Parameters
     ----------
@@ -67,7 +73,7 @@ def simulate_trial(
     progress : callable, optional
         Called as ``progress(done, total)`` with participant counts as the work goes on.
     events : bool
-        False simulates the diaries only (no side effects, doses, adverse events or PGIC:
+        False simulates the diaries only (no side effects, doses, adverse events, PGIC or guesses:
         those tables stay empty), which is all a power analysis needs; the diary is the same
         as with events, since the two are drawn from separate random streams.
     items : sequence of str, optional
@@ -100,8 +106,11 @@ def simulate_trial(
     # Separate streams per part of the model, so that changing, say, side-effect rates leaves
     # the symptom values (and with them the calibration) as they were.
     people_rng, symptom_rng, event_rng, entry_rng = rng.spawn(4)
+    # The answers at visits that close no period, and the guesses, come from a stream of their
+    # own, so that the diary, the events and the calibrated PGIC stay those of the same seed.
+    (answer_rng,) = event_rng.spawn(1)
     people = draw_people(spec, days, participants, p, people_rng, start)
-    streams = _Streams(symptom=symptom_rng, event=event_rng, entry=entry_rng)
+    streams = _Streams(symptom=symptom_rng, event=event_rng, entry=entry_rng, answer=answer_rng)
     frames = _simulate_groups(spec, days, people, p, streams, keep, events, progress)
     tables = _joined_tables(frames)
     return TrialDataset(
@@ -113,6 +122,7 @@ def simulate_trial(
         doses=tables["doses"],
         adverse_events=tables["adverse_events"],
         pgic=tables["pgic"],
+        blinding=tables["blinding"],
         provenance={
             "generator": "diarytrial simulate",
             "seed": seed if isinstance(seed, int) else None,
@@ -124,11 +134,13 @@ def simulate_trial(
 
 @dataclass(frozen=True)
 class _Streams:
-    """The random streams drawn from group after group: symptoms, events, entry times."""
+    """The random streams drawn from group after group: symptoms, events, entry times, and the
+    answers at the visits (but the PGIC at the end of a period, drawn from `event`)."""
 
     symptom: np.random.Generator
     event: np.random.Generator
     entry: np.random.Generator
+    answer: np.random.Generator
 
 
 def _kept_items(protocol: Protocol, items: Sequence[str] | None) -> npt.NDArray[np.bool_]:
@@ -160,6 +172,7 @@ def _simulate_groups(
         "doses": [],
         "adverse_events": [],
         "pgic": [],
+        "blinding": [],
     }
     bounds: WindowBounds = {}
     if progress is not None:
@@ -179,9 +192,11 @@ def _simulate_groups(
             frames["adverse_events"].append(
                 adverse_event_rows(protocol, group, course, ids, parameters, streams.event)
             )
-            frames["pgic"].append(
-                pgic_rows(protocol, days, group, course, ids, parameters, streams.event)
+            pgic, guesses = visit_answer_rows(
+                protocol, days, group, course, ids, parameters, streams.event, streams.answer
             )
+            frames["pgic"].append(pgic)
+            frames["blinding"].append(guesses)
         if progress is not None:
             progress(lo + len(group), participants)
     return frames
@@ -194,7 +209,7 @@ def _joined_tables(frames: dict[str, list[pd.DataFrame]]) -> dict[str, pd.DataFr
         for name, parts in frames.items()
     }
     # Only the diary, with millions of rows, keeps its codes categorical to save memory.
-    for name in ("side_effects", "doses", "adverse_events", "pgic"):
+    for name in ("side_effects", "doses", "adverse_events", "pgic", "blinding"):
         tables[name]["participant_id"] = tables[name]["participant_id"].astype(str)
     adverse = tables["adverse_events"]
     if "ae_id" not in adverse.columns:

@@ -24,7 +24,6 @@ from diarytrial.diary.selectors.entries import (
 )
 from diarytrial.diary.selectors.progress import DiaryProgress, diary_progress
 from diarytrial.diary.selectors.tonight import (
-    QUESTIONS_DUE_DAYS,
     UNPLEASANTNESS_CHOICES,
     DiaryForm,
     DueQuestion,
@@ -36,6 +35,7 @@ from diarytrial.diary.selectors.tonight import (
     diary_form_tonight,
     diary_questions_due,
 )
+from diarytrial.protocol.visits import QUESTIONS_DUE_DAYS
 
 __all__ = [
     "QUESTIONS_DUE_DAYS",

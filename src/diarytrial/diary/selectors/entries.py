@@ -48,13 +48,13 @@ def diary_entry_answers(*, entry: DiaryEntry) -> dict[str, float]:
 
 
 def pgic_answer_list(*, participant: Participant) -> list[PgicAnswer]:
-    """The participant's PGIC answers by period."""
-    return list(PgicAnswer.objects.filter(participant=participant).order_by("period"))
+    """The participant's PGIC answers by visit."""
+    return list(PgicAnswer.objects.filter(participant=participant).order_by("visit"))
 
 
 def blinding_guess_list(*, participant: Participant) -> list[BlindingGuess]:
-    """The participant's blinding guesses by period."""
-    return list(BlindingGuess.objects.filter(participant=participant).order_by("period"))
+    """The participant's blinding guesses by visit."""
+    return list(BlindingGuess.objects.filter(participant=participant).order_by("visit"))
 
 
 @dataclass(frozen=True)

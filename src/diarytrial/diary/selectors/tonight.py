@@ -1,6 +1,7 @@
 """The participant's phone at one moment: tonight's diary form (`diary_form_tonight`: its
 state, words, items, checklist and the entry made so far) and the end-of-period questions due
-(`diary_questions_due`), each period named only once it is over.
+(`diary_questions_due`), asked at the visits of the blinded visit calendar, the same days and
+words for every sequence.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from diarytrial.diary.selectors.entries import (
     diary_entry_get,
     pgic_answer_list,
 )
+from diarytrial.diary.selectors.visits import answer_visits
 from diarytrial.participants.models import (
     Participant,
     ParticipantPhase,
     ParticipantStatus,
-    PhaseKind,
 )
 from diarytrial.participants.selectors import (
     participant_protocol,
@@ -39,12 +40,11 @@ from diarytrial.protocol import (
     next_window_opening,
     window_bounds,
 )
+from diarytrial.protocol.visits import QUESTIONS_DUE_DAYS
 
 FormState = Literal["open", "closed", "not_started", "finished"]
 QuestionKind = Literal["pgic", "blinding"]
 
-QUESTIONS_DUE_DAYS = 14
-"""End-of-period questions are asked from the period's last diary day for this many days more."""
 
 UNPLEASANTNESS_CHOICES: tuple[tuple[str, str], ...] = (
     (Unpleasantness.NOT_AT_ALL.value, "Not at all"),
@@ -93,10 +93,11 @@ class FormChoice:
 
 @dataclass(frozen=True)
 class DueQuestion:
-    """An end-of-period question the participant has not answered and may answer now."""
+    """An end-of-period question the participant has not answered and may answer now, about
+    the days since the visit before `visit`."""
 
     kind: QuestionKind
-    period: int
+    visit: int
     question: str
     choices: tuple[FormChoice, ...]
 
@@ -131,9 +132,10 @@ def diary_questions_due(
 ) -> tuple[DueQuestion, ...]:
     """The end-of-period questions the participant may answer now and has not answered.
 
-    Each treatment period's questions (the PGIC where the protocol asks it, and the blinding
-    guess) are due from the period's last diary day for `QUESTIONS_DUE_DAYS` days more. A
-    period is named only once it is over, so nothing tells a period's length in advance.
+    At every visit of the visit calendar after the first (`diary.selectors.visits`), the PGIC
+    where the protocol asks it and the blinding guess are due from the visit's day for
+    `QUESTIONS_DUE_DAYS` days more. The visits, their days and the words of the questions are
+    the same for every sequence: nothing here reads the participant's periods or arms.
     """
     protocol = participant_protocol(participant)
     phases = participant_schedule(participant=participant)
@@ -146,31 +148,32 @@ def _questions_due(
     phases: list[ParticipantPhase],
     today: dt.date,
 ) -> tuple[DueQuestion, ...]:
-    if participant.status not in _QUESTION_STATUSES:
+    if participant.status not in _QUESTION_STATUSES or not phases:
         return ()
     last = _last_diary_day(participant, phases)
-    periods = [
-        phase.period
-        for phase in phases
-        if phase.kind == PhaseKind.TREATMENT
-        and phase.period
-        and phase.end <= today <= phase.end + dt.timedelta(days=QUESTIONS_DUE_DAYS)
-        and (last is None or phase.end <= last)
+    visits = [
+        visit
+        for visit in answer_visits(participant=participant, protocol=protocol)
+        if visit.day <= today <= visit.day + dt.timedelta(days=QUESTIONS_DUE_DAYS)
+        and (last is None or visit.day <= last)
     ]
-    if not periods:
+    if not visits:
         return ()
-    pgic_done = {a.period for a in pgic_answer_list(participant=participant)}
-    guess_done = {g.period for g in blinding_guess_list(participant=participant)}
+    pgic_done = {a.visit for a in pgic_answer_list(participant=participant)}
+    guess_done = {g.visit for g in blinding_guess_list(participant=participant)}
     pgic_choices = tuple(FormChoice(score, label) for score, label in enumerate(PGIC_LABELS, 1))
     guess_choices = tuple(FormChoice(value, label) for value, label in GuessChoice.choices)
     thing = protocol.blinding.label.lower()
     due: list[DueQuestion] = []
-    for period in periods:
-        if period in protocol.pgic_periods() and period not in pgic_done:
-            due.append(DueQuestion("pgic", period, protocol.pgic.question, pgic_choices))
-        if period not in guess_done:
-            question = f"During treatment period {period}, what do you think your {thing} was?"
-            due.append(DueQuestion("blinding", period, question, guess_choices))
+    for visit in visits:
+        if visit.pgic and visit.number not in pgic_done:
+            question = (
+                f"Visit {visit.number}, treatment day {visit.last_day}: {protocol.pgic.question}"
+            )
+            due.append(DueQuestion("pgic", visit.number, question, pgic_choices))
+        if visit.number not in guess_done:
+            question = f"Since {visit.days_words}, what do you think your {thing} was?"
+            due.append(DueQuestion("blinding", visit.number, question, guess_choices))
     return tuple(due)
 
 

@@ -1,7 +1,11 @@
-"""The questions asked at the end of a treatment period: the PGIC (`pgic_answer_record`) and the
-blinding guess (`blinding_guess_record`), each answered once per period, on the participant's
-phone or on paper recorded by staff; `period_answer_from_phone` takes the phone's answer to a
-question the diary asks now.
+"""The questions asked at the visits of the visit calendar: the PGIC (`pgic_answer_record`) and
+the blinding guess (`blinding_guess_record`), each answered once per visit after the first, on
+the participant's phone or on paper recorded by staff; `period_answer_from_phone` takes the
+phone's answer to a question the diary asks now.
+
+An answer is kept by visit, not by treatment period: the visits fall on the same days for every
+sequence, so neither the questions nor the answers tell the sequence. Which period a visit
+closes, if any, is for the unblinded export to say.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from diarytrial.audit.services import audit_record
 from diarytrial.diary.errors import AlreadyAnsweredError, PgicAnswerInvalidError
 from diarytrial.diary.models import BlindingGuess, GuessChoice, PgicAnswer
 from diarytrial.diary.selectors import diary_questions_due
+from diarytrial.diary.selectors.visits import AnswerVisit, answer_visits
 from diarytrial.participants.errors import ParticipantStatusError
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.selectors import (
@@ -31,18 +36,11 @@ from diarytrial.studies.services import require_unlocked
 Status = ParticipantStatus
 
 
-def _treatment_periods(participant: Participant) -> dict[int, dt.date]:
-    """Each treatment period of the participant's schedule with its first day."""
-    return {
-        phase.period: phase.start
-        for phase in participant_schedule(participant=participant)
-        if phase.period is not None and phase.period > 0
-    }
-
-
-def _period_answer_check(
-    participant: Participant, *, period: int, answered_on: dt.date, allowed: tuple[int, ...]
-) -> None:
+def _answer_visit(
+    participant: Participant, *, visit: int, answered_on: dt.date, pgic: bool
+) -> AnswerVisit:
+    """The visit an answer closes, once the answer is checked; PgicAnswerInvalidError or
+    ParticipantStatusError in words when it cannot be taken."""
     code = participant.code
     if participant.status not in (
         Status.RANDOMIZED,
@@ -55,42 +53,48 @@ def _period_answer_check(
             f"questions are answered once they are randomized.",
             extra={"participant": code, "status": participant.status},
         )
-    starts = _treatment_periods(participant)
-    if period not in allowed or period not in starts:
+    visits: tuple[AnswerVisit, ...] = ()
+    if participant_schedule(participant=participant):
+        visits = answer_visits(participant=participant, protocol=participant_protocol(participant))
+    allowed = {v.number: v for v in visits if v.pgic or not pgic}
+    found = None if isinstance(visit, bool) else allowed.get(visit)
+    if found is None:
+        what = "the PGIC is" if pgic else "the questions are"
         raise PgicAnswerInvalidError(
-            f"Period {period} is not a period asked about for participant {code}; the "
-            f"periods are {', '.join(str(p) for p in allowed if p in starts) or 'none'}.",
-            extra={"participant": code, "period": period},
+            f"Visit {visit} is not a visit at which {what} asked for participant {code}; the "
+            f"visits are {', '.join(str(v) for v in allowed) or 'none'}.",
+            extra={"participant": code, "visit": visit},
         )
     if answered_on > participant_today(participant):
         raise PgicAnswerInvalidError(
             f"The answer date {answered_on.isoformat()} is in the future.",
             extra={"participant": code},
         )
-    if answered_on < starts[period]:
+    if answered_on < found.day:
         raise PgicAnswerInvalidError(
-            f"The answer date {answered_on.isoformat()} is before period {period} started "
-            f"({starts[period].isoformat()}); it is asked at the end of the period.",
-            extra={"participant": code, "period": period},
+            f"The answer date {answered_on.isoformat()} is before visit {visit} "
+            f"({found.day.isoformat()}); the questions are asked from the visit on.",
+            extra={"participant": code, "visit": visit},
         )
+    return found
 
 
 @transaction.atomic
 def pgic_answer_record(
     *,
     participant: Participant,
-    period: int,
+    visit: int,
     score: int,
     answered_on: dt.date,
     actor: User | None = None,
 ) -> PgicAnswer:
-    """Record the PGIC (score 1 very much improved ... 7 very much worse) closing `period`.
+    """Record the PGIC (score 1 very much improved ... 7 very much worse) given at `visit`.
 
     `actor` None means the participant answered on their device; a staff user records a paper
-    answer. The same answer again returns the recorded one; a different answer for a period
-    that has one is refused (AlreadyAnsweredError); periods the protocol does not ask about,
-    scores off 1..7 and dates in the future or before the period are refused
-    (PgicAnswerInvalidError).
+    answer. The same answer again returns the recorded one; a different answer for a visit
+    that has one is refused (AlreadyAnsweredError); visits at which the protocol does not ask
+    the PGIC (the first, or all but the last when it is asked at the end of the study), scores
+    off 1..7 and dates in the future or before the visit are refused (PgicAnswerInvalidError).
     """
     require_unlocked(participant.study)
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 7:
@@ -99,21 +103,18 @@ def pgic_answer_record(
             f"much worse); got {score!r}."
         )
     locked = participant_lock(participant)
-    protocol = participant_protocol(locked)
-    _period_answer_check(
-        locked, period=period, answered_on=answered_on, allowed=protocol.pgic_periods()
-    )
-    existing = PgicAnswer.objects.filter(participant=locked, period=period).first()
+    _answer_visit(locked, visit=visit, answered_on=answered_on, pgic=True)
+    existing = PgicAnswer.objects.filter(participant=locked, visit=visit).first()
     if existing is not None:
         if existing.score == score and existing.answered_on == answered_on:
             return existing
         raise AlreadyAnsweredError(
-            f"Participant {locked.code} answered the PGIC of period {period} already (on "
+            f"Participant {locked.code} answered the PGIC of visit {visit} already (on "
             f"{existing.answered_on.isoformat()}); an answer is given once.",
-            extra={"participant": locked.code, "period": period},
+            extra={"participant": locked.code, "visit": visit},
         )
     answer = PgicAnswer(
-        participant=locked, period=period, score=score, answered_on=answered_on, recorded_by=actor
+        participant=locked, visit=visit, score=score, answered_on=answered_on, recorded_by=actor
     )
     _period_answer_save(answer, participant=locked, actor=actor, field="score", value=score)
     return answer
@@ -138,7 +139,7 @@ def _period_answer_save(
         study_slug=participant.study.slug,
         changes={
             "participant": (None, participant.code),
-            "period": (None, row.period),
+            "visit": (None, row.visit),
             field: (None, value),
             "answered_on": (None, row.answered_on),
         },
@@ -149,15 +150,16 @@ def _period_answer_save(
 def blinding_guess_record(
     *,
     participant: Participant,
-    period: int,
+    visit: int,
     guess: str,
     answered_on: dt.date,
     actor: User | None = None,
 ) -> BlindingGuess:
-    """Record what the participant believes they took in treatment `period`.
+    """Record what the participant believes they took since the visit before `visit`.
 
     `guess` is ``drug``, ``placebo`` or ``dont_know``. Like `pgic_answer_record`: once per
-    period (the same guess again returns it), `actor` None for the participant's device.
+    visit after the first (the same guess again returns it), `actor` None for the
+    participant's device.
     """
     require_unlocked(participant.study)
     if guess not in GuessChoice.values:
@@ -165,19 +167,18 @@ def blinding_guess_record(
             f"The guess must be one of {', '.join(GuessChoice.values)}; got {guess!r}."
         )
     locked = participant_lock(participant)
-    periods = tuple(sorted(_treatment_periods(locked)))
-    _period_answer_check(locked, period=period, answered_on=answered_on, allowed=periods)
-    existing = BlindingGuess.objects.filter(participant=locked, period=period).first()
+    _answer_visit(locked, visit=visit, answered_on=answered_on, pgic=False)
+    existing = BlindingGuess.objects.filter(participant=locked, visit=visit).first()
     if existing is not None:
         if existing.guess == guess and existing.answered_on == answered_on:
             return existing
         raise AlreadyAnsweredError(
-            f"Participant {locked.code} gave their guess for period {period} already (on "
+            f"Participant {locked.code} gave their guess at visit {visit} already (on "
             f"{existing.answered_on.isoformat()}); a guess is given once.",
-            extra={"participant": locked.code, "period": period},
+            extra={"participant": locked.code, "visit": visit},
         )
     row = BlindingGuess(
-        participant=locked, period=period, guess=guess, answered_on=answered_on, recorded_by=actor
+        participant=locked, visit=visit, guess=guess, answered_on=answered_on, recorded_by=actor
     )
     _period_answer_save(row, participant=locked, actor=actor, field="guess", value=guess)
     return row
@@ -193,35 +194,35 @@ class PeriodAnswered:
 
 @transaction.atomic
 def period_answer_from_phone(
-    *, participant: Participant, kind: Literal["pgic", "blinding"], period: int, value: int | str
+    *, participant: Participant, kind: Literal["pgic", "blinding"], visit: int, value: int | str
 ) -> PeriodAnswered:
     """Record the PGIC score or blinding guess the participant gave on their phone.
 
     A first answer is taken only for a question the diary asks now (`diary_questions_due`),
-    refused in words that name no date (PgicAnswerInvalidError): when a period starts or ends
-    could tell its length, hence the arm. The same answer sent again returns the recorded one,
-    whatever day it comes (`created` False); another answer is AlreadyAnsweredError.
+    refused in words that name no date (PgicAnswerInvalidError). The same answer sent again
+    returns the recorded one, whatever day it comes (`created` False); another answer is
+    AlreadyAnsweredError.
     """
     require_unlocked(participant.study)
     locked = participant_lock(participant)
     model: type[PgicAnswer] | type[BlindingGuess] = PgicAnswer if kind == "pgic" else BlindingGuess
-    given = model.objects.filter(participant=locked, period=period).first()
+    given = model.objects.filter(participant=locked, visit=visit).first()
     if given is None and not any(
-        q.kind == kind and q.period == period for q in diary_questions_due(participant=locked)
+        q.kind == kind and q.visit == visit for q in diary_questions_due(participant=locked)
     ):
         raise PgicAnswerInvalidError(
-            f"There is no question about treatment period {period} to answer now. The diary "
-            f"shows the end-of-period questions when they are due.",
-            extra={"period": period},
+            f"There is no question of visit {visit} to answer now. The diary shows the "
+            f"end-of-period questions when they are due.",
+            extra={"visit": visit},
         )
     answered_on = given.answered_on if given is not None else participant_today(locked)
     answer: PgicAnswer | BlindingGuess
     if kind == "pgic":
         answer = pgic_answer_record(
-            participant=locked, period=period, score=int(value), answered_on=answered_on
+            participant=locked, visit=visit, score=int(value), answered_on=answered_on
         )
     else:
         answer = blinding_guess_record(
-            participant=locked, period=period, guess=str(value), answered_on=answered_on
+            participant=locked, visit=visit, guess=str(value), answered_on=answered_on
         )
     return PeriodAnswered(answer=answer, created=given is None)

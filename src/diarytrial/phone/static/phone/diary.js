@@ -344,7 +344,7 @@
     var problems = [];
     form.querySelectorAll("fieldset[data-kind]").forEach(function (set) {
       clearError(set);
-      if (checked(set, set.dataset.kind + "-" + set.dataset.period) === null) {
+      if (checked(set, set.dataset.kind + "-" + set.dataset.visit) === null) {
         problems.push(fieldError(set, "Choose one answer to: " + set.dataset.label, null));
       }
     });
@@ -356,14 +356,14 @@
     var records = [];
     form.querySelectorAll("fieldset[data-kind]").forEach(function (set) {
       var kind = set.dataset.kind;
-      var period = Number(set.dataset.period);
-      var value = checked(set, kind + "-" + set.dataset.period);
+      var visit = Number(set.dataset.visit);
+      var value = checked(set, kind + "-" + set.dataset.visit);
       records.push({
         key: newId(),
         kind: "question",
         method: "POST",
         url: api + (kind === "pgic" ? "/diary/pgic" : "/diary/blinding"),
-        body: kind === "pgic" ? { period: period, score: Number(value) } : { period: period, guess: value },
+        body: kind === "pgic" ? { visit: visit, score: Number(value) } : { visit: visit, guess: value },
         saved_at: Date.now()
       });
     });
