@@ -40,7 +40,7 @@ MANAGER_WRITES = frozenset({"create", "update"})
 ALLOWED: dict[tuple[str, str], str] = {
     # The demo makes its five staff users with precomputed password hashes (hashed in parallel
     # to keep the demo fast); there is no user-creating service yet for it to call.
-    ("demo/live.py", "_staff"): "demo staff users, created before any study exists",
+    ("demo/staff.py", "demo_staff"): "demo staff users, created before any study exists",
 }
 
 

@@ -17,22 +17,20 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-import secrets
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import time_machine
-from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import User
 from django.db import transaction
 
 from diarytrial.dataset import TrialDataset
 from diarytrial.demo.phone import PhoneTryout, phone_tryout
+from diarytrial.demo.staff import Login, demo_staff
 from diarytrial.diary.services import (
     blinding_guess_record,
     diary_entry_submit,
@@ -78,13 +76,6 @@ Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class Login:
-    role: str
-    username: str
-    password: str
-
-
-@dataclass(frozen=True)
 class LiveDemo:
     """What the demo made: the study, the staff logins and the exported dataset."""
 
@@ -100,7 +91,7 @@ def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None)
     protocol = load_example(EXAMPLE)
     # The server's clock follows the trial: set-up a month before the first participant.
     with time_machine.travel(_local_time(FIRST_START - dt.timedelta(days=30), 9), tick=False):
-        staff, logins = _staff()
+        staff, logins = demo_staff()
         admin, pharmacist = staff[Role.ADMINISTRATOR], staff[Role.PHARMACIST]
         study = study_create_from_protocol(
             text=protocol.text, source=f"examples/{EXAMPLE}.toml", created_by=admin
@@ -362,34 +353,6 @@ def _nights(run: TrialDataset) -> list[_Night]:
             )
         )
     return out
-
-
-def _staff() -> tuple[dict[Role, User], tuple[Login, ...]]:
-    roles = (
-        Role.ADMINISTRATOR,
-        Role.COORDINATOR,
-        Role.INVESTIGATOR,
-        Role.PHARMACIST,
-        Role.STATISTICIAN,
-    )
-    passwords = {role: secrets.token_urlsafe(9) for role in roles}
-    # Each hash costs the full PBKDF2 work; the hashing releases the GIL, so run them together.
-    with ThreadPoolExecutor(max_workers=len(roles)) as pool:
-        hashes = dict(zip(roles, pool.map(make_password, passwords.values()), strict=True))
-    users: dict[Role, User] = {}
-    for role in roles:
-        username = role.value
-        users[role] = User.objects.create(
-            username=username,
-            email=f"{username}@example.org",
-            password=hashes[role],
-            is_staff=role == Role.ADMINISTRATOR,
-            is_superuser=role == Role.ADMINISTRATOR,
-        )
-    logins = tuple(
-        Login(role=str(role.label), username=role.value, password=passwords[role]) for role in roles
-    )
-    return users, logins
 
 
 def _single_sequence_protocols(protocol: ProtocolFile) -> dict[str, ProtocolFile]:
