@@ -40,6 +40,9 @@ from diarytrial.studies.services import membership_grant, site_create, study_cre
 
 EXAMPLE_STUDY_ID = "ldn_fibromyalgia"
 
+LEFT_OPEN = "a test of the locked study: its open participants and reports are left so on purpose"
+"""The override reason of a test that locks a study whose lock checklist is not done."""
+
 
 def example_protocol_path(name: str = "ldn-fibromyalgia") -> Path:
     """The protocol file shipped with diarytrial (also reachable as examples/NAME.toml)."""

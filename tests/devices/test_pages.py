@@ -7,7 +7,14 @@ import re
 import pytest
 from django.test import Client
 from django.urls import reverse
-from tests.builders import client_for, make_device, make_member, make_participant, make_study
+from tests.builders import (
+    LEFT_OPEN,
+    client_for,
+    make_device,
+    make_member,
+    make_participant,
+    make_study,
+)
 
 from diarytrial.devices.models import Device, EnrolmentLink
 from diarytrial.devices.services import enrolment_link_redeem
@@ -86,7 +93,9 @@ def test_no_new_link_once_the_study_is_locked(
     participant: Participant, coordinator: Client
 ) -> None:
     administrator = make_member(study=participant.study, role=Role.ADMINISTRATOR).user
-    study_lock(study=participant.study, reason="analysis", actor=administrator)
+    study_lock(
+        study=participant.study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN
+    )
 
     page = coordinator.post(_url("link", participant))
 

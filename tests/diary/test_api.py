@@ -21,6 +21,7 @@ from django.urls import reverse
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from tests.builders import (
+    LEFT_OPEN,
     client_for,
     device_client,
     make_allocation,
@@ -355,7 +356,9 @@ def test_a_locked_study_refuses_new_uploads_but_acknowledges_repeated_ones(
     body = _body()
     first = _post(phone, ENTRIES, body)
     admin = make_member(study=participant.study, role=Role.ADMINISTRATOR).user
-    study_lock(study=participant.study, reason="database lock", actor=admin)
+    study_lock(
+        study=participant.study, reason="database lock", actor=admin, override_reason=LEFT_OPEN
+    )
 
     again = _post(phone, ENTRIES, body)
     new = _post(phone, ENTRIES, _body(answers=answers(pain=3)))

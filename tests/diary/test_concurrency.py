@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
-from tests.builders import make_member, make_participant, make_study
+from tests.builders import LEFT_OPEN, make_member, make_participant, make_study
 from tests.diary.helpers import answers
 
 from diarytrial.audit.models import AuditEvent
@@ -138,7 +138,9 @@ def test_no_write_commits_after_the_lock_event() -> None:
     ]
 
     def lock() -> Any:
-        return study_lock(study=participant.study, reason="lock", actor=administrator)
+        return study_lock(
+            study=participant.study, reason="lock", actor=administrator, override_reason=LEFT_OPEN
+        )
 
     results = in_parallel([lock, *uploads])
 
@@ -192,7 +194,9 @@ def test_uploads_of_one_study_do_not_wait_for_each_other_but_the_lock_waits_for_
         upload.join(timeout=5)
         uploaded_while_held = not upload.is_alive()
         locker, locked = in_thread(
-            lambda: study_lock(study=first.study, reason="lock", actor=administrator)
+            lambda: study_lock(
+                study=first.study, reason="lock", actor=administrator, override_reason=LEFT_OPEN
+            )
         )
         locker.join(timeout=1)
         waited = locker.is_alive()

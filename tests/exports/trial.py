@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 from django.utils import timezone
 from tests.builders import (
+    LEFT_OPEN,
     make_allocation,
     make_kits,
     make_member,
@@ -105,7 +106,12 @@ class Trial:
         return "-".join(letters[c] for c in code)
 
     def lock(self) -> None:
-        study_lock(study=self.study, reason="last visit done", actor=self.administrator)
+        study_lock(
+            study=self.study,
+            reason="last visit done",
+            actor=self.administrator,
+            override_reason=LEFT_OPEN,
+        )
 
 
 def randomize_and_dispense(participant: Participant, *, pharmacist: User) -> None:

@@ -8,7 +8,7 @@ import zoneinfo
 
 import time_machine
 from django_tasks_db.models import DBTaskResult
-from tests.builders import make_allocation, make_entry, make_member, make_participant
+from tests.builders import LEFT_OPEN, make_allocation, make_entry, make_member, make_participant
 from tests.reminders.helpers import DST_DAY, START, D, SmtpServer, at
 
 from diarytrial.participants.models import Participant
@@ -188,7 +188,9 @@ def test_no_reminders_outside_the_schedule_nor_in_a_locked_study(
     ] == [participant]
 
     administrator = make_member(study=participant.study, role=Role.ADMINISTRATOR).user
-    study_lock(study=participant.study, reason="analysis", actor=administrator)
+    study_lock(
+        study=participant.study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN
+    )
     assert reminders_schedule() == 0
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import time_machine
 from django.apps import apps
-from tests.builders import make_device, make_member
+from tests.builders import LEFT_OPEN, make_device, make_member
 from tests.reminders.helpers import NOON
 
 from diarytrial.audit.selectors import audit_verify
@@ -70,7 +70,9 @@ def test_every_write_is_refused_once_the_study_is_locked(
     participant: Participant, clock: time_machine.Traveller, name: str
 ) -> None:
     administrator = make_member(study=participant.study, role=Role.ADMINISTRATOR).user
-    study_lock(study=participant.study, reason="analysis", actor=administrator)
+    study_lock(
+        study=participant.study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN
+    )
     before = _rows()
 
     with pytest.raises(StudyLockedError):
@@ -130,7 +132,9 @@ def test_the_delivery_log_is_written_on_a_locked_study_and_never_audited(
 
     subscription = _subscription(participant)
     administrator = make_member(study=participant.study, role=Role.ADMINISTRATOR).user
-    study_lock(study=participant.study, reason="analysis", actor=administrator)
+    study_lock(
+        study=participant.study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN
+    )
     events = AuditEvent.objects.count()
     day = NOON.date()
     send_at = NOON

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.builders import make_entry, make_member
+from tests.builders import LEFT_OPEN, make_entry, make_member
 
 from diarytrial.audit.models import AuditAction, AuditEvent
 from diarytrial.audit.selectors import audit_verify
@@ -234,7 +234,7 @@ def test_a_locked_study_refuses_both_decisions(participant: Participant) -> None
     nights(participant, "headache", (2, "somewhat"))
     study = participant.study
     administrator = make_member(study=study, role=Role.ADMINISTRATOR).user
-    study_lock(study=study, reason="analysis", actor=administrator)
+    study_lock(study=study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN)
 
     with pytest.raises(StudyLockedError):
         side_effect_candidate_confirm(

@@ -15,6 +15,7 @@ import time_machine
 from django.apps import apps
 from django.contrib.auth.models import User
 from tests.builders import (
+    LEFT_OPEN,
     make_adverse_event,
     make_allocation,
     make_device,
@@ -333,7 +334,12 @@ def _everything() -> dict[str, list[dict[str, Any]]]:
 
 
 def _lock(world: World) -> None:
-    study_lock(study=world.study, reason="last participant completed", actor=world.administrator)
+    study_lock(
+        study=world.study,
+        reason="last participant completed",
+        actor=world.administrator,
+        override_reason=LEFT_OPEN,
+    )
 
 
 @pytest.mark.parametrize("name", sorted(WRITES))
@@ -390,7 +396,12 @@ def test_every_write_service_of_the_trials_apps_is_in_the_list() -> None:
 def test_an_administrator_locks_and_unlocks_with_reasons_each_audited(world: World) -> None:
     mark = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
 
-    locked = study_lock(study=world.study, reason="database lock", actor=world.administrator)
+    locked = study_lock(
+        study=world.study,
+        reason="database lock",
+        actor=world.administrator,
+        override_reason=LEFT_OPEN,
+    )
     assert locked.locked_at == NOW
     assert world.study.locked_at == NOW
     unlocked = study_unlock(study=world.study, reason="late query", actor=world.administrator)
@@ -402,14 +413,15 @@ def test_an_administrator_locks_and_unlocks_with_reasons_each_audited(world: Wor
         ("lock", "database lock", world.administrator),
         ("unlock", "late query", world.administrator),
     ]
-    assert events[0].changes == [{"field": "locked_at", "old": None, "new": NOW.isoformat()}]
-    assert events[1].changes == [{"field": "locked_at", "old": NOW.isoformat(), "new": None}]
+    # The override's own fields are tested in tests/studies/test_lock_checklist.py.
+    assert events[0].changes[0] == {"field": "locked_at", "old": None, "new": NOW.isoformat()}
+    assert events[1].changes[0] == {"field": "locked_at", "old": NOW.isoformat(), "new": None}
 
 
 def test_the_superuser_may_lock(world: World) -> None:
     root = User.objects.create_superuser(username="root")
 
-    study_lock(study=world.study, reason="lock", actor=root)
+    study_lock(study=world.study, reason="lock", actor=root, override_reason=LEFT_OPEN)
 
     assert Study.objects.get(pk=world.study.pk).locked_at == NOW
 
@@ -424,7 +436,7 @@ def test_only_an_administrator_may_lock_or_unlock(world: World, role: Role) -> N
 
     for actor in (user, other_admin, None):
         with pytest.raises(PermissionDeniedError, match="Only an administrator"):
-            study_lock(study=world.study, reason="lock", actor=actor)  # type: ignore[arg-type]
+            study_lock(study=world.study, reason="lock", actor=actor, override_reason=LEFT_OPEN)  # type: ignore[arg-type]
     _lock(world)
     with pytest.raises(PermissionDeniedError):
         study_unlock(study=world.study, reason="unlock", actor=user)
@@ -435,7 +447,9 @@ def test_only_an_administrator_may_lock_or_unlock(world: World, role: Role) -> N
 @pytest.mark.parametrize("reason", ["", "  "])
 def test_locking_and_unlocking_need_a_reason(world: World, reason: str) -> None:
     with pytest.raises(LockReasonRequiredError) as caught:
-        study_lock(study=world.study, reason=reason, actor=world.administrator)
+        study_lock(
+            study=world.study, reason=reason, actor=world.administrator, override_reason=LEFT_OPEN
+        )
     assert caught.value.http_status == 422
     _lock(world)
     with pytest.raises(LockReasonRequiredError):

@@ -11,6 +11,7 @@ import zipfile
 import pytest
 from django.test import Client
 from tests.builders import (
+    LEFT_OPEN,
     client_for,
     make_allocation,
     make_member,
@@ -74,7 +75,7 @@ def test_the_administrator_locks_and_unlocks_with_a_reason(study: Study) -> None
 def test_a_locked_study_refuses_changes_on_the_forms(study: Study) -> None:
     administrator = make_member(study=study, role=Role.ADMINISTRATOR).user
     coordinator = client(study, Role.COORDINATOR)
-    study_lock(study=study, reason="analysis", actor=administrator)
+    study_lock(study=study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN)
     code = study.participants.order_by("code").values_list("code", flat=True).first()
 
     detail = coordinator.get(f"/studies/{study.slug}/participants/{code}/").text
@@ -95,7 +96,7 @@ def test_the_statistician_unblinds_only_after_the_lock(study: Study) -> None:
 
     before = statistician.get(page(study)).text
     too_early = statistician.post(page(study, "unblind/"), {"reason": "x", "understood": "on"})
-    study_lock(study=study, reason="analysis", actor=administrator)
+    study_lock(study=study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN)
     form = statistician.get(page(study)).text
     untick = statistician.post(page(study, "unblind/"), {"reason": "final analysis"})
     done = statistician.post(
@@ -142,7 +143,7 @@ def test_the_unblinded_download_is_the_statisticians_after_unblinding(study: Stu
     statistician = client_for(statistician_user)
     too_early = statistician.post(page(study, "download/"), {"kind": "unblinded"})
     administrator = make_member(study=study, role=Role.ADMINISTRATOR).user
-    study_lock(study=study, reason="analysis", actor=administrator)
+    study_lock(study=study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN)
     study_unblind(study=study, reason="final analysis", actor=statistician_user)
 
     response = statistician.post(page(study, "download/"), {"kind": "unblinded"})

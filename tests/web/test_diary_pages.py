@@ -12,7 +12,14 @@ import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from tests.builders import client_for, make_entry, make_member, make_participant, make_site
+from tests.builders import (
+    LEFT_OPEN,
+    client_for,
+    make_entry,
+    make_member,
+    make_participant,
+    make_site,
+)
 from tests.builders import make_study as new_study
 from tests.diary.helpers import NOW, START, at
 
@@ -176,6 +183,7 @@ def test_a_locked_study_shows_the_entry_without_the_form(
         study=study,
         reason="analysis",
         actor=make_member(study=study, role=Role.ADMINISTRATOR).user,
+        override_reason=LEFT_OPEN,
     )
 
     page = coordinator.get(url(participant, D)).text

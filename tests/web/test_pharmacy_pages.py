@@ -12,6 +12,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from tests.builders import (
+    LEFT_OPEN,
     client_for,
     make_allocation,
     make_dispensing,
@@ -393,7 +394,12 @@ def test_the_statistician_sees_enrolment_by_sequence_once_the_study_is_unblinded
     url = f"/studies/{study.slug}/enrolment-by-sequence/"
     before = client.get(url)
 
-    study_lock(study=study, reason="last participant completed", actor=administrator)
+    study_lock(
+        study=study,
+        reason="last participant completed",
+        actor=administrator,
+        override_reason=LEFT_OPEN,
+    )
     study_unblind(study=study, reason="final analysis", actor=statistician)
     after = client.get(url)
 
@@ -412,7 +418,7 @@ def test_the_pages_tell_the_pharmacist_nothing_can_be_dispensed_once_locked(
     (participant,) = randomized(study, site)
     kit = kit_to_dispense(participant=participant, visit=1)
     administrator = make_member(study=study, role=Role.ADMINISTRATOR).user
-    study_lock(study=study, reason="analysis", actor=administrator)
+    study_lock(study=study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN)
 
     text = pharmacist.get(page(study)).text
     response = pharmacist.post(

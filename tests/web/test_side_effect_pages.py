@@ -12,7 +12,14 @@ import time_machine
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from tests.builders import client_for, make_entry, make_member, make_participant, make_site
+from tests.builders import (
+    LEFT_OPEN,
+    client_for,
+    make_entry,
+    make_member,
+    make_participant,
+    make_site,
+)
 from tests.builders import make_study as new_study
 from tests.diary.helpers import NOW, START
 
@@ -215,7 +222,7 @@ def test_nothing_to_decide_on_a_locked_study(
 ) -> None:
     nights(participant, "headache", (1, "somewhat"))
     administrator = make_member(study=study, role=Role.ADMINISTRATOR).user
-    study_lock(study=study, reason="analysis", actor=administrator)
+    study_lock(study=study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN)
 
     text = coordinator.get(list_url(study)).text
     refused = coordinator.post(

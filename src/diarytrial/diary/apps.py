@@ -1,4 +1,4 @@
-"""Django app configuration of the diary app."""
+"""Django app configuration of the diary app; it registers its lock checks when Django starts."""
 
 from __future__ import annotations
 
@@ -10,3 +10,11 @@ class DiaryConfig(AppConfig):
     label = "diary"
     verbose_name = "Diary"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from diarytrial.diary.readiness import end_of_period_answers_missing_check
+        from diarytrial.studies.readiness import register_lock_check
+
+        register_lock_check(
+            "missing_end_of_period_answers", end_of_period_answers_missing_check, order=50
+        )

@@ -43,7 +43,11 @@ from diarytrial.randomization.models import Randomization
 from diarytrial.safety.models import AdverseEvent, EventStatus
 from diarytrial.studies.access import AnyUser, is_unblinded, sites_visible_to
 from diarytrial.studies.models import ProtocolVersion, Site, Study
-from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
+from diarytrial.studies.selectors import (
+    protocol_version_load,
+    study_current_protocol,
+    study_lock_record,
+)
 
 GENERATOR = "diarytrial export"
 
@@ -360,6 +364,9 @@ def dataset_build(*, study: Study, user: AnyUser, blinded: bool) -> TrialDataset
     seen_sites = list(visible.values_list("code", flat=True))
     if len(seen_sites) != Site.objects.filter(study=study).count():
         provenance["sites"] = seen_sites  # a coordinator's export holds their sites only
+    lock = study_lock_record(study)
+    if lock is not None:
+        provenance["database_lock"] = lock.as_metadata()
     return TrialDataset(
         protocol=protocol_version_load(version),
         participants=table_frame(PARTICIPANTS, participants_rows(scope, sequence_text)),

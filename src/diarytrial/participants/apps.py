@@ -1,4 +1,4 @@
-"""Django app configuration of the participants app."""
+"""Django app configuration of the participants app; it registers its lock check at start."""
 
 from __future__ import annotations
 
@@ -10,3 +10,9 @@ class ParticipantsConfig(AppConfig):
     label = "participants"
     verbose_name = "Participants"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from diarytrial.participants.readiness import participants_open_check
+        from diarytrial.studies.readiness import register_lock_check
+
+        register_lock_check("open_participants", participants_open_check, order=10)

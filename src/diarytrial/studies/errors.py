@@ -54,3 +54,10 @@ class LockReasonRequiredError(InvalidInputError):
     """Locking or unlocking a study without saying why."""
 
     code = "reason_required"
+
+
+class StudyNotReadyToLockError(ConflictError):
+    """A lock asked for while items of the lock checklist that hold it back are still open."""
+
+    code = "study_not_ready_to_lock"
+    title = "Study not ready to lock"

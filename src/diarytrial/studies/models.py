@@ -28,6 +28,12 @@ class Study(models.Model):
         editable=False,
         help_text="When the study database was locked for analysis.",
     )
+    lock_override_reason = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Why the database was locked although items of the lock checklist were "
+        "still open; empty for a lock with nothing open (and while unlocked).",
+    )
 
     class Meta:
         ordering = ("slug",)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+from dataclasses import dataclass, field
 
+from diarytrial.audit.models import AuditAction, AuditEvent
 from diarytrial.protocol import ProtocolFile, parse_protocol
 from diarytrial.studies.errors import ProtocolVersionAlteredError, StudyNotFoundError
 from diarytrial.studies.models import ProtocolVersion, Study
@@ -48,3 +51,50 @@ def protocol_version_load(version: ProtocolVersion) -> ProtocolFile:
             extra={"study": version.study.slug, "version": version.number},
         )
     return loaded
+
+
+@dataclass(frozen=True)
+class LockRecord:
+    """How the study's database was locked: when, and the override if open items were left."""
+
+    locked_at: dt.datetime
+    override_reason: str
+    """Empty when nothing of the lock checklist that holds the lock back was open."""
+    open_at_lock: dict[str, int] = field(default_factory=dict)
+    """Each checklist item open at the lock (its key: its count), recorded with an override."""
+
+    def as_metadata(self) -> dict[str, object]:
+        """The record as the dataset's ``datapackage.json`` gives it (docs/dataset.md)."""
+        return {
+            "locked_at": self.locked_at.astimezone(dt.UTC).isoformat(),
+            "override_reason": self.override_reason or None,
+            "open_at_lock": dict(self.open_at_lock),
+        }
+
+
+def study_lock_record(study: Study) -> LockRecord | None:
+    """The current lock of `study` (read from the database), or None while it is unlocked.
+
+    Two queries: the study's lock fields and, after an override, the LOCK event's counts.
+    """
+    locked_at, override = (
+        Study.objects.filter(pk=study.pk).values_list("locked_at", "lock_override_reason").get()
+    )
+    if locked_at is None:
+        return None
+    open_at_lock: dict[str, int] = {}
+    if override:
+        event = (
+            AuditEvent.objects.filter(
+                study_slug=study.slug,
+                action=AuditAction.LOCK,
+                object_type="studies.study",
+                object_id=str(study.pk),
+            )
+            .order_by("-id")
+            .first()
+        )
+        for change in event.changes if event is not None else []:
+            if change.get("field") == "open_at_lock" and isinstance(change.get("new"), dict):
+                open_at_lock = {str(key): int(count) for key, count in change["new"].items()}
+    return LockRecord(locked_at=locked_at, override_reason=override, open_at_lock=open_at_lock)

@@ -27,8 +27,10 @@ from diarytrial.studies.errors import (
     StudyAlreadyExistsError,
     StudyLockedError,
     StudyLockStateError,
+    StudyNotReadyToLockError,
 )
 from diarytrial.studies.models import ProtocolVersion, Role, Site, Study, StudyMembership
+from diarytrial.studies.readiness import ReadinessItem, lock_readiness, open_items
 
 
 def _protocol_validate(*, text: str, source: str) -> ProtocolFile:
@@ -254,12 +256,21 @@ def _lock_check(
     return text
 
 
+def _open_items_words(items: tuple[ReadinessItem, ...]) -> str:
+    return "; ".join(f"{item.label}: {item.count}" for item in items)
+
+
 @transaction.atomic
-def study_lock(*, study: Study, reason: str, actor: User) -> Study:
+def study_lock(*, study: Study, reason: str, actor: User, override_reason: str = "") -> Study:
     """Lock `study`'s database for analysis: from now on every write to its data is refused.
 
     Administrators only (PermissionDeniedError); a reason is required (LockReasonRequiredError);
-    a locked study cannot be locked again (StudyLockStateError). Recorded as a LOCK event.
+    a locked study cannot be locked again (StudyLockStateError). While items of the lock
+    checklist that hold the lock back are open (``studies.readiness``), the lock is refused
+    (StudyNotReadyToLockError, listing them) unless `override_reason` says why the study is
+    locked all the same; the override is then kept on the study (``lock_override_reason``)
+    and in the LOCK event, with the count of every item open at that moment. An override
+    reason given when nothing is open is not needed and not recorded.
     """
     text = _lock_check(study=study, reason=reason, actor=actor, what="lock")
     # FOR UPDATE waits for every write that holds the row through `require_unlocked`.
@@ -270,17 +281,34 @@ def study_lock(*, study: Study, reason: str, actor: User) -> Study:
             f"{locked.locked_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC).",
             extra={"study": study.slug},
         )
+    # Counted while the row is held: no write of the study's data can change them any more.
+    items = lock_readiness(locked)
+    blocking = open_items(items)
+    override = override_reason.strip() if blocking else ""
+    if blocking and not override:
+        raise StudyNotReadyToLockError(
+            f"The database of {study.slug!r} is not ready to lock; still open: "
+            f"{_open_items_words(blocking)}. Close these first (the lock page says how), or, "
+            f"if the study must be locked as it is, give an override reason saying why.",
+            extra={"study": study.slug, "open": {item.key: item.count for item in blocking}},
+        )
     locked.locked_at = timezone.now()
-    locked.save(update_fields=["locked_at"])
+    locked.lock_override_reason = override
+    locked.save(update_fields=["locked_at", "lock_override_reason"])
+    changes: dict[str, tuple[object, object]] = {"locked_at": (None, locked.locked_at)}
+    if override:
+        changes["lock_override_reason"] = ("", override)
+        changes["open_at_lock"] = (None, {item.key: item.count for item in items if item.open})
     audit_record(
         actor=actor,
         action=AuditAction.LOCK,
         obj=locked,
         study_slug=locked.slug,
-        changes={"locked_at": (None, locked.locked_at)},
+        changes=changes,
         reason=text,
     )
     study.locked_at = locked.locked_at
+    study.lock_override_reason = locked.lock_override_reason
     return locked
 
 
@@ -298,16 +326,21 @@ def study_unlock(*, study: Study, reason: str, actor: User) -> Study:
             f"The database of {study.slug!r} is not locked; nothing to unlock.",
             extra={"study": study.slug},
         )
-    was = locked.locked_at
+    was, was_override = locked.locked_at, locked.lock_override_reason
     locked.locked_at = None
-    locked.save(update_fields=["locked_at"])
+    locked.lock_override_reason = ""
+    locked.save(update_fields=["locked_at", "lock_override_reason"])
+    changes: dict[str, tuple[object, object]] = {"locked_at": (was, None)}
+    if was_override:
+        changes["lock_override_reason"] = (was_override, "")
     audit_record(
         actor=actor,
         action=AuditAction.UNLOCK,
         obj=locked,
         study_slug=locked.slug,
-        changes={"locked_at": (was, None)},
+        changes=changes,
         reason=text,
     )
     study.locked_at = None
+    study.lock_override_reason = ""
     return locked

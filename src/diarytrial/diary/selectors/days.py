@@ -23,7 +23,13 @@ def diary_when_words(instant: dt.datetime, zone: zoneinfo.ZoneInfo) -> str:
 
 def _last_diary_day(participant: Participant, phases: list[ParticipantPhase]) -> dt.date | None:
     """The last diary date the participant can have; None while the schedule is open-ended."""
-    ends = [phases[-1].end] if phases else []
+    return last_diary_day(participant, phases[-1].end if phases else None)
+
+
+def last_diary_day(participant: Participant, schedule_end: dt.date | None) -> dt.date | None:
+    """The last diary date of `participant` whose planned schedule ends on `schedule_end`
+    (None: no schedule): that end, or the day before withdrawal, or completion, if earlier."""
+    ends = [schedule_end] if schedule_end is not None else []
     if participant.withdrawn_on is not None:
         ends.append(participant.withdrawn_on - dt.timedelta(days=1))
     if participant.completed_on is not None:

@@ -40,7 +40,6 @@ from diarytrial.protocol import (
     next_window_opening,
     window_bounds,
 )
-from diarytrial.protocol.visits import QUESTIONS_DUE_DAYS
 
 FormState = Literal["open", "closed", "not_started", "finished"]
 QuestionKind = Literal["pgic", "blinding"]
@@ -53,12 +52,13 @@ UNPLEASANTNESS_CHOICES: tuple[tuple[str, str], ...] = (
 )
 """How unpleasant a ticked side effect was, as the form asks it."""
 
-_QUESTION_STATUSES = (
+QUESTION_STATUSES = (
     ParticipantStatus.RANDOMIZED,
     ParticipantStatus.ACTIVE,
     ParticipantStatus.COMPLETED,
     ParticipantStatus.WITHDRAWN,
 )
+"""Statuses of a participant who is asked the end-of-period questions (at visits of their diary)."""
 
 
 @dataclass(frozen=True)
@@ -148,14 +148,13 @@ def _questions_due(
     phases: list[ParticipantPhase],
     today: dt.date,
 ) -> tuple[DueQuestion, ...]:
-    if participant.status not in _QUESTION_STATUSES or not phases:
+    if participant.status not in QUESTION_STATUSES or not phases:
         return ()
     last = _last_diary_day(participant, phases)
     visits = [
         visit
         for visit in answer_visits(participant=participant, protocol=protocol)
-        if visit.day <= today <= visit.day + dt.timedelta(days=QUESTIONS_DUE_DAYS)
-        and (last is None or visit.day <= last)
+        if visit.day <= today <= visit.last_answer_day and visit.asked(last)
     ]
     if not visits:
         return ()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from diarytrial.participants.models import Participant
 from diarytrial.protocol import Protocol
-from diarytrial.protocol.visits import pgic_visits, visit_calendar
+from diarytrial.protocol.visits import QUESTIONS_DUE_DAYS, pgic_visits, visit_calendar
 
 
 @dataclass(frozen=True)
@@ -33,6 +33,16 @@ class AnswerVisit:
     def days_words(self) -> str:
         """``visit 2 (treatment days 29-42)``: the visit before and the days since, in words."""
         return f"visit {self.number - 1} (treatment days {self.first_day}-{self.last_day})"
+
+    @property
+    def last_answer_day(self) -> dt.date:
+        """The last day the phone asks the visit's questions (from `day` on)."""
+        return self.day + dt.timedelta(days=QUESTIONS_DUE_DAYS)
+
+    def asked(self, last_diary_day: dt.date | None) -> bool:
+        """Whether a participant whose diary ends on `last_diary_day` is asked at this visit:
+        the visit falls within their diary (None: the diary has no end yet)."""
+        return last_diary_day is None or self.day <= last_diary_day
 
 
 def answer_visits(*, participant: Participant, protocol: Protocol) -> tuple[AnswerVisit, ...]:
