@@ -55,7 +55,10 @@ def test_the_administrator_locks_and_unlocks_with_a_reason(study: Study) -> None
     administrator = client(study, Role.ADMINISTRATOR)
 
     refused = administrator.post(page(study, "lock/"), {"reason": ""})
-    locked = administrator.post(page(study, "lock/"), {"reason": "Last participant checked"})
+    locked = administrator.post(
+        page(study, "lock/"),
+        {"reason": "Last participant checked", "override_reason": LEFT_OPEN},
+    )
     study.refresh_from_db()
     locked_page = administrator.get(locked["Location"]).text
     unlocked = administrator.post(page(study, "unlock/"), {"reason": "Query on P-1"})

@@ -71,6 +71,15 @@ FIRST_START = dt.date(2025, 1, 6)
 SPACING_DAYS = 9
 CONSENT_VERSION = "1.0"
 EVENTS_PER_COMMIT = 250
+# The demo locks its database with the lock checklist still open, saying so: nobody reviews
+# the simulated side effects, and the simulation gives no follow-up of the events still going
+# on when a participant leaves. Deciding them here would invent clinical decisions and
+# outcomes; the lock page and the dataset's metadata then show what a real team would close.
+DEMO_LOCK_OVERRIDE = (
+    "Demo of simulated data, locked as the simulation left it: side effects that it did not "
+    "record as adverse events were not reviewed by anyone, and adverse events still going on "
+    "when a participant left have no follow-up."
+)
 
 Log = Callable[[str], None]
 
@@ -132,7 +141,12 @@ def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None)
     log(f"{participants} participants ran through the services, {replay.nights:,} nights")
 
     with time_machine.travel(replay.clock + dt.timedelta(days=1), tick=False):
-        study_lock(study=study, reason="all participants completed; database lock", actor=admin)
+        study_lock(
+            study=study,
+            reason="all participants completed; database lock",
+            actor=admin,
+            override_reason=DEMO_LOCK_OVERRIDE,
+        )
         statistician = staff[Role.STATISTICIAN]
         study_unblind(study=study, reason="database locked; primary analysis", actor=statistician)
         dataset = dataset_export(study=study, actor=statistician, blinded=False)

@@ -5,15 +5,33 @@ from __future__ import annotations
 from django import forms
 
 
-class LockForm(forms.Form):
-    """Lock or unlock the database, saying why."""
+class UnlockForm(forms.Form):
+    """Unlock the database, saying why."""
 
     reason = forms.CharField(
         label="Reason",
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Kept in the audit trail.",
         error_messages={"required": "Say why."},
     )
+
+
+class LockForm(UnlockForm):
+    """Lock the database, saying why; with items of the checklist open, why all the same."""
+
+    override_reason = forms.CharField(
+        label="Why lock with these items open",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only when the study must be locked as it is. Kept on the study, in the "
+        "audit trail and in the exported dataset.",
+    )
+
+    def reason_fields(self) -> list[forms.BoundField]:
+        """The fields of a lock with nothing open: the reason only."""
+        return [self["reason"]]
 
 
 class UnblindForm(forms.Form):

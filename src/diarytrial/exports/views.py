@@ -2,6 +2,10 @@
 the lock), and downloads of the trial dataset, blinded (coordinator, investigator, statistician,
 administrator) or unblinded (the statistician, once unblinded, while locked).
 
+While the study is open the page shows the lock checklist (``studies.readiness``): each item,
+how many are open (at the reader's sites), what to do and where. The administrator gets the
+lock button when nothing holds the lock back, otherwise a warning and the override reason.
+
 Each action is a POST that calls one service; the services check the roles and states again
 and record the audit events (LOCK, UNLOCK, UNBLIND, EXPORT).
 """
@@ -11,25 +15,68 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from diarytrial.core.errors import ConflictError, InvalidInputError
 from diarytrial.dataset import write_dataset
-from diarytrial.exports.forms import ExportForm, LockForm, UnblindForm
+from diarytrial.exports.forms import ExportForm, LockForm, UnblindForm, UnlockForm
 from diarytrial.exports.services import BLINDED_EXPORT_ROLES, dataset_export, study_unblind
-from diarytrial.studies.access import ALL_ROLES, StudyRequest, study_role_required
+from diarytrial.studies.access import (
+    ALL_ROLES,
+    StudyRequest,
+    sites_visible_to,
+    study_role_required,
+)
 from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.models import Role
+from diarytrial.studies.readiness import ReadinessItem, lock_readiness
+from diarytrial.studies.selectors import study_lock_record
 from diarytrial.studies.services import study_lock, study_unlock
 
 REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
+
+CARE = (Role.COORDINATOR, Role.INVESTIGATOR)
+_OPEN_STATUSES = "?status=enrolled&status=randomized&status=active"
+CHECKLIST_PAGES: dict[str, tuple[str, str, tuple[Role, ...]]] = {
+    "open_participants": ("participants:list", _OPEN_STATUSES, tuple(Role)),
+    "side_effects_awaiting_review": ("side_effects:list", "", CARE),
+    "adverse_events_without_outcome": ("participants:list", "", tuple(Role)),
+}
+"""Where each checklist item is done: the route (of the study), its query, who may open it.
+An item without a page (or whose page the reader may not open) is shown without a link."""
+
+
+@dataclass(frozen=True)
+class ChecklistLine:
+    """One checklist item as the page shows it, with the page where it is done (if any)."""
+
+    item: ReadinessItem
+    url: str
+
+
+def _checklist(request: StudyRequest) -> list[ChecklistLine]:
+    study, role = request.study, request.membership.role
+    visible = sites_visible_to(request.user, study)
+    everywhere = role != Role.COORDINATOR or visible.count() == study.sites.count()
+    lines = []
+    for item in lock_readiness(study, sites=None if everywhere else list(visible)):
+        url = ""
+        page = CHECKLIST_PAGES.get(item.key)
+        if page is not None and role in page[2]:
+            try:
+                url = reverse(page[0], kwargs={"study": study.slug}) + page[1]
+            except NoReverseMatch:
+                url = ""
+        lines.append(ChecklistLine(item=item, url=url))
+    return lines
 
 
 def _page_url(request: StudyRequest) -> str:
@@ -40,16 +87,32 @@ def _page(
     request: StudyRequest,
     *,
     lock_form: LockForm | None = None,
+    unlock_form: UnlockForm | None = None,
     unblind_form: UnblindForm | None = None,
 ) -> HttpResponse:
     role = request.membership.role
     study = request.study
+    checklist = _checklist(request) if study.locked_at is None else []
+    lock_record = study_lock_record(study) if study.locked_at is not None else None
+    open_at_lock: list[tuple[str, int]] = []
+    if lock_record is not None and lock_record.open_at_lock:
+        labels = {item.key: item.label for item in lock_readiness(study)}
+        open_at_lock = [
+            (labels.get(key, key.replace("_", " ")), count)
+            for key, count in lock_record.open_at_lock.items()
+        ]
+    blocking = [line for line in checklist if line.item.open and line.item.blocks_lock]
     return render(
         request,
         "exports/database.html",
         {
             "lock_form": lock_form or LockForm(),
+            "unlock_form": unlock_form or UnlockForm(),
             "unblind_form": unblind_form or UnblindForm(),
+            "checklist": checklist,
+            "blocking": blocking,
+            "lock_record": lock_record,
+            "open_at_lock": open_at_lock,
             "can_lock": role == Role.ADMINISTRATOR,
             # Also when a refusal is to be shown on the form.
             "can_unblind": role == Role.STATISTICIAN
@@ -77,7 +140,12 @@ def lock(request: StudyRequest, study: str) -> HttpResponse:
     form = LockForm(request.POST)
     if form.is_valid():
         try:
-            study_lock(study=request.study, reason=form.cleaned_data["reason"], actor=request.user)
+            study_lock(
+                study=request.study,
+                reason=form.cleaned_data["reason"],
+                actor=request.user,
+                override_reason=form.cleaned_data["override_reason"],
+            )
         except REFUSALS as error:
             form.add_error(None, error.message)
         else:
@@ -90,7 +158,7 @@ def lock(request: StudyRequest, study: str) -> HttpResponse:
 @require_POST
 def unlock(request: StudyRequest, study: str) -> HttpResponse:
     """Unlock the database so that its data can be changed again."""
-    form = LockForm(request.POST)
+    form = UnlockForm(request.POST)
     if form.is_valid():
         try:
             study_unlock(
@@ -101,7 +169,7 @@ def unlock(request: StudyRequest, study: str) -> HttpResponse:
         else:
             messages.success(request, "The database is unlocked: its data can change again.")
             return redirect(_page_url(request))
-    return _page(request, lock_form=form)
+    return _page(request, unlock_form=form)
 
 
 @study_role_required(Role.STATISTICIAN)
