@@ -80,9 +80,18 @@ class ParticipantActions:
         return any(getattr(self, name) for name in self.__dataclass_fields__)
 
 
-def participant_actions(participant: Participant, role: str) -> ParticipantActions:
-    """The forms `role` may open for `participant` now (the services check again on submit)."""
+def participant_actions(
+    participant: Participant, role: str, *, locked: bool = False
+) -> ParticipantActions:
+    """The forms `role` may open for `participant` now (the services check again on submit).
+
+    On a `locked` study only the phone page stays: a lost phone can still be revoked there
+    (``devices.services.device_revoke`` does not change trial data); every other form writes
+    data and would be refused.
+    """
     status = Status(participant.status)
+    if locked:
+        return ParticipantActions(phone=role in CARE_ROLES and participant.enrolled_at is not None)
     allowed = TRANSITIONS[status]
     cares = role in CARE_ROLES
     return ParticipantActions(
@@ -173,7 +182,9 @@ def participant_page(
                 detail=detail, also=[*events, *side_effect_review_list(participant=participant)]
             )
         ),
-        actions=participant_actions(participant, membership.role),
+        actions=participant_actions(
+            participant, membership.role, locked=participant.study.locked_at is not None
+        ),
         unblinded=unblinded,
     )
 
