@@ -43,3 +43,12 @@ def enrolment_link_usable(*, token: str) -> bool:
         expires_at__gt=timezone.now(),
         participant__status__in=ENROLLABLE,
     ).exists()
+
+
+def enrolment_link_study_locked(*, token: str) -> bool:
+    """Whether `token` is a link of a study whose database is locked (it can bind no phone)."""
+    if not 20 <= len(token) <= 100:
+        return False
+    return EnrolmentLink.objects.filter(
+        token_hash=token_hash(token), participant__study__locked_at__isnull=False
+    ).exists()

@@ -39,7 +39,14 @@ TITLES = {
     "closed": "The diary is closed now",
     "not_started": "Your diary has not started yet",
     "finished": "Your diary is finished",
+    "locked": "The study's diary is closed",
 }
+
+LOCKED_MESSAGE = (
+    "The study has closed its data for analysis: the diary no longer takes answers. "
+    "Thank you for taking part."
+)
+"""What the phone says once the study's database is locked (every answer would be refused)."""
 
 
 def number_words(value: float) -> str:
@@ -116,7 +123,8 @@ def home_context(participant: Participant, *, change: bool) -> dict[str, Any]:
     """The home page: tonight's form (or a correction of it), the end-of-period questions, the
     thank-you screen with progress, or the message saying when the diary opens."""
     form = diary_form_tonight(participant=participant)
-    screen = home_screen(form, change=change)
+    # A locked study takes no answer: no form, no question, whatever the window says.
+    screen = "locked" if participant.study.locked_at else home_screen(form, change=change)
     entry = form.entry if screen == "change" else None
     answers = entry.answers if entry is not None else {}
     levels = entry.side_effects if entry is not None else {}
@@ -156,8 +164,9 @@ def home_context(participant: Participant, *, change: bool) -> dict[str, Any]:
         "can_change": form.state == "open" and form.entry is not None,
         "entry_late": form.entry.late if form.entry is not None else False,
         "progress": None,
+        "locked_message": LOCKED_MESSAGE,
     }
-    if screen in ("thanks", "closed", "finished"):
+    if screen in ("thanks", "closed", "finished", "locked"):
         context["progress"] = progress_view(diary_progress(participant=participant))
     if screen == "thanks" and form.entry is not None:
         context["tonight"] = entry_words(participant_protocol(participant).diary, form.entry)

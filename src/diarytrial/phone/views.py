@@ -38,7 +38,7 @@ from diarytrial.devices.auth import (
 )
 from diarytrial.devices.errors import EnrolmentLinkInvalidError, PinInvalidError
 from diarytrial.devices.models import Device
-from diarytrial.devices.selectors import enrolment_link_usable
+from diarytrial.devices.selectors import enrolment_link_study_locked, enrolment_link_usable
 from diarytrial.devices.services import (
     PIN_ATTEMPTS,
     device_pin_check,
@@ -48,7 +48,8 @@ from diarytrial.devices.services import (
 )
 from diarytrial.participants.models import Participant
 from diarytrial.participants.selectors import participant_protocol
-from diarytrial.phone.pages import history_rows, home_context
+from diarytrial.phone.pages import LOCKED_MESSAGE, history_rows, home_context
+from diarytrial.studies.errors import StudyLockedError
 
 P = ParamSpec("P")
 DeviceView = Callable[Concatenate[HttpRequest, Device, P], HttpResponse]
@@ -105,6 +106,15 @@ def _switched_off(request: HttpRequest) -> HttpResponse:
     )
     device_cookie_clear(response)
     return response
+
+
+def _study_closed(request: HttpRequest) -> HttpResponse:
+    return _message(
+        request,
+        status=423,
+        title="The study's diary is closed",
+        paragraphs=[LOCKED_MESSAGE, "This phone does not need to be set up any more."],
+    )
 
 
 def _link_gone(request: HttpRequest) -> HttpResponse:
@@ -226,6 +236,9 @@ def settings_page(request: HttpRequest, device: Device) -> HttpResponse:
         "diary_time": _diary_time(device.participant),
         "unlock_hours": PIN_UNLOCK_HOURS,
         "pin_attempts": PIN_ATTEMPTS,
+        # A locked study refuses every change: no PIN or reminder form is offered then.
+        "locked": device.participant.study.locked_at is not None,
+        "locked_message": LOCKED_MESSAGE,
     }
     page = _page(request, device, "phone/settings.html", "settings", context)
     if pin_error:
@@ -280,9 +293,13 @@ def enrol(request: HttpRequest, token: str) -> HttpResponse:
             )
         except EnrolmentLinkInvalidError:
             return _link_gone(request)
+        except StudyLockedError:
+            return _study_closed(request)
         response = redirect("phone:home")
         device_cookie_set(response, issued.token)
         return response
+    if enrolment_link_study_locked(token=token):
+        return _study_closed(request)  # no button that could only be refused
     if not enrolment_link_usable(token=token):
         return _link_gone(request)
     # The link is a secret: the site's Referrer-Policy (same-origin) keeps it from other sites;
