@@ -51,20 +51,20 @@ def end_of_period_answers_missing(study: Study, sites: Sequence[Site] | None) ->
         return 0
     ids = [participant.pk for participant in participants]
     pgic_done: dict[int, set[int]] = defaultdict(set)
-    for participant_id, visit in PgicAnswer.objects.filter(participant__in=ids).values_list(
+    for participant_id, number in PgicAnswer.objects.filter(participant__in=ids).values_list(
         "participant_id", "visit"
     ):
-        pgic_done[participant_id].add(visit)
+        pgic_done[participant_id].add(number)
     guess_done: dict[int, set[int]] = defaultdict(set)
-    for participant_id, visit in BlindingGuess.objects.filter(participant__in=ids).values_list(
+    for participant_id, number in BlindingGuess.objects.filter(participant__in=ids).values_list(
         "participant_id", "visit"
     ):
-        guess_done[participant_id].add(visit)
+        guess_done[participant_id].add(number)
     missing = 0
     for participant in participants:
         protocol = protocol_version_load(participant.protocol_version).protocol
         today = participant_today(participant)
-        last = last_diary_day(participant, participant.schedule_end)  # type: ignore[attr-defined]
+        last = last_diary_day(participant, participant.schedule_end)
         for visit in answer_visits(participant=participant, protocol=protocol):
             if not visit.asked(last) or visit.last_answer_day >= today:
                 continue
