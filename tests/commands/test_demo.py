@@ -12,6 +12,7 @@ from django.utils import timezone
 from tests.clock import clocked_command
 
 from diarytrial.dataset import read_dataset
+from diarytrial.demo.live import DEMO_LOCK_OVERRIDE
 
 
 @pytest.mark.slow
@@ -40,5 +41,9 @@ def test_demo_runs_the_live_system_end_to_end(tmp_path: Path) -> None:
     assert len(dataset.participants) == 4
     assert set(dataset.participants["sequence"].dropna()) <= {"ldn-placebo", "placebo-ldn"}
     assert len(dataset.diary) > 0
+    # Locked as the simulation left it: an honest override when checklist items were open.
+    lock = dataset.provenance["database_lock"]
+    expected = DEMO_LOCK_OVERRIDE if lock["open_at_lock"] else None
+    assert lock["override_reason"] == expected
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert (tmp_path / "demo.sqlite3").exists()
