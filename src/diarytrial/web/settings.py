@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "diarytrial.reminders",
+    "diarytrial.monitoring",
 ]
 
 MIDDLEWARE = [

@@ -33,6 +33,7 @@ urlpatterns = [
     ),
     path("studies/<slug:study>/", include("diarytrial.randomization.urls")),
     path("studies/<slug:study>/database/", include("diarytrial.exports.urls")),
+    path("studies/<slug:study>/digest/", include("diarytrial.monitoring.digest.urls")),
     path("d/", include("diarytrial.phone.urls")),
     path("d/", include("diarytrial.reminders.urls")),
     path("healthz", healthz, name="healthz"),
