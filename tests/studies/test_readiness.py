@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 
@@ -17,9 +17,8 @@ from diarytrial.studies.readiness import (
 
 
 @pytest.fixture
-def no_checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def no_checks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(readiness, "_CHECKS", {})
-    yield
 
 
 def _item(key: str, count: int, *, blocks: bool = True):  # type: ignore[no-untyped-def]
