@@ -211,6 +211,7 @@ def _detail(
     *,
     status: int = 200,
     bound: QueryMessageForm | None = None,
+    refusal: str = "",
 ) -> HttpResponse:
     role = request.membership.role
     care = role in ANSWER_ROLES
@@ -241,6 +242,7 @@ def _detail(
             and query.kind in CORRECTABLE
             and query.status != QueryStatus.CLOSED,
             "forms": forms,
+            "refusal": refusal,
         },
         status=status,
     )
@@ -265,8 +267,7 @@ def _step(
     try:
         service(query=query, text=form.cleaned_data["text"], actor=request.user)
     except REFUSALS as error:
-        form.add_error(None, error.message)
-        return _detail(request, query, status=error.http_status, bound=form)
+        return _detail(request, query, status=error.http_status, refusal=error.message)
     messages.success(request, done)
     return redirect(query_url(query))
 

@@ -43,10 +43,16 @@ def _value_words(value: object) -> str:
     return str(value)
 
 
+def _field_words(field: str) -> str:
+    # A diary item's answer is recorded as ``answers.<item>``; the item's id reads as a word.
+    return field.removeprefix("answers.").replace("_", " ")
+
+
 def correction_words(event: AuditEvent) -> str:
     """What a correction's audit event changed, in words: ``pain 80 → 20; status ...``."""
     parts = [
-        f"{change['field']} {_value_words(change['old'])} → {_value_words(change['new'])}"
+        f"{_field_words(change['field'])} {_value_words(change['old'])} → "
+        f"{_value_words(change['new'])}"
         for change in event.changes
     ]
     return "; ".join(parts) or "no field changed"
