@@ -385,7 +385,7 @@ def query_correct_page(request: StudyRequest, study: str, query: int) -> HttpRes
     found = _query(request, query)
     if found.kind not in CORRECTABLE:
         raise QueryTargetInvalidError(
-            f"Query {found.pk} is about a {QueryKind(found.kind).label.lower()}; correct it on "
+            f"Query {found.pk} concerns the {QueryKind(found.kind).label.lower()}; correct it on "
             f"the participant's page, then answer the query saying what was done.",
             extra={"query": found.pk},
         )

@@ -119,8 +119,8 @@ def query_correction_link(*, query: DataQuery, event: AuditEvent, actor: User) -
 def _require_kind(query: DataQuery, kind: QueryKind) -> None:
     if query.kind != kind:
         raise QueryTargetInvalidError(
-            f"Query {query.pk} is about a {QueryKind(query.kind).label.lower()}, not a "
-            f"{kind.label.lower()}.",
+            f"Query {query.pk} concerns the {QueryKind(query.kind).label.lower()}; it cannot "
+            f"link a change of the {kind.label.lower()}.",
             extra={"query": query.pk},
         )
     if query.status == QueryStatus.CLOSED:

@@ -66,7 +66,7 @@ def _target_check(
     others = sorted(name for name, record in records.items() if record is not None and name != own)
     if others:
         raise QueryTargetInvalidError(
-            f"A query about a {QueryKind(kind).label.lower()} names no {', '.join(others)}."
+            f"A query on the {QueryKind(kind).label.lower()} names no {', '.join(others)}."
         )
     if own is None:
         if participant_field not in ParticipantField.values:
@@ -78,7 +78,7 @@ def _target_check(
         return
     if participant_field:
         raise QueryTargetInvalidError(
-            f"A query about a {QueryKind(kind).label.lower()} names no participant field."
+            f"A query on the {QueryKind(kind).label.lower()} names no participant field."
         )
     record = records[own]
     if record is None or getattr(record, "participant_id", None) != participant.pk:
