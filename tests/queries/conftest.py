@@ -49,8 +49,10 @@ class World:
 
 
 @pytest.fixture(autouse=True)
-def clock() -> Iterator[time_machine.Traveller]:
-    with time_machine.travel(NOW, tick=False) as traveller:
+def clock(request: pytest.FixtureRequest) -> Iterator[time_machine.Traveller]:
+    """The clock at NOW: frozen, or ticking from it for a test marked ``ticking`` (browsers)."""
+    ticking = request.node.get_closest_marker("ticking") is not None
+    with time_machine.travel(NOW, tick=ticking) as traveller:
         yield traveller
 
 

@@ -453,3 +453,12 @@ def test_a_locked_study_shows_no_form_and_refuses_every_step(world: World) -> No
         site.post(_detail(query, "correct"), {"item_pain": "20", "reason": "x"}).status_code == 423
     )
     assert query.messages.count() == 1
+
+
+def test_the_admin_shows_queries_read_only(world: World, admin_user: User) -> None:
+    query = _query(world)
+    client = client_for(admin_user)
+    for path in ("/admin/queries/dataquery/", "/admin/queries/querymessage/"):
+        assert client.get(path).status_code == 200
+    assert client.get(f"/admin/queries/dataquery/{query.pk}/change/").status_code == 200
+    assert client.get("/admin/queries/dataquery/add/").status_code == 403
