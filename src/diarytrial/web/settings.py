@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "diarytrial.devices",
     "diarytrial.phone",
     "diarytrial.safety",
+    "diarytrial.queries",
     "diarytrial.exports",
     "django_tasks",
     "django_tasks_db",

@@ -31,6 +31,7 @@ urlpatterns = [
         "studies/<slug:study>/participants/<str:participant>/diary/",
         include("diarytrial.diary.urls"),
     ),
+    path("studies/<slug:study>/queries/", include("diarytrial.queries.urls")),
     path("studies/<slug:study>/", include("diarytrial.randomization.urls")),
     path("studies/<slug:study>/database/", include("diarytrial.exports.urls")),
     path("studies/<slug:study>/digest/", include("diarytrial.monitoring.digest.urls")),
