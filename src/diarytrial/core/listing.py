@@ -66,7 +66,7 @@ class ListingForm(forms.Form):
 
     def problem_lines(self) -> list[str]:
         """Every error of the query, one line each, naming the field and its parameter."""
-        lines = []
+        lines: list[str] = []
         for name, errors in self.errors.items():
             label = self.fields[name].label if name in self.fields else None
             where = f"{label} ({name})" if label else "The filter"

@@ -106,7 +106,12 @@ def participant_list(request: StudyRequest, study: str) -> HttpResponse:
     partial = "HX-Request" in request.headers and "HX-History-Restore-Request" not in (
         request.headers
     )
-    context = {"form": form, "page": None, "filtered": False, "care_roles": CARE_ROLES}
+    context: dict[str, object] = {
+        "form": form,
+        "page": None,
+        "filtered": False,
+        "care_roles": CARE_ROLES,
+    }
     if lines is None:
         response = render(request, "participants/list.html", context, status=400)
         if partial:
