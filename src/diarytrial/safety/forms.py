@@ -257,6 +257,8 @@ def _site_choices(sites: Iterable[Site]) -> list[tuple[str, str]]:
 class AdverseEventFilterForm(ListingForm):
     """The filters of the study's adverse events (each optional; together they all apply)."""
 
+    field_order = ("term", "site", "onset_from", "onset_to", "serious", "unresolved")
+
     serious = forms.BooleanField(label="Serious only", required=False)
     unresolved = forms.BooleanField(
         label="Unresolved only",
