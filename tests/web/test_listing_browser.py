@@ -86,7 +86,7 @@ def a_study_with_rows() -> Study:
     study = make_study()
     site = make_site(study=study, code="stanford")
     today = timezone.now().astimezone(zoneinfo.ZoneInfo("America/Los_Angeles")).date()
-    for n in range(PAGE_SIZE + 3):
+    for _ in range(PAGE_SIZE + 3):
         make_participant(study=study, site=site, status=ParticipantStatus.SCREENED)
     for n in range(3):
         start = today - dt.timedelta(days=7)
