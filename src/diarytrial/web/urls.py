@@ -27,6 +27,7 @@ urlpatterns = [
         include("diarytrial.devices.urls"),
     ),
     path("studies/<slug:study>/side-effects/", include("diarytrial.safety.side_effect_urls")),
+    path("studies/<slug:study>/adverse-events/", include("diarytrial.safety.adverse_event_urls")),
     path(
         "studies/<slug:study>/participants/<str:participant>/diary/",
         include("diarytrial.diary.urls"),
