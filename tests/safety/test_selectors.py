@@ -14,9 +14,11 @@ from diarytrial.participants.models import Participant
 from diarytrial.safety.selectors import (
     SideEffectCandidate,
     adverse_event_list,
+    adverse_event_listing,
     adverse_events_for_study,
     dose_history,
     side_effect_candidates,
+    side_effect_checklist,
 )
 from diarytrial.safety.services import (
     adverse_event_record,
@@ -160,3 +162,68 @@ def test_candidates_take_four_queries_however_many_reports(participant: Particip
 
     assert [len(c.reports) for c in candidates] == [4, 4, 4, 3]
     assert len(captured.captured_queries) == 4
+
+
+@pytest.mark.parametrize(
+    ("outcome", "end", "unresolved"),
+    [
+        ("recovering", None, True),
+        ("recovered", None, True),  # its end date is missing
+        ("recovered", 3, False),
+        ("recovering", 3, True),
+        ("not_recovered", 3, True),
+        ("unknown", 3, True),
+    ],
+)
+def test_an_event_is_unresolved_until_it_ended_recovered(
+    participant: Participant, outcome: str, end: int | None, unresolved: bool
+) -> None:
+    event = make_adverse_event(
+        participant=participant,
+        onset_date=NOV[1],
+        outcome=outcome,
+        end_date=NOV[1 + end] if end is not None else None,
+    )
+    study = participant.study
+
+    (listed,) = adverse_event_listing(study=study, sites=[participant.site])
+    only_unresolved = adverse_event_listing(
+        study=study, sites=[participant.site], unresolved_only=True
+    )
+
+    assert listed.pk == event.pk
+    assert listed.unresolved is unresolved  # type: ignore[attr-defined]
+    assert [e.pk for e in only_unresolved] == ([event.pk] if unresolved else [])
+
+
+def test_the_listing_filters_serious_term_and_onset_and_leaves_out_removed_events(
+    participant: Participant,
+) -> None:
+    site = participant.site
+    headache = make_adverse_event(participant=participant, onset_date=NOV[2], serious=True)
+    nausea = make_adverse_event(
+        participant=participant, onset_date=NOV[5], term="Nausea", side_effect="nausea"
+    )
+    removed = make_adverse_event(participant=participant, onset_date=NOV[6], term="Nausea")
+    adverse_event_remove(event=removed, reason="duplicate", actor=None)
+    study = participant.study
+
+    def listed(**filters: object) -> list[int]:
+        return [e.pk for e in adverse_event_listing(study=study, sites=[site], **filters)]  # type: ignore[arg-type]
+
+    assert listed() == [nausea.pk, headache.pk]  # newest onset first
+    assert listed(serious_only=True) == [headache.pk]
+    assert listed(term="AUSE") == [nausea.pk]
+    assert listed(onset_from=NOV[3]) == [nausea.pk]
+    assert listed(onset_to=NOV[2]) == [headache.pk]
+    assert listed(onset_from=NOV[2], onset_to=NOV[2]) == [headache.pk]
+    assert adverse_event_listing(study=study, sites=[]).count() == 0
+
+
+def test_the_side_effect_checklist_names_every_side_effect_of_the_study(
+    participant: Participant,
+) -> None:
+    checklist = side_effect_checklist(study=participant.study)
+
+    assert checklist["headache"] == "Headache"
+    assert "nausea" in checklist

@@ -12,11 +12,14 @@ leak and not the header.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
 from dataclasses import dataclass
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from tests.builders import (
@@ -46,6 +49,7 @@ pytestmark = pytest.mark.django_db
 Status = ParticipantStatus
 BLINDED = (Role.COORDINATOR, Role.INVESTIGATOR, Role.STATISTICIAN, Role.ADMINISTRATOR)
 CHECKED_NAMESPACES = (
+    "adverse_events",
     "diary",
     "exports",
     "participants",
@@ -168,6 +172,9 @@ def page_urls(trial: Trial) -> dict[str, str]:
     start = trial.first.start_date
     assert start is not None
     urls["side_effects:list"] = reverse("side_effects:list", kwargs=study)
+    for name in ("participants:csv", "adverse_events:list", "adverse_events:csv"):
+        urls[name] = reverse(name, kwargs=study)
+    urls["side_effects:csv"] = reverse("side_effects:csv", kwargs=study)
     for name in ("side_effects:confirm", "side_effects:dismiss"):
         # The nausea of the second night: no event covers it.
         urls[name] = reverse(
@@ -224,3 +231,35 @@ def test_the_pharmacist_pages_do_show_allocation(trial: Trial) -> None:
 
     assert leaks(client.get(urls["randomization:kits"]).text, trial.protocol)
     assert leaks(client.get(urls["randomization:allocation_list"]).text, trial.protocol)
+
+
+LISTING_DOWNLOADS = ("participants:csv", "adverse_events:csv", "side_effects:csv")
+
+
+def _csv(client: Client, url: str) -> list[list[str]]:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_the_listing_downloads_are_blinded_and_alike_for_every_blinded_role(trial: Trial) -> None:
+    """No arm word in any listing's CSV; the same columns for every blinded role; and the two
+    participants on different sequences, who lived the same trial, have the same rows but for
+    their codes."""
+    headers: dict[str, set[tuple[str, ...]]] = {name: set() for name in LISTING_DOWNLOADS}
+    for role in BLINDED:
+        client = client_for(make_member(study=trial.study, role=role).user)
+        for name in LISTING_DOWNLOADS:
+            if name == "side_effects:csv" and role not in (Role.COORDINATOR, Role.INVESTIGATOR):
+                continue
+            rows = _csv(client, reverse(name, kwargs={"study": trial.study.slug}))
+            found = leaks("\n".join(",".join(row) for row in rows), trial.protocol)
+            assert not found, f"{role} {name}: {found}"
+            headers[name].add(tuple(rows[0]))
+            # The participant's code (and an event's own number) come before the other cells.
+            code_at = rows[0].index("participant_id")
+            mine = [row[code_at + 1 :] for row in rows[1:] if row[code_at] == trial.first.code]
+            theirs = [row[code_at + 1 :] for row in rows[1:] if row[code_at] == trial.second.code]
+            assert mine, f"{role} {name}: no row of {trial.first.code}"
+            assert mine == theirs, f"{role} {name}"
+    assert all(len(seen) == 1 for seen in headers.values()), headers

@@ -81,11 +81,15 @@ def test_the_checklist_counts_each_item_links_it_and_offers_the_override(
         "Participants neither completed nor withdrawn": "2",
         "Side effects awaiting review": "0 (done)",
         "Adverse events without an outcome": "1",
+        "Data queries not closed": "0 (done)",
         "Missing end-of-period answers (PGIC, blinding guess)": "0 (done)",
     }
     participants = reverse("participants:list", kwargs={"study": study.slug})
     assert f'href="{participants}?status=enrolled&amp;status=randomized&amp;status=active"' in html
     assert "mark them completed after their last diary day" in html
+    events = reverse("adverse_events:list", kwargs={"study": study.slug})
+    assert f'href="{events}?unresolved=on"' in html
+    assert f'href="{reverse("queries:list", kwargs={"study": study.slug})}"' in html
     assert "The study is not ready to lock:" in html
     assert "2 participants neither completed nor withdrawn" in html
     assert 'name="override_reason"' in html

@@ -63,6 +63,8 @@ WRITE_PAGES = {
     "devices:revoke",
     "phone:settings",
     "phone:enrol",
+    "queries:raise",
+    "queries:correct",
 }
 """Pages whose form writes (checked below: a page that shows a form posting to itself on an
 open study must be listed here or in `ALLOWED_ACTIONS`)."""

@@ -134,13 +134,16 @@ def test_the_list_filters_by_status_and_htmx_gets_the_table_only(
     assert "HX-Request" in fragment["Vary"]
 
 
-def test_an_unknown_status_in_the_filter_shows_everyone(study: Study, stanford: Site) -> None:
+def test_an_unknown_status_in_the_filter_is_refused_with_what_is_wrong(
+    study: Study, stanford: Site
+) -> None:
     participant = make_participant(study=study, site=stanford)
 
     response = member(study, Role.COORDINATOR).get(url(study), {"status": "nonsense"})
 
-    assert response.status_code == 200
-    assert participant.code in response.text
+    assert response.status_code == 400
+    assert "Status (status): Select a valid choice. nonsense is not one of the" in response.text
+    assert participant.code not in response.text
 
 
 def _list_queries(client: Client, study: Study) -> int:

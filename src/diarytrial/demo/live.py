@@ -37,6 +37,7 @@ from diarytrial.diary.services import (
     pgic_answer_record,
 )
 from diarytrial.exports.services import dataset_export, study_unblind
+from diarytrial.monitoring.digest.services import digest_schedule_set
 from diarytrial.participants.models import Participant
 from diarytrial.participants.services import (
     participant_complete,
@@ -108,6 +109,10 @@ def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None)
         site = site_create(study=study, code="stanford", name="Stanford pain clinic", actor=admin)
         for role, user in staff.items():
             membership_grant(study=study, user=user, role=role, actor=admin)
+        # The site team's daily digest at 07:30 in the clinic's zone (diarytrial worker sends it).
+        digest_schedule_set(
+            site=site, timezone_name="America/Los_Angeles", send_at=dt.time(7, 30), actor=admin
+        )
         for stratum in ("opioid_use=false", "opioid_use=true"):
             allocation_list_generate(
                 study=study, stratum=stratum, size=participants, seed=seed, actor=pharmacist

@@ -48,7 +48,9 @@ _OPEN_STATUSES = "?status=enrolled&status=randomized&status=active"
 CHECKLIST_PAGES: dict[str, tuple[str, str, tuple[Role, ...]]] = {
     "open_participants": ("participants:list", _OPEN_STATUSES, tuple(Role)),
     "side_effects_awaiting_review": ("side_effects:list", "", CARE),
-    "adverse_events_without_outcome": ("participants:list", "", tuple(Role)),
+    # The listing's "unresolved" filter shows these among the events still followed up.
+    "adverse_events_without_outcome": ("adverse_events:list", "?unresolved=on", tuple(Role)),
+    "open_queries": ("queries:list", "", (*CARE, Role.STATISTICIAN, Role.ADMINISTRATOR)),
 }
 """Where each checklist item is done: the route (of the study), its query, who may open it.
 An item without a page (or whose page the reader may not open) is shown without a link."""

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from django import forms
 
+from diarytrial.core.listing import ListingForm
 from diarytrial.participants.models import ParticipantStatus
 from diarytrial.protocol.schema import EligibilityQuestion
 from diarytrial.studies.models import Site
@@ -193,15 +194,60 @@ class EmergencyUnblindingForm(forms.Form):
         return [self["reason"]]
 
 
-class ParticipantFilterForm(forms.Form):
-    """The participant list's filter: which statuses to show (none ticked: all)."""
+BASELINE = "baseline"
+OUTSIDE = "outside"
+"""The choices of the list's visit filter besides the visits: in the baseline, and not in the
+diary schedule today (not started, not randomized, finished or withdrawn)."""
 
+PARTICIPANT_SORTS = (
+    ("code", "Code"),
+    ("site", "Site"),
+    ("status", "Status"),
+    ("-last_diary", "Last diary, latest first"),
+    ("last_diary", "Last diary, oldest first"),
+    ("compliance", "Diary kept, lowest first"),
+    ("-compliance", "Diary kept, highest first"),
+    ("-code", "Code, Z to A"),
+    ("-site", "Site, Z to A"),
+    ("-status", "Status, last step first"),
+)
+"""How the participant list may be sorted; ``-`` sorts descending. Empty values come last."""
+
+
+class ParticipantFilterForm(ListingForm):
+    """The participant list's query: code search, statuses (none ticked: all), where they are
+    on the visit calendar today, diary kept below a share, the order, the page."""
+
+    code = forms.CharField(
+        label="Code contains",
+        required=False,
+        max_length=20,
+        help_text="A part of the code, e.g. 7Q3.",
+    )
     status = forms.MultipleChoiceField(
         label="Status",
         required=False,
         choices=ParticipantStatus.choices,
         widget=forms.CheckboxSelectMultiple,
     )
+    visit = forms.ChoiceField(label="Today", required=False)
+    compliance_below = forms.IntegerField(
+        label="Diary kept below (%)",
+        required=False,
+        min_value=1,
+        max_value=100,
+        help_text="e.g. 80: those who kept fewer of their due nights.",
+    )
+    sort = forms.ChoiceField(label="Sort by", required=False, choices=PARTICIPANT_SORTS)
+
+    def __init__(self, *args: Any, visits: Iterable[int] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ChoiceField, self.fields["visit"]).choices = [
+            ("", "Anywhere"),
+            (BASELINE, "In the baseline"),
+            *((str(number), f"Since visit {number}") for number in visits),
+            (OUTSIDE, "Not in the diary schedule"),
+        ]
 
 
 class TimezoneForm(forms.Form):

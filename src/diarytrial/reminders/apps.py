@@ -10,3 +10,9 @@ class RemindersConfig(AppConfig):
     label = "reminders"
     verbose_name = "Diary reminders"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from diarytrial.core.periodic import register_periodic_job
+        from diarytrial.reminders.tasks import reminders_schedule
+
+        register_periodic_job("reminders", lambda now: reminders_schedule(now=now), order=10)

@@ -1,6 +1,7 @@
 """The shape of what the safety pages accept: an adverse event, its change or removal, a dose
-level change. The services check the trial's rules; a form says next to a field what a person
-can fix on the spot.
+level change, and the filters of the study's listings (adverse events, side effects to
+confirm). The services check the trial's rules; a form says next to a field what a person can
+fix on the spot.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from typing import Any, cast
 
 from django import forms
 
+from diarytrial.core.listing import ListingForm
 from diarytrial.participants.forms import YES_NO, DateInput
 from diarytrial.protocol.schema import SideEffect
 from diarytrial.safety.models import ActionTaken, AdverseEvent, Outcome, Relatedness, Severity
+from diarytrial.studies.models import Site
 
 OTHER = "other"
 """The choice of the side-effect list that means "another event, with its own term"."""
@@ -242,3 +245,88 @@ class DismissForm(forms.Form):
         help_text="e.g. Known, mild, not an adverse event. Kept in the audit trail.",
         error_messages={"required": "Say why it is not an adverse event."},
     )
+
+
+# --- the study-wide listings ---------------------------------------------------------------------
+
+
+def _site_choices(sites: Iterable[Site]) -> list[tuple[str, str]]:
+    return [("", "Every site"), *((site.code, f"{site.code}: {site.name}") for site in sites)]
+
+
+class AdverseEventFilterForm(ListingForm):
+    """The filters of the study's adverse events (each optional; together they all apply)."""
+
+    field_order = ("term", "site", "onset_from", "onset_to", "serious", "unresolved")
+
+    serious = forms.BooleanField(label="Serious only", required=False)
+    unresolved = forms.BooleanField(
+        label="Unresolved only",
+        required=False,
+        help_text="No end date yet, or an outcome other than recovered.",
+    )
+    term = forms.CharField(
+        label="Term contains",
+        required=False,
+        max_length=100,
+        help_text="A part of the reported term, e.g. head.",
+    )
+    site = forms.ChoiceField(label="Site", required=False)
+    onset_from = forms.DateField(label="Onset from", required=False, widget=DateInput)
+    onset_to = forms.DateField(label="Onset up to", required=False, widget=DateInput)
+
+    def __init__(self, *args: Any, sites: Sequence[Site], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sites = {site.code: site for site in sites}
+        cast(forms.ChoiceField, self.fields["site"]).choices = _site_choices(sites)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, last = cleaned.get("onset_from"), cleaned.get("onset_to")
+        if first is not None and last is not None and first > last:
+            self.add_error(
+                "onset_to",
+                f"The last onset date ({last.isoformat()}) is before the first "
+                f"({first.isoformat()}).",
+            )
+        return cleaned
+
+    def chosen_sites(self, visible: Sequence[Site]) -> Sequence[Site]:
+        """The site chosen, or every site the reader sees."""
+        code = self.cleaned_data.get("site") or ""
+        return [self.sites[code]] if code else visible
+
+    def filters(self) -> dict[str, Any]:
+        """The keyword arguments of `adverse_event_listing`, but the study and sites."""
+        data = self.cleaned_data
+        return {
+            "serious_only": data["serious"],
+            "unresolved_only": data["unresolved"],
+            "term": data["term"].strip(),
+            "onset_from": data["onset_from"],
+            "onset_to": data["onset_to"],
+        }
+
+
+class SideEffectFilterForm(ListingForm):
+    """The filters of the side effects to confirm."""
+
+    site = forms.ChoiceField(label="Site", required=False)
+    side_effect = forms.ChoiceField(label="Side effect", required=False)
+    very = forms.BooleanField(label="Very unpleasant only", required=False)
+
+    def __init__(
+        self, *args: Any, sites: Sequence[Site], side_effects: dict[str, str], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.sites = {site.code: site for site in sites}
+        cast(forms.ChoiceField, self.fields["site"]).choices = _site_choices(sites)
+        cast(forms.ChoiceField, self.fields["side_effect"]).choices = [
+            ("", "Every side effect"),
+            *side_effects.items(),
+        ]
+
+    def chosen_sites(self, visible: Sequence[Site]) -> Sequence[Site]:
+        """The site chosen, or every site the reader sees."""
+        code = self.cleaned_data.get("site") or ""
+        return [self.sites[code]] if code else visible

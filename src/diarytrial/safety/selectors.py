@@ -11,13 +11,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, Q, QuerySet
 
 from diarytrial.diary.models import SideEffectReport, Unpleasantness
 from diarytrial.participants.models import DoseLevelChange, Participant
 from diarytrial.safety.models import (
     AdverseEvent,
     EventStatus,
+    Outcome,
     ReviewDecision,
     SideEffectReview,
 )
@@ -51,6 +52,42 @@ def adverse_events_for_study(
     if not include_removed:
         rows = rows.filter(status=EventStatus.RECORDED)
     return rows.order_by("-onset_date", "participant__code", "id")
+
+
+UNRESOLVED = Q(end_date__isnull=True) | ~Q(outcome=Outcome.RECOVERED)
+"""An adverse event is unresolved until it has an end date *and* its outcome is "recovered":
+while ongoing (no end date, whatever the outcome), and when it ended with the outcome
+"recovering", "not recovered" or "unknown", which still need follow-up. A "recovered" event
+without an end date is unresolved too: its end date is missing."""
+
+
+def adverse_event_listing(
+    *,
+    study: Study,
+    sites: Sites,
+    serious_only: bool = False,
+    unresolved_only: bool = False,
+    term: str = "",
+    onset_from: dt.date | None = None,
+    onset_to: dt.date | None = None,
+) -> QuerySet[AdverseEvent]:
+    """The recorded adverse events of `study` at `sites` that match the filters, newest onset
+    first, each annotated ``unresolved`` (`UNRESOLVED`). `term`: a part of the term, any case;
+    the onset dates are inclusive."""
+    rows = adverse_events_for_study(study=study, sites=sites).annotate(
+        unresolved=ExpressionWrapper(UNRESOLVED, output_field=BooleanField())
+    )
+    if serious_only:
+        rows = rows.filter(serious=True)
+    if unresolved_only:
+        rows = rows.filter(UNRESOLVED)
+    if term:
+        rows = rows.filter(term__icontains=term)
+    if onset_from is not None:
+        rows = rows.filter(onset_date__gte=onset_from)
+    if onset_to is not None:
+        rows = rows.filter(onset_date__lte=onset_to)
+    return rows
 
 
 def dose_history(*, participant: Participant) -> list[DoseLevelChange]:
@@ -311,6 +348,18 @@ def side_effect_candidates(
                 )
             )
     return _candidates_sorted(candidates)
+
+
+def side_effect_checklist(*, study: Study) -> dict[str, str]:
+    """The side effects of the diary checklists of every protocol version of `study`, id to
+    label (the latest version's label), in the order of the protocols."""
+    labels: dict[str, str] = {}
+    for version in (
+        ProtocolVersion.objects.filter(study=study).select_related("study").order_by("number")
+    ):
+        for effect in protocol_version_load(version).protocol.diary.side_effects:
+            labels[effect.id] = effect.label
+    return labels
 
 
 def side_effect_candidate_get(

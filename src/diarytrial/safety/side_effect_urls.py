@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.urls import path
 
-from diarytrial.safety import views
+from diarytrial.safety import listings, views
 
 app_name = "side_effects"
 
 urlpatterns = [
-    path("", views.side_effect_list, name="list"),
+    path("", listings.side_effect_list, name="list"),
+    path("side-effects.csv", listings.side_effect_csv, name="csv"),
     path(
         "<str:participant>/<str:side_effect>/<str:first>/confirm/",
         views.side_effect_confirm,

@@ -1,6 +1,6 @@
 """Staff pages of the safety app, on a participant: record, change or remove an adverse event,
-and change the blinded dose level; and the study's side effects reported in the diary, to
-confirm as adverse events or dismiss.
+and change the blinded dose level; and a side effect reported in the diary, to confirm as an
+adverse event or dismiss (the study-wide lists are in ``listings.py``).
 
 For coordinators and investigators (`CARE_ROLES`), of the participant's site (another site's
 participant is "not found"). Each view parses its form and calls one service; a refusal is shown
@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods
 
 from diarytrial.core.errors import NotFoundError
 from diarytrial.diary.selectors import diary_entry_get
@@ -37,11 +37,9 @@ from diarytrial.safety.forms import (
 )
 from diarytrial.safety.models import AdverseEvent
 from diarytrial.safety.selectors import (
-    EPISODE_GAP_DAYS,
     SideEffectCandidate,
     adverse_event_list,
     side_effect_candidate_get,
-    side_effect_candidates,
 )
 from diarytrial.safety.services import (
     adverse_event_record,
@@ -51,7 +49,7 @@ from diarytrial.safety.services import (
     side_effect_candidate_confirm,
     side_effect_candidate_dismiss,
 )
-from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
+from diarytrial.studies.access import StudyRequest, study_role_required
 
 
 def _event(participant: Participant, event_id: int) -> AdverseEvent:
@@ -210,20 +208,6 @@ def dose_change(request: StudyRequest, study: str, participant: str) -> HttpResp
 
 
 # --- side effects reported in the diary ----------------------------------------------------------
-
-
-@require_safe
-@study_role_required(*CARE_ROLES)
-def side_effect_list(request: StudyRequest, study: str) -> HttpResponse:
-    """The study's side effects reported in the diary and not decided yet (the reader's sites)."""
-    candidates = side_effect_candidates(
-        study=request.study, sites=sites_visible_to(request.user, request.study)
-    )
-    return render(
-        request,
-        "safety/side_effect_list.html",
-        {"candidates": candidates, "gap_days": EPISODE_GAP_DAYS},
-    )
 
 
 def _candidate(

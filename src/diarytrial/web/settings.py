@@ -81,10 +81,12 @@ INSTALLED_APPS = [
     "diarytrial.devices",
     "diarytrial.phone",
     "diarytrial.safety",
+    "diarytrial.queries",
     "diarytrial.exports",
     "django_tasks",
     "django_tasks_db",
     "diarytrial.reminders",
+    "diarytrial.monitoring",
 ]
 
 MIDDLEWARE = [

@@ -1,5 +1,5 @@
-"""Reads for the staff pages of participants: the list's rows with diary progress, and what a
-participant's page shows to one reader.
+"""Reads for the staff pages of participants: the list's rows with diary progress, their
+filters, order and CSV cells, and what a participant's page shows to one reader.
 
 It gathers the participant's own selectors and the blinded-safe ones of the randomization app
 (kits dispensed as "kit K-7Q3M dispensed" at a visit of the blinded visit calendar, never for a
@@ -10,14 +10,16 @@ only how much of the planned schedule is shown; no arm, sequence or kit content 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from diarytrial.audit.models import AuditEvent
 from diarytrial.diary.models import DiaryEntry
+from diarytrial.participants.forms import BASELINE, OUTSIDE
 from diarytrial.participants.models import DoseLevelChange, Participant, ParticipantStatus
 from diarytrial.participants.pages import CARE_ROLES, UNBLINDING_ROLES
 from diarytrial.participants.selectors import (
@@ -32,6 +34,7 @@ from diarytrial.participants.selectors import (
 )
 from diarytrial.participants.services import TRANSITIONS
 from diarytrial.protocol.compliance import diary_compliance_nights, last_night_due
+from diarytrial.protocol.visits import visit_calendar
 from diarytrial.randomization.selectors import (
     DispensingSummary,
     RandomizationSummary,
@@ -47,7 +50,8 @@ from diarytrial.safety.selectors import (
     side_effect_review_list,
 )
 from diarytrial.studies.access import is_unblinded
-from diarytrial.studies.models import Site, Study, StudyMembership
+from diarytrial.studies.models import ProtocolVersion, Site, Study, StudyMembership
+from diarytrial.studies.selectors import protocol_version_load
 
 Status = ParticipantStatus
 
@@ -267,3 +271,108 @@ def participant_list_rows(
         )
         for row in rows
     ]
+
+
+# --- the list's filters and order ---------------------------------------------------------------
+
+
+def visit_numbers(*, study: Study) -> list[int]:
+    """The visits a participant of `study` can be "since" today: every visit that dispenses a
+    kit, on the visit calendar of any of the study's protocol versions. Blinded: the calendar is
+    the same for every sequence."""
+    numbers: set[int] = set()
+    for version in ProtocolVersion.objects.filter(study=study).select_related("study"):
+        calendar = visit_calendar(protocol_version_load(version).protocol)
+        numbers.update(visit.number for visit in calendar.visits if visit.stretch is not None)
+    return sorted(numbers)
+
+
+def calendar_place(row: ParticipantRow) -> str:
+    """Where `row` is today as the visit filter names it: ``baseline``, the number of the last
+    visit (``3``), or ``outside`` the diary schedule."""
+    if row.baseline_day is not None:
+        return BASELINE
+    if row.treatment_day is not None and row.visit is not None:
+        return str(row.visit)
+    return OUTSIDE
+
+
+_STATUS_ORDER = {status: index for index, status in enumerate(Status)}
+
+_SORT_KEYS: dict[str, Callable[[ParticipantListRow], Any]] = {
+    "code": lambda line: line.row.code,
+    "site": lambda line: line.row.site_code,
+    "status": lambda line: _STATUS_ORDER[line.row.status],
+    "last_diary": lambda line: line.diary.last_entry,
+    "compliance": lambda line: line.diary.compliance,
+}
+
+
+def participant_list_filter(
+    lines: Iterable[ParticipantListRow],
+    *,
+    code: str = "",
+    visit: str = "",
+    compliance_below: int | None = None,
+    sort: str = "code",
+) -> list[ParticipantListRow]:
+    """The rows whose code contains `code` (any case), who are at `visit` today
+    (`calendar_place`), whose diary kept is below `compliance_below` percent (those with no
+    night due yet are left out then), in the order `sort` names (a key of `_SORT_KEYS`, ``-``
+    first for descending; rows without a value last, then by code)."""
+    wanted = code.strip().upper()
+    kept = [
+        line
+        for line in lines
+        if wanted in line.row.code.upper()
+        and (not visit or calendar_place(line.row) == visit)
+        and (
+            compliance_below is None
+            or (line.diary.compliance is not None and line.diary.compliance < compliance_below)
+        )
+    ]
+    descending = sort.startswith("-")
+    key = _SORT_KEYS[sort.lstrip("-")]
+    kept.sort(key=lambda line: line.row.code)
+    valued = [line for line in kept if key(line) is not None]
+    valued.sort(key=key, reverse=descending)
+    return valued + [line for line in kept if key(line) is None]
+
+
+PARTICIPANT_COLUMNS = (
+    "participant_id",
+    "site",
+    "status",
+    "baseline_day",
+    "treatment_day",
+    "since_visit",
+    "dose_level",
+    "start_date",
+    "last_diary",
+    "nights_kept",
+    "nights_due",
+    "late_nights",
+    "diary_kept_percent",
+)
+"""The CSV's columns: what the list shows, the place on the visit calendar in three columns."""
+
+
+def participant_csv_cells(lines: Iterable[ParticipantListRow]) -> Iterator[tuple[object, ...]]:
+    """One CSV row per participant, in `PARTICIPANT_COLUMNS` order."""
+    for line in lines:
+        row, diary = line.row, line.diary
+        yield (
+            row.code,
+            row.site_code,
+            row.status.value,
+            row.baseline_day,
+            row.treatment_day,
+            row.visit if row.treatment_day is not None else None,
+            row.dose_level,
+            row.start_date,
+            diary.last_entry,
+            diary.entries,
+            diary.expected,
+            diary.late,
+            diary.compliance,
+        )

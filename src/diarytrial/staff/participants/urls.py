@@ -11,6 +11,7 @@ app_name = "participants"
 urlpatterns = [
     path("", views.participant_list, name="list"),
     path("screen/", views.participant_screen_page, name="screen"),
+    path("participants.csv", views.participant_csv, name="csv"),
     path("<str:participant>/", views.participant_detail, name="detail"),
     path("<str:participant>/enrol/", views.participant_enrol_page, name="enrol"),
     path("<str:participant>/randomize/", views.participant_randomize_page, name="randomize"),

@@ -16,11 +16,13 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from diarytrial.core.errors import InvalidInputError
+from diarytrial.core.listing import csv_download, download_name, listing_page
 from diarytrial.participants.forms import (
     CompletionForm,
     ConfirmForm,
@@ -51,7 +53,15 @@ from diarytrial.participants.services import (
     participant_withdraw,
 )
 from diarytrial.randomization.services import participant_randomize, participant_unblind_emergency
-from diarytrial.staff.participants.overview import participant_list_rows, participant_page
+from diarytrial.staff.participants.overview import (
+    PARTICIPANT_COLUMNS,
+    ParticipantListRow,
+    participant_csv_cells,
+    participant_list_filter,
+    participant_list_rows,
+    participant_page,
+    visit_numbers,
+)
 from diarytrial.studies.access import ALL_ROLES, StudyRequest, sites_visible_to, study_role_required
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
 
@@ -64,26 +74,74 @@ def _render_form(
     return render(request, template, {"participant": participant, "form": form, **extra})
 
 
+def _participant_lines(
+    request: StudyRequest,
+) -> tuple[ParticipantFilterForm, list[ParticipantListRow] | None]:
+    """The list's query form and, when it reads, the rows that match it, in its order."""
+    form = ParticipantFilterForm(request.GET, visits=visit_numbers(study=request.study))
+    if not form.is_valid():
+        return form, None
+    data = form.cleaned_data
+    lines = participant_list_rows(
+        study=request.study,
+        sites=sites_visible_to(request.user, request.study),
+        statuses=data["status"] or None,
+    )
+    return form, participant_list_filter(
+        lines,
+        code=data["code"],
+        visit=data["visit"],
+        compliance_below=data["compliance_below"],
+        sort=data["sort"] or "code",
+    )
+
+
 @require_safe
 @study_role_required(*ALL_ROLES)
 def participant_list(request: StudyRequest, study: str) -> HttpResponse:
-    """The participants of the reader's sites, filtered by status; htmx swaps only the table."""
-    form = ParticipantFilterForm(request.GET or None)
-    statuses = (form.cleaned_data["status"] or None) if form.is_valid() else None
-    rows = participant_list_rows(
-        study=request.study, sites=sites_visible_to(request.user, request.study), statuses=statuses
-    )
+    """The participants of the reader's sites, searched, filtered and sorted, a page at a time;
+    htmx swaps only the table. A query that cannot be read answers 400 with what is wrong (to
+    htmx, a redirect to the whole page, which shows it)."""
+    form, lines = _participant_lines(request)
     partial = "HX-Request" in request.headers and "HX-History-Restore-Request" not in (
         request.headers
     )
-    template = "participants/_table.html" if partial else "participants/list.html"
-    response = render(
-        request,
-        template,
-        {"form": form, "rows": rows, "filtered": statuses is not None, "care_roles": CARE_ROLES},
-    )
+    context: dict[str, object] = {
+        "form": form,
+        "page": None,
+        "filtered": False,
+        "care_roles": CARE_ROLES,
+    }
+    if lines is None:
+        response = render(request, "participants/list.html", context, status=400)
+        if partial:
+            response["HX-Redirect"] = request.get_full_path()
+    else:
+        context["page"] = listing_page(lines, form.cleaned_data["page"])
+        context["filtered"] = any(
+            form.cleaned_data[name] for name in ("code", "status", "visit", "compliance_below")
+        )
+        template = "participants/_table.html" if partial else "participants/list.html"
+        response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@require_safe
+@study_role_required(*ALL_ROLES)
+def participant_csv(request: StudyRequest, study: str) -> HttpResponse:
+    """The participants that match the list's query, every page, as CSV (the same columns for
+    every role: the list holds no allocation)."""
+    form, lines = _participant_lines(request)
+    if lines is None:
+        raise form.refusal()
+    return csv_download(
+        filename=download_name(
+            study_slug=request.study.slug, what="participants", day=timezone.localdate()
+        ),
+        header=PARTICIPANT_COLUMNS,
+        rows=participant_csv_cells(lines),
+    )
 
 
 @require_safe

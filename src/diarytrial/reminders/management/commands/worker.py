@@ -1,7 +1,9 @@
-"""``diarytrial worker``: the reminder scheduler and the background task worker in one process.
+"""``diarytrial worker``: the schedulers and the background task worker in one process.
 
-Every minute it looks for diary windows that opened (and enqueues their reminders); in between
-it runs the tasks that are due, from the database queue (django-tasks' database backend).
+Every minute it runs the periodic jobs the apps registered (`diarytrial.core.periodic`): the
+reminders look for diary windows that opened and enqueue their reminders, the monitoring app
+sends each site's daily digest when its hour has come. In between it runs the tasks that are
+due, from the database queue (django-tasks' database backend).
 ``--once`` does one round of both and exits: for cron and for tests.
 """
 
@@ -15,13 +17,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 from django.db import OperationalError, close_old_connections
+from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django_tasks_db.compat import DEFAULT_TASK_BACKEND_ALIAS
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
-from diarytrial.reminders.tasks import reminders_schedule
+from diarytrial.core.periodic import periodic_jobs
 
 TICK_SECONDS = 60
 
@@ -105,16 +108,20 @@ class Command(BaseCommand):
     def _stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True
 
-    def _schedule(self) -> int:
-        count = reminders_schedule()
-        if count and self.verbosity > 1:
-            self.stdout.write(f"scheduled the reminders of {count} participant(s)")
-        return count
+    def _schedule(self) -> dict[str, int]:
+        now = timezone.now()
+        counts = {name: job(now) for name, job in periodic_jobs()}
+        if self.verbosity > 1:
+            for name, count in counts.items():
+                if count:
+                    self.stdout.write(f"{name}: {count}")
+        return counts
 
     def _round(self, worker_id: str) -> None:
-        count = self._schedule()
+        counts = self._schedule()
         tasks_drain(worker_id=worker_id)
         if self.verbosity > 0:
             self.stdout.write(
-                f"scheduled the reminders of {count} participant(s); ran the due tasks"
+                f"scheduled the reminders of {counts.get('reminders', 0)} participant(s); "
+                f"sent {counts.get('digests', 0)} daily digest(s); ran the due tasks"
             )
