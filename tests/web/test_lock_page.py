@@ -208,3 +208,21 @@ def test_the_page_reads_a_few_queries_whatever_the_number_of_participants(
         administrator.get(_page(study))
 
     assert len(many) == len(few)
+
+
+def test_the_participants_link_lists_those_still_in_the_trial(
+    study: Study, sites: tuple[Site, Site]
+) -> None:
+    staying = make_participant(study=study, site=sites[0])
+    leaving = make_participant(study=study, site=sites[0])
+    _withdraw(leaving)
+    administrator = _client(study, Role.ADMINISTRATOR)
+    html = administrator.get(_page(study)).text
+    link = re.search(r'<a href="([^"]*status=enrolled[^"]*)"', html)
+    assert link is not None
+
+    listed = administrator.get(link.group(1).replace("&amp;", "&"))
+
+    assert listed.status_code == 200
+    assert staying.code in listed.text
+    assert leaving.code not in listed.text
