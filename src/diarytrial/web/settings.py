@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "diarytrial.phone",
     "diarytrial.safety",
     "diarytrial.exports",
+    "diarytrial.monitoring",
     "django_tasks",
     "django_tasks_db",
     "diarytrial.reminders",

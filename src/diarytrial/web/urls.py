@@ -31,6 +31,7 @@ urlpatterns = [
         "studies/<slug:study>/participants/<str:participant>/diary/",
         include("diarytrial.diary.urls"),
     ),
+    path("studies/<slug:study>/dashboard/", include("diarytrial.monitoring.urls")),
     path("studies/<slug:study>/", include("diarytrial.randomization.urls")),
     path("studies/<slug:study>/database/", include("diarytrial.exports.urls")),
     path("d/", include("diarytrial.phone.urls")),
