@@ -2,7 +2,8 @@
 
 `NOON` is 12:00 on Friday 20 March 2026 in Los Angeles (between windows; the LDN diary's window
 is 18:00 to 03:00) and 04:00 on Saturday 21 March in Tokyo. Tonight is the 20th in Los Angeles
-and the 21st in Tokyo, so the grid's 28 nights run from 22 February to 21 March when a Tokyo participant is in view (21 February to 20 March otherwise).
+and the 21st in Tokyo, so the grid's 28 nights run from 22 February to 21 March when a
+Tokyo participant is in view (21 February to 20 March otherwise).
 """
 
 from __future__ import annotations

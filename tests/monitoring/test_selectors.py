@@ -67,7 +67,8 @@ def test_grid_statuses_across_start_late_and_not_yet_due(study: Study, site: Sit
     dashboard = study_dashboard(study=study, sites=[site])
 
     grid = dashboard.grid
-    assert grid.nights[0] == day(21, 2) and grid.nights[-1] == day(20)
+    assert grid.nights[0] == day(21, 2)
+    assert grid.nights[-1] == day(20)
     by_night = dict(zip(grid.nights, _row(dashboard, participant.code).nights, strict=True))
     assert by_night[day(9)] == "before_start"
     assert [by_night[day(n)] for n in (10, 11, 12, 13, 14, 15)] == [
@@ -197,7 +198,7 @@ def test_filter_sort_and_pages(study: Study, site: Site) -> None:
 
 def test_weekly_compliance_uses_the_one_definition(study: Study, site: Site) -> None:
     early = enrolled(study, site, start=day(2))
-    fill(early, nights(day(2), day(8)) + [day(10), day(19)])
+    fill(early, [*nights(day(2), day(8)), day(10), day(19)])
     late_start = enrolled(study, site, start=day(16))
     fill(late_start, [day(16)])
 
@@ -206,7 +207,7 @@ def test_weekly_compliance_uses_the_one_definition(study: Study, site: Site) -> 
     for monday in (day(2), day(9), day(16)):
         expected = filled = 0
         for participant, entries in (
-            (early, set(nights(day(2), day(8)) + [day(10), day(19)])),
+            (early, set([*nights(day(2), day(8)), day(10), day(19)])),
             (late_start, {day(16)}),
         ):
             start = participant.start_date

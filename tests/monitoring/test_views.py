@@ -133,10 +133,13 @@ def test_the_page_reads_without_colour_and_states_the_target(
     assert '<td class="night night-F">F<span class="visually-hidden"> filled</span></td>' in text
     assert '<td class="night night-M">M<span class="visually-hidden"> missed</span></td>' in text
     assert "against the protocol's target of 30" in text
-    assert '<th scope="col" aria-sort="ascending"><a href="?sort=-code">Participant</a></th>' in text
+    assert (
+        '<th scope="col" aria-sort="ascending"><a href="?sort=-code">Participant</a></th>' in text
+    )
     assert "Missed 2 or more nights in a row" in text
     assert "No phone set up" in text  # 17 to 19 missed, no phone ever set up
-    assert "<svg" in text and 'role="img"' in text
+    assert '<svg xmlns="http://www.w3.org/2000/svg"' in text
+    assert 'role="img" aria-labelledby="chart-title chart-desc"' in text
 
 
 def test_pending_work_renders_whatever_is_registered(
@@ -158,9 +161,7 @@ def test_pending_work_renders_whatever_is_registered(
 
     text = client_for(coordinator).get(_url(study)).text
 
-    assert text.index("Adverse events without an outcome: 0") < text.index(
-        "Open data queries: 3"
-    )
+    assert text.index("Adverse events without an outcome: 0") < text.index("Open data queries: 3")
     assert "Answer them." in text
     assert seen == [[sites[0]]]  # asked for the coordinator's site only
 

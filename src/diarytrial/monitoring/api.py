@@ -234,6 +234,10 @@ def _dashboard_json(request: StudyRequest, *, study: str, query: GridQuery) -> H
     return JsonResponse(dashboard_out(dashboard).model_dump(mode="json"))
 
 
+_STATUS = Query(None, description="Only participants of this status.")
+_SORT = Query("code", description="Sort of the grid's rows; `-` descending.")
+
+
 @router.get(
     "/studies/{study}/dashboard",
     response={200: DashboardOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut},
@@ -244,8 +248,8 @@ def study_dashboard_get(
     request: HttpRequest,
     study: str,
     site: str | None = Query(None, max_length=40, description="Only this site's rows."),
-    status: StatusValue | None = Query(None, description="Only participants of this status."),
-    sort: SortKey = Query("code", description="Sort of the grid's rows; `-` descending."),
+    status: StatusValue | None = _STATUS,
+    sort: SortKey = _SORT,
     page: int = Query(1, ge=1, le=MAX_PAGE, description="Page of the grid (100 rows a page)."),
 ) -> HttpResponseBase:
     """Tonight, the grid of the last 28 nights (one page), the runs of missed nights, compliance

@@ -46,9 +46,7 @@ SORT_KEYS: dict[str, tuple[str, Callable[[DiaryPosition], Any]]] = {
 }
 """What the grid can be sorted by (``?sort=missed``; a leading ``-`` sorts descending)."""
 
-SORT_CHOICES: tuple[str, ...] = tuple(
-    value for key in SORT_KEYS for value in (key, f"-{key}")
-)
+SORT_CHOICES: tuple[str, ...] = tuple(value for key in SORT_KEYS for value in (key, f"-{key}"))
 
 
 @dataclass(frozen=True)
@@ -138,4 +136,6 @@ def night_grid(*, positions: Sequence[DiaryPosition], query: GridQuery, last: dt
         )
         for p in shown
     )
-    return NightGrid(nights=nights, rows=rows, query=query, page=page, pages=pages, total=len(chosen))
+    return NightGrid(
+        nights=nights, rows=rows, query=query, page=page, pages=pages, total=len(chosen)
+    )

@@ -64,7 +64,9 @@ def zone_night(now: dt.datetime, zone: zoneinfo.ZoneInfo, diary: Diary) -> ZoneN
         else next_window_opening(now, zone, diary).astimezone(zone).date()
     )
     opens, closes = window_bounds(tonight, zone, diary)
-    return ZoneNight(tonight=tonight, window_open=open_day is not None, opens_at=opens, closes_at=closes)
+    return ZoneNight(
+        tonight=tonight, window_open=open_day is not None, opens_at=opens, closes_at=closes
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -141,7 +143,9 @@ class DiaryPosition:
         """Missed nights in a row up to the last night due (0 when that night is filled)."""
         if not self.diary_running or self.start is None:
             return 0
-        since = self.start if self.last_entry is None else max(self.start, self.last_entry + ONE_DAY)
+        since = (
+            self.start if self.last_entry is None else max(self.start, self.last_entry + ONE_DAY)
+        )
         return max(0, (self.as_of - since).days + 1)
 
     @property

@@ -87,7 +87,10 @@ class PhoneState:
     @property
     def what_to_do(self) -> str:
         if self.kind == "active":
-            return "Call the participant; if the phone is lost or broken, revoke it and make a new phone link."
+            return (
+                "Call the participant; if the phone is lost or broken, revoke it and make a "
+                "new phone link."
+            )
         return "Make a new phone link on the participant's page and hand it over."
 
 
@@ -262,4 +265,3 @@ def enrolment(
         ),
         all_sites=all_sites,
     )
-
