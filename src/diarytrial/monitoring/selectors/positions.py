@@ -86,7 +86,11 @@ def _due_nights(
 
 @dataclass(frozen=True)
 class DiaryPosition:
-    """One participant's diary now, blinded: span, tonight, last entry, the grid's counts."""
+    """One participant's diary now, blinded: span, tonight, last entry, the grid's counts.
+
+    What is derived is computed once per position (cached), since sorting and counting over
+    every participant asks it again and again.
+    """
 
     participant_id: int
     code: str
@@ -110,13 +114,13 @@ class DiaryPosition:
         """Tonight's entry is in (no entry is ever dated after tonight)."""
         return self.last_entry is not None and self.last_entry == self.night.tonight
 
-    @property
+    @functools.cached_property
     def as_of(self) -> dt.date:
         """The last night due: the last whose window closed, or tonight once its entry is in."""
         filled = (self.night.tonight,) if self.tonight_filled else ()
         return last_night_due(latest_closed=self.night.latest_closed, filled=filled)
 
-    @property
+    @functools.cached_property
     def in_diary_tonight(self) -> bool:
         """Tonight is a night of the participant's diary: an entry is expected tonight."""
         tonight = self.night.tonight
@@ -138,7 +142,7 @@ class DiaryPosition:
             and (self.last_day is None or as_of <= self.last_day)
         )
 
-    @property
+    @functools.cached_property
     def missed_run(self) -> int:
         """Missed nights in a row up to the last night due (0 when that night is filled)."""
         if not self.diary_running or self.start is None:
@@ -148,7 +152,7 @@ class DiaryPosition:
         )
         return max(0, (self.as_of - since).days + 1)
 
-    @property
+    @functools.cached_property
     def grid_due(self) -> int:
         """Nights due among the grid's nights."""
         if self.start is None:
@@ -253,6 +257,9 @@ def diary_positions(
         grid_filled,
         grid_late,
     ) in rows:
+        night = nights.get((zone, version))
+        if night is None:  # enrolled, or moved to another zone, since `nights` was read
+            continue
         # The last diary day as participant_rows and the phone define it.
         ends = [schedule_end] if schedule_end is not None else []
         if withdrawn_on is not None:
@@ -270,7 +277,7 @@ def diary_positions(
                 last_day=min(ends) if ends else None,
                 withdrawn_on=withdrawn_on,
                 last_entry=last_entry,
-                night=nights[(zone, version)],
+                night=night,
                 grid_first=first,
                 grid_last=last,
                 grid_filled=grid_filled,
