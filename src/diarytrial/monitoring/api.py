@@ -125,7 +125,10 @@ class DashboardOut(Schema):
     tonight: TonightOut
     tonight_by_site: list[TonightOut]
     grid: GridOut
-    missed_in_a_row: list[MissedRunOut]
+    missed_in_a_row: list[MissedRunOut] = Field(
+        description="The 50 longest runs of 2 or more missed nights in a row, longest first."
+    )
+    missed_in_a_row_total: int = Field(description="Participants with such a run, in all.")
     weeks: list[WeekOut]
     enrolment: EnrolmentOut
     pending: list[PendingOut]
@@ -184,6 +187,7 @@ def dashboard_out(dashboard: StudyDashboard) -> DashboardOut:
             )
             for run in dashboard.missed_runs
         ],
+        missed_in_a_row_total=dashboard.missed_runs_total,
         weeks=[
             WeekOut(week_start=w.start, expected=w.expected, filled=w.filled, percent=w.percent)
             for w in dashboard.weeks

@@ -35,6 +35,7 @@ from diarytrial.monitoring.selectors.positions import (
 )
 from diarytrial.monitoring.selectors.summaries import (
     MISSED_RUN_FLAG,
+    MISSED_RUNS_SHOWN,
     WEEKS,
     Enrolment,
     MissedRun,
@@ -63,6 +64,9 @@ class StudyDashboard:
     tonight_by_site: tuple[TonightCount, ...]
     grid: NightGrid
     missed_runs: tuple[MissedRun, ...]
+    """The longest runs of missed nights (`MISSED_RUNS_SHOWN` at most)."""
+    missed_runs_total: int
+    """Participants with `MISSED_RUN_FLAG` or more missed nights in a row, in all."""
     weeks: tuple[WeekCompliance, ...]
     enrolment: Enrolment
     pending: tuple[ReadinessItem, ...]
@@ -92,6 +96,7 @@ def study_dashboard(
     first = last - dt.timedelta(days=GRID_NIGHTS - 1)
     positions = diary_positions(study=study, sites=site_list, nights=nights, first=first, last=last)
     total, by_site = tonight_counts(positions, site_list)
+    runs, runs_total = missed_runs(positions)
     target = (
         protocol_version_load(versions[-1]).protocol.study.target_enrolment if versions else None
     )
@@ -102,7 +107,8 @@ def study_dashboard(
         tonight=total,
         tonight_by_site=by_site,
         grid=night_grid(positions=positions, query=query or GridQuery(), last=last),
-        missed_runs=missed_runs(positions),
+        missed_runs=runs,
+        missed_runs_total=runs_total,
         weeks=weekly_compliance(study=study, sites=site_list, positions=positions, last=last),
         enrolment=enrolment(study=study, sites=site_list, target=target, all_sites=all_sites),
         pending=lock_readiness(study, sites=site_list),
@@ -111,6 +117,7 @@ def study_dashboard(
 
 __all__ = [
     "GRID_NIGHTS",
+    "MISSED_RUNS_SHOWN",
     "MISSED_RUN_FLAG",
     "NIGHT_LETTERS",
     "PAGE_SIZE",

@@ -5,9 +5,10 @@ span (start date and last diary day, as `participants.selectors.participant_rows
 tonight's diary date and window in their own time zone, their last entry, and their entries
 among the grid's nights. Nothing of the allocation is read: no period, arm or sequence.
 
-The database counts (last entry, entries in the grid's nights, end of the schedule) per
-participant with subqueries that run on the index of entries by participant and date, so the
-number of queries does not grow with the participants.
+The database finds each participant's last entry and the end of their schedule with
+subqueries on the index of entries by participant and date, and counts the entries of the
+grid's nights by participant on the index of entries by date; so the number of queries does
+not grow with the participants.
 """
 
 from __future__ import annotations
@@ -18,8 +19,7 @@ import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.participants.models import Participant, ParticipantPhase, ParticipantStatus
@@ -37,6 +37,8 @@ RUNNING_STATUSES: tuple[str, ...] = (
     ParticipantStatus.ACTIVE,
 )
 """Statuses whose diary may still be running (completed and withdrawn ones have ended)."""
+
+_STATUSES = {status.value: status for status in ParticipantStatus}
 
 
 @dataclass(frozen=True)
@@ -84,12 +86,12 @@ def _due_nights(
     return counts.periods[0].expected
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DiaryPosition:
     """One participant's diary now, blinded: span, tonight, last entry, the grid's counts.
 
-    What is derived is computed once per position (cached), since sorting and counting over
-    every participant asks it again and again.
+    Built by `diary_positions`, which derives the last night due, tonight's expectation, the
+    run of missed nights and the nights due in the grid once for each participant.
     """
 
     participant_id: int
@@ -103,76 +105,85 @@ class DiaryPosition:
     withdrawn_on: dt.date | None
     last_entry: dt.date | None
     night: ZoneNight
-    grid_first: dt.date
-    grid_last: dt.date
+    tonight_filled: bool
+    """Tonight's entry is in (no entry is ever dated after tonight)."""
+    as_of: dt.date
+    """The last night due: the last whose window closed, or tonight once its entry is in."""
+    in_diary_tonight: bool
+    """Tonight is a night of the participant's diary: an entry is expected tonight."""
+    missed_run: int
+    """Missed nights in a row up to the last night due (0 when that night is filled, or when
+    the diary has not begun or has ended)."""
+    grid_due: int
+    """Nights due among the grid's nights."""
     grid_filled: int
     """Entries on the grid's nights (late ones included)."""
     grid_late: int
-
-    @property
-    def tonight_filled(self) -> bool:
-        """Tonight's entry is in (no entry is ever dated after tonight)."""
-        return self.last_entry is not None and self.last_entry == self.night.tonight
-
-    @functools.cached_property
-    def as_of(self) -> dt.date:
-        """The last night due: the last whose window closed, or tonight once its entry is in."""
-        filled = (self.night.tonight,) if self.tonight_filled else ()
-        return last_night_due(latest_closed=self.night.latest_closed, filled=filled)
-
-    @functools.cached_property
-    def in_diary_tonight(self) -> bool:
-        """Tonight is a night of the participant's diary: an entry is expected tonight."""
-        tonight = self.night.tonight
-        return (
-            self.status in RUNNING_STATUSES
-            and self.start is not None
-            and self.start <= tonight
-            and (self.last_day is None or tonight <= self.last_day)
-        )
-
-    @property
-    def diary_running(self) -> bool:
-        """The last night due is a night of the diary (it has begun and not ended)."""
-        as_of = self.as_of
-        return (
-            self.status in RUNNING_STATUSES
-            and self.start is not None
-            and self.start <= as_of
-            and (self.last_day is None or as_of <= self.last_day)
-        )
-
-    @functools.cached_property
-    def missed_run(self) -> int:
-        """Missed nights in a row up to the last night due (0 when that night is filled)."""
-        if not self.diary_running or self.start is None:
-            return 0
-        since = (
-            self.start if self.last_entry is None else max(self.start, self.last_entry + ONE_DAY)
-        )
-        return max(0, (self.as_of - since).days + 1)
-
-    @functools.cached_property
-    def grid_due(self) -> int:
-        """Nights due among the grid's nights."""
-        if self.start is None:
-            return 0
-        return _due_nights(self.start, self.last_day, self.as_of, self.grid_first, self.grid_last)
 
     @property
     def grid_missed(self) -> int:
         return max(0, self.grid_due - self.grid_filled)
 
 
-def _entry_count(*condition: Q) -> Coalesce:
-    counted = (
-        DiaryEntry.objects.filter(Q(participant=OuterRef("pk")), *condition)
-        .order_by()
-        .values("participant")
-        .annotate(n=Count("pk"))
-        .values("n")
+def _position(
+    *,
+    participant_id: int,
+    code: str,
+    site_code: str,
+    status: ParticipantStatus,
+    zone: str,
+    start: dt.date | None,
+    last_day: dt.date | None,
+    withdrawn_on: dt.date | None,
+    last_entry: dt.date | None,
+    night: ZoneNight,
+    grid: tuple[dt.date, dt.date],
+    counts: tuple[int, int],
+) -> DiaryPosition:
+    tonight = night.tonight
+    tonight_filled = last_entry is not None and last_entry == tonight
+    as_of = last_night_due(
+        latest_closed=night.latest_closed, filled=(tonight,) if tonight_filled else ()
     )
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+    running = status in RUNNING_STATUSES and start is not None
+    in_diary_tonight = (
+        running
+        and start is not None
+        and start <= tonight
+        and (last_day is None or tonight <= last_day)
+    )
+    missed_run = grid_due = 0
+    if start is not None:
+        if running and start <= as_of and (last_day is None or as_of <= last_day):
+            since = start if last_entry is None else max(start, last_entry + ONE_DAY)
+            missed_run = max(0, (as_of - since).days + 1)
+        grid_due = _due_nights(start, last_day, as_of, *grid)
+    return DiaryPosition(
+        participant_id=participant_id,
+        code=code,
+        site_code=site_code,
+        status=status,
+        timezone=zone,
+        start=start,
+        last_day=last_day,
+        withdrawn_on=withdrawn_on,
+        last_entry=last_entry,
+        night=night,
+        tonight_filled=tonight_filled,
+        as_of=as_of,
+        in_diary_tonight=in_diary_tonight,
+        missed_run=missed_run,
+        grid_due=grid_due,
+        grid_filled=counts[0],
+        grid_late=counts[1],
+    )
+
+
+def _enrolled(study: Study, sites: Sequence[Site]) -> QuerySet[Participant]:
+    """The participants at `sites` who have been enrolled (the screened have no diary)."""
+    return Participant.objects.filter(study=study, site__in=sites).exclude(
+        status=ParticipantStatus.SCREENED
+    )
 
 
 def zone_nights(
@@ -196,6 +207,25 @@ def zone_nights(
     }
 
 
+def grid_counts(
+    *, study: Study, sites: Sequence[Site], first: dt.date, last: dt.date
+) -> dict[int, tuple[int, int]]:
+    """(entries, late entries) of each participant on the nights `first` to `last`; one
+    query, which the index of entries by date and participant answers."""
+    return {
+        participant_id: (filled, late)
+        for participant_id, filled, late in DiaryEntry.objects.filter(
+            participant__in=_enrolled(study, sites).values("pk"),
+            diary_date__gte=first,
+            diary_date__lte=last,
+        )
+        .order_by()
+        .values("participant_id")
+        .annotate(filled=Count("diary_date"), late=Count("late", filter=Q(late=True)))
+        .values_list("participant_id", "filled", "late")
+    }
+
+
 def diary_positions(
     *,
     study: Study,
@@ -205,11 +235,9 @@ def diary_positions(
     last: dt.date,
 ) -> list[DiaryPosition]:
     """The position of every participant at `sites` who has been enrolled, by code; the grid's
-    counts are over the nights `first` to `last`. One query, however many participants."""
-    in_grid = Q(diary_date__gte=first, diary_date__lte=last)
+    counts are over the nights `first` to `last`. Two queries, however many participants."""
     rows = (
-        Participant.objects.filter(study=study, site__in=sites)
-        .exclude(status=ParticipantStatus.SCREENED)
+        _enrolled(study, sites)
         .annotate(
             schedule_end=Subquery(
                 ParticipantPhase.objects.filter(participant=OuterRef("pk"))
@@ -221,8 +249,6 @@ def diary_positions(
                 .order_by("-diary_date")
                 .values("diary_date")[:1]
             ),
-            grid_filled=_entry_count(in_grid),
-            grid_late=_entry_count(in_grid, Q(late=True)),
         )
         .order_by("code")
         .values_list(
@@ -237,10 +263,9 @@ def diary_positions(
             "completed_on",
             "schedule_end",
             "last_entry",
-            "grid_filled",
-            "grid_late",
         )
     )
+    counts = grid_counts(study=study, sites=sites, first=first, last=last)
     positions = []
     for (
         pk,
@@ -254,8 +279,6 @@ def diary_positions(
         completed_on,
         schedule_end,
         last_entry,
-        grid_filled,
-        grid_late,
     ) in rows:
         night = nights.get((zone, version))
         if night is None:  # enrolled, or moved to another zone, since `nights` was read
@@ -267,21 +290,19 @@ def diary_positions(
         if completed_on is not None:
             ends.append(completed_on)
         positions.append(
-            DiaryPosition(
+            _position(
                 participant_id=pk,
                 code=code,
                 site_code=site_code,
-                status=ParticipantStatus(status),
-                timezone=zone,
+                status=_STATUSES[status],
+                zone=zone,
                 start=start,
                 last_day=min(ends) if ends else None,
                 withdrawn_on=withdrawn_on,
                 last_entry=last_entry,
                 night=night,
-                grid_first=first,
-                grid_last=last,
-                grid_filled=grid_filled,
-                grid_late=grid_late,
+                grid=(first, last),
+                counts=counts.get(pk, (0, 0)),
             )
         )
     return positions

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db.models import Count, Q
-from django.db.models.functions import TruncWeek
 
 from diarytrial.devices.models import Device
 from diarytrial.diary.models import DiaryEntry
@@ -22,6 +21,8 @@ from diarytrial.studies.models import Site, Study
 WEEKS = 12
 MISSED_RUN_FLAG = 2
 """Missed nights in a row from which a participant is flagged."""
+MISSED_RUNS_SHOWN = 50
+"""The longest runs listed; the grid sorted by missed nights in a row shows everyone."""
 
 
 @dataclass(frozen=True)
@@ -111,9 +112,15 @@ class MissedRun:
         return self.position.as_of - dt.timedelta(days=self.run - 1)
 
 
-def missed_runs(positions: Sequence[DiaryPosition]) -> tuple[MissedRun, ...]:
-    """The flagged participants, longest run first, each with their phone's state (one query)."""
+def missed_runs(
+    positions: Sequence[DiaryPosition], *, limit: int = MISSED_RUNS_SHOWN
+) -> tuple[tuple[MissedRun, ...], int]:
+    """The `limit` longest runs (longest first, then by code), each with the participant's
+    phone (one query), and how many participants are flagged in all."""
     flagged = [p for p in positions if p.missed_run >= MISSED_RUN_FLAG]
+    total = len(flagged)
+    flagged.sort(key=lambda p: (-p.missed_run, p.code))
+    del flagged[limit:]
     seen: dict[int, list[dt.datetime | None]] = collections.defaultdict(list)
     revoked: dict[int, dt.datetime] = {}
     devices = Device.objects.filter(participant_id__in=[p.participant_id for p in flagged])
@@ -130,8 +137,8 @@ def missed_runs(positions: Sequence[DiaryPosition]) -> tuple[MissedRun, ...]:
         phones[participant_id] = PhoneState("active", max(known) if known else None)
     for participant_id, moment in revoked.items():
         phones.setdefault(participant_id, PhoneState("revoked", moment))
-    flagged.sort(key=lambda p: (-p.missed_run, p.code))
-    return tuple(MissedRun(p, phones.get(p.participant_id, PhoneState("none"))) for p in flagged)
+    shown = tuple(MissedRun(p, phones.get(p.participant_id, PhoneState("none"))) for p in flagged)
+    return shown, total
 
 
 @dataclass(frozen=True)
@@ -158,9 +165,9 @@ def weekly_compliance(
     over each participant's span and last night due) and entries received.
 
     Participants who share start, last diary day and last night due share their nights due, so
-    the definition runs once per such group. Entries are counted in the database by week; the
-    diary takes no entry outside a participant's span or after tonight, so they are the nights
-    filled that the definition would count.
+    the definition runs once per such group. Entries are counted in the database by date, and
+    by week here; the diary takes no entry outside a participant's span or after tonight, so
+    they are the nights filled that the definition would count.
     """
     monday = last - dt.timedelta(days=last.weekday())
     weeks = [monday - dt.timedelta(weeks=back) for back in range(WEEKS - 1, -1, -1)]
@@ -181,26 +188,23 @@ def weekly_compliance(
             expected[index] += many * period.expected
     filled = dict(
         DiaryEntry.objects.filter(
-            participant__study=study,
-            participant__site__in=sites,
+            participant__in=Participant.objects.filter(study=study, site__in=sites).values("pk"),
             diary_date__gte=weeks[0],
             diary_date__lte=spans[-1][1],
         )
-        .annotate(week=TruncWeek("diary_date"))
         .order_by()
-        .values("week")
-        .annotate(n=Count("pk"))
-        .values_list("week", "n")
+        .values("diary_date")
+        .annotate(n=Count("diary_date"))
+        .values_list("diary_date", "n")
     )
-    by_week = {_as_date(week): n for week, n in filled.items()}
+    # By date in the database (on the index of entries by date), by week here.
+    by_week: collections.Counter[dt.date] = collections.Counter()
+    for night, n in filled.items():
+        by_week[night - dt.timedelta(days=night.weekday())] += n
     return tuple(
         WeekCompliance(start=week, expected=expected[index], filled=by_week.get(week, 0))
         for index, week in enumerate(weeks)
     )
-
-
-def _as_date(value: dt.date | dt.datetime) -> dt.date:
-    return value.date() if isinstance(value, dt.datetime) else value
 
 
 @dataclass(frozen=True)
