@@ -5,9 +5,9 @@ span (start date and last diary day, as `participants.selectors.participant_rows
 tonight's diary date and window in their own time zone, their last entry, and their entries
 among the grid's nights. Nothing of the allocation is read: no period, arm or sequence.
 
-The database finds each participant's last entry and the end of their schedule with
-subqueries on the index of entries by participant and date, and counts the entries of the
-grid's nights by participant on the index of entries by date; so the number of queries does
+The database counts the entries of the grid's nights by participant (and finds the last of
+them) on the index of entries by date, finds the last entry of those without one among those
+nights and the end of every schedule with one index probe each; so the number of queries does
 not grow with the participants.
 """
 
@@ -16,10 +16,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.participants.models import Participant, ParticipantPhase, ParticipantStatus
@@ -135,11 +135,11 @@ def _position(
     start: dt.date | None,
     last_day: dt.date | None,
     withdrawn_on: dt.date | None,
-    last_entry: dt.date | None,
     night: ZoneNight,
     grid: tuple[dt.date, dt.date],
-    counts: tuple[int, int],
+    recent: RecentEntries,
 ) -> DiaryPosition:
+    last_entry = recent.last_entry
     tonight = night.tonight
     tonight_filled = last_entry is not None and last_entry == tonight
     as_of = last_night_due(
@@ -174,8 +174,8 @@ def _position(
         in_diary_tonight=in_diary_tonight,
         missed_run=missed_run,
         grid_due=grid_due,
-        grid_filled=counts[0],
-        grid_late=counts[1],
+        grid_filled=recent.filled,
+        grid_late=recent.late,
     )
 
 
@@ -207,23 +207,62 @@ def zone_nights(
     }
 
 
-def grid_counts(
-    *, study: Study, sites: Sequence[Site], first: dt.date, last: dt.date
-) -> dict[int, tuple[int, int]]:
-    """(entries, late entries) of each participant on the nights `first` to `last`; one
-    query, which the index of entries by date and participant answers."""
-    return {
-        participant_id: (filled, late)
-        for participant_id, filled, late in DiaryEntry.objects.filter(
+@dataclass(frozen=True, slots=True)
+class RecentEntries:
+    """A participant's entries among the grid's nights, and their last entry of all."""
+
+    filled: int = 0
+    late: int = 0
+    last_entry: dt.date | None = None
+
+
+def recent_entries(
+    *,
+    study: Study,
+    sites: Sequence[Site],
+    participant_ids: Collection[int],
+    first: dt.date,
+    last: dt.date,
+) -> dict[int, RecentEntries]:
+    """The entries and late entries on the nights `first` to `last` and the last entry of each
+    of `participant_ids` (enrolled at `sites`): one query over those nights, which the index of
+    entries by date answers, and one for the participants without an entry among them, whose
+    last entry is older (one probe each of the index by participant and date; no query when
+    every participant has one)."""
+    found = {
+        participant_id: RecentEntries(filled, late, latest)
+        for participant_id, filled, late, latest in DiaryEntry.objects.filter(
             participant__in=_enrolled(study, sites).values("pk"),
             diary_date__gte=first,
             diary_date__lte=last,
         )
         .order_by()
         .values("participant_id")
-        .annotate(filled=Count("diary_date"), late=Count("late", filter=Q(late=True)))
-        .values_list("participant_id", "filled", "late")
+        .annotate(
+            filled=Count("diary_date"),
+            late=Count("late", filter=Q(late=True)),
+            latest=Max("diary_date"),
+        )
+        .values_list("participant_id", "filled", "late", "latest")
     }
+    older = (
+        Participant.objects.filter(pk__in=[pk for pk in participant_ids if pk not in found])
+        .annotate(
+            latest=Subquery(
+                DiaryEntry.objects.filter(participant=OuterRef("pk"))
+                .order_by("-diary_date")
+                .values("diary_date")[:1]
+            )
+        )
+        .order_by()
+        .values_list("pk", "latest")
+    )
+    for participant_id, latest in older:
+        found[participant_id] = RecentEntries(last_entry=latest)
+    return found
+
+
+_NO_ENTRIES = RecentEntries()
 
 
 def diary_positions(
@@ -235,19 +274,15 @@ def diary_positions(
     last: dt.date,
 ) -> list[DiaryPosition]:
     """The position of every participant at `sites` who has been enrolled, by code; the grid's
-    counts are over the nights `first` to `last`. Two queries, however many participants."""
-    rows = (
+    counts are over the nights `first` to `last`. Three queries at most, however many
+    participants."""
+    query = (
         _enrolled(study, sites)
         .annotate(
             schedule_end=Subquery(
                 ParticipantPhase.objects.filter(participant=OuterRef("pk"))
                 .order_by("-end")
                 .values("end")[:1]
-            ),
-            last_entry=Subquery(
-                DiaryEntry.objects.filter(participant=OuterRef("pk"))
-                .order_by("-diary_date")
-                .values("diary_date")[:1]
             ),
         )
         .order_by("code")
@@ -262,10 +297,16 @@ def diary_positions(
             "withdrawn_on",
             "completed_on",
             "schedule_end",
-            "last_entry",
         )
     )
-    counts = grid_counts(study=study, sites=sites, first=first, last=last)
+    rows = list(query)
+    recent = recent_entries(
+        study=study,
+        sites=sites,
+        participant_ids=[row[0] for row in rows],
+        first=first,
+        last=last,
+    )
     positions = []
     for (
         pk,
@@ -278,7 +319,6 @@ def diary_positions(
         withdrawn_on,
         completed_on,
         schedule_end,
-        last_entry,
     ) in rows:
         night = nights.get((zone, version))
         if night is None:  # enrolled, or moved to another zone, since `nights` was read
@@ -299,10 +339,9 @@ def diary_positions(
                 start=start,
                 last_day=min(ends) if ends else None,
                 withdrawn_on=withdrawn_on,
-                last_entry=last_entry,
                 night=night,
                 grid=(first, last),
-                counts=counts.get(pk, (0, 0)),
+                recent=recent.get(pk, _NO_ENTRIES),
             )
         )
     return positions
