@@ -233,4 +233,4 @@ def test_enrolment_against_the_target(study: Study, site: Site) -> None:
 
     assert dashboard.enrolment.target == 30
     assert dashboard.enrolment.enrolled == 2
-    assert dashboard.enrolment.percent == 6.7
+    assert dashboard.enrolment.percent == 7

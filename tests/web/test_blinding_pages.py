@@ -48,6 +48,7 @@ BLINDED = (Role.COORDINATOR, Role.INVESTIGATOR, Role.STATISTICIAN, Role.ADMINIST
 CHECKED_NAMESPACES = (
     "diary",
     "exports",
+    "monitoring",
     "participants",
     "randomization",
     "safety",
@@ -179,6 +180,7 @@ def page_urls(trial: Trial) -> dict[str, str]:
                 "first": (start + dt.timedelta(days=1)).isoformat(),
             },
         )
+    urls["monitoring:dashboard"] = reverse("monitoring:dashboard", kwargs=study)
     urls["diary:entries"] = of("diary:entries", trial.first)
     urls["diary:correct"] = reverse(
         "diary:correct",
@@ -206,6 +208,8 @@ def test_no_page_a_blinded_role_opens_shows_allocation(trial: Trial, role: Role)
         trial.first.code, trial.second.code
     )
     urls["participants:list (filtered)"] = urls["participants:list"] + "?status=active"
+    urls["monitoring:dashboard (sorted)"] = urls["monitoring:dashboard"] + "?sort=-missed"
+    urls["api:study_dashboard"] = reverse("api:study_dashboard", kwargs={"study": trial.study.slug})
 
     opened = 0
     for name, url in urls.items():

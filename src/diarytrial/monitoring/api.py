@@ -92,7 +92,7 @@ class WeekOut(Schema):
     week_start: dt.date
     expected: int
     filled: int
-    percent: float | None
+    percent: int | None = Field(description="Whole percent of the nights due; null: none due.")
 
 
 class SiteEnrolmentOut(Schema):

@@ -1,5 +1,8 @@
 """The weekly compliance chart's geometry, computed here so the template only writes SVG
-(no script, no inline style: the page's Content-Security-Policy forbids both)."""
+(no script, no inline style: the page's Content-Security-Policy forbids both).
+
+Coordinates are whole numbers: on a blinded page a decimal such as 4.5 could be read as a
+dose in mg (tests/web/test_blinding_pages.py looks for them)."""
 
 from __future__ import annotations
 
@@ -19,11 +22,11 @@ PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 
 @dataclass(frozen=True)
 class Bar:
-    x: float
-    y: float
-    width: float
-    height: float
-    label_x: float
+    x: int
+    y: int
+    width: int
+    height: int
+    label_x: int
     week: WeekCompliance
 
     @property
@@ -32,12 +35,12 @@ class Bar:
 
     @property
     def value_text(self) -> str:
-        return "no nights due" if self.week.percent is None else f"{self.week.percent:g}%"
+        return "no nights due" if self.week.percent is None else f"{self.week.percent}%"
 
 
 @dataclass(frozen=True)
 class GridLine:
-    y: float
+    y: int
     label: str
 
 
@@ -47,13 +50,13 @@ class WeekChart:
     height: int
     left: int
     right: int
-    baseline: float
+    baseline: int
     bars: tuple[Bar, ...]
     lines: tuple[GridLine, ...]
 
 
-def _y(percent: float) -> float:
-    return round(TOP + PLOT_HEIGHT * (1 - percent / 100), 1)
+def _y(percent: float) -> int:
+    return round(TOP + PLOT_HEIGHT * (1 - percent / 100))
 
 
 def week_chart(weeks: Sequence[WeekCompliance]) -> WeekChart:
@@ -61,16 +64,16 @@ def week_chart(weeks: Sequence[WeekCompliance]) -> WeekChart:
     slot = (WIDTH - LEFT - RIGHT) / max(1, len(weeks))
     bars = []
     for index, week in enumerate(weeks):
-        percent = week.percent or 0.0
+        percent = week.percent or 0
         x = LEFT + index * slot + slot * 0.15
         top = _y(percent)
         bars.append(
             Bar(
-                x=round(x, 1),
+                x=round(x),
                 y=top,
-                width=round(slot * 0.7, 1),
-                height=round(_y(0) - top, 1),
-                label_x=round(LEFT + index * slot + slot / 2, 1),
+                width=round(slot * 0.7),
+                height=_y(0) - top,
+                label_x=round(LEFT + index * slot + slot / 2),
                 week=week,
             )
         )

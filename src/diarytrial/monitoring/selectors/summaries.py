@@ -154,8 +154,9 @@ class WeekCompliance:
         return self.start + dt.timedelta(days=6)
 
     @property
-    def percent(self) -> float | None:
-        return round(100 * self.filled / self.expected, 1) if self.expected else None
+    def percent(self) -> int | None:
+        """Whole percent: a decimal one could read like a dose in mg on a blinded page."""
+        return round(100 * self.filled / self.expected) if self.expected else None
 
 
 def weekly_compliance(
@@ -232,8 +233,9 @@ class Enrolment:
         return sum(site.enrolled for site in self.by_site)
 
     @property
-    def percent(self) -> float | None:
-        return round(100 * self.enrolled / self.target, 1) if self.target else None
+    def percent(self) -> int | None:
+        """Whole percent of the target."""
+        return round(100 * self.enrolled / self.target) if self.target else None
 
 
 def enrolment(
