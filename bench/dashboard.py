@@ -1,8 +1,9 @@
 """Benchmark: the study dashboard over 10,000 participants and 180 nights of diaries.
 
 Target: the dashboard page answers in under 300 ms of server time, and its number of queries
-is the same as for a study of three participants (or one more: Django sends no query for the
-phones of nobody, so a small study where nobody missed two nights in a row saves one).
+is the same as for a study of three participants, give or take the two queries Django does not
+send for an empty list (the phones when nobody missed two nights in a row; the older last
+entries when everyone has an entry among the last 28 nights).
 
 What it does, in order:
 
@@ -335,8 +336,9 @@ def main(argv: Sequence[str]) -> int:
                 f"  (3 participants: {small_ms:6.1f} ms, {small_queries} queries)"
             )
         worst = max(ms for ms, _ in results.values())
-        # Django sends no query for an empty list: the phones of nobody flagged are not asked.
-        same = all(results[name][1] - baseline[name][1] in (0, 1) for name in results)
+        # Django sends no query for an empty list: the phones of nobody flagged, or the last
+        # entry of nobody without an entry in the last 28 nights, are not asked.
+        same = all(results[name][1] - baseline[name][1] in (0, 1, 2) for name in results)
         print(
             f"slowest case {worst:.1f} ms against a target of {TARGET_MS:.0f} ms: "
             f"{'met' if worst < TARGET_MS else 'NOT met'}; query count "
