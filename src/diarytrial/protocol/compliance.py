@@ -134,6 +134,22 @@ def diary_compliance_nights(
     )
 
 
+def due_span(
+    *, start: dt.date, last_day: dt.date | None, as_of: dt.date
+) -> tuple[dt.date, dt.date] | None:
+    """The first and the last night due of a diary (inclusive), None while none is due: the
+    nights `diary_compliance_nights` counts as expected, for counting many diaries at once.
+
+    >>> d = dt.date
+    >>> due_span(start=d(2026, 3, 1), last_day=d(2026, 3, 10), as_of=d(2026, 3, 4))
+    (datetime.date(2026, 3, 1), datetime.date(2026, 3, 4))
+    >>> due_span(start=dt.date(2026, 3, 5), last_day=None, as_of=dt.date(2026, 3, 4)) is None
+    True
+    """
+    due_until = as_of if last_day is None else min(last_day, as_of)
+    return (start, due_until) if due_until >= start else None
+
+
 def last_night_due(*, latest_closed: dt.date, filled: Collection[dt.date]) -> dt.date:
     """The as-of date of a live participant: the last night whose window has closed, or the
     night after it (tonight) once its entry is in, since a filled night has been kept.

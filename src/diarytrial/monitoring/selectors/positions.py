@@ -14,7 +14,6 @@ not grow with the participants.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import zoneinfo
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.participants.models import Participant, ParticipantPhase, ParticipantStatus
 from diarytrial.protocol import diary_date_at, next_window_opening, window_bounds
-from diarytrial.protocol.compliance import diary_compliance_nights, last_night_due
+from diarytrial.protocol.compliance import due_span, last_night_due
 from diarytrial.protocol.schema import Diary
 from diarytrial.studies.models import ProtocolVersion, Site, Study
 from diarytrial.studies.selectors import protocol_version_load
@@ -69,21 +68,6 @@ def zone_night(now: dt.datetime, zone: zoneinfo.ZoneInfo, diary: Diary) -> ZoneN
     return ZoneNight(
         tonight=tonight, window_open=open_day is not None, opens_at=opens, closes_at=closes
     )
-
-
-@functools.lru_cache(maxsize=4096)
-def _due_nights(
-    start: dt.date, last_day: dt.date | None, as_of: dt.date, first: dt.date, last: dt.date
-) -> int:
-    """Nights due between `first` and `last` (inclusive), by the one definition of compliance."""
-    counts = diary_compliance_nights(
-        start=start,
-        last_day=last_day,
-        as_of=as_of,
-        filled=(),
-        periods=[(max(first, start), last)],
-    )
-    return counts.periods[0].expected
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +141,9 @@ def _position(
         if running and start <= as_of and (last_day is None or as_of <= last_day):
             since = start if last_entry is None else max(start, last_entry + ONE_DAY)
             missed_run = max(0, (as_of - since).days + 1)
-        grid_due = _due_nights(start, last_day, as_of, *grid)
+        span = due_span(start=start, last_day=last_day, as_of=as_of)
+        if span is not None:
+            grid_due = max(0, (min(span[1], grid[1]) - max(span[0], grid[0])).days + 1)
     return DiaryPosition(
         participant_id=participant_id,
         code=code,

@@ -15,7 +15,7 @@ from diarytrial.devices.models import Device
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.monitoring.selectors.positions import DiaryPosition
 from diarytrial.participants.models import Participant, ParticipantStatus
-from diarytrial.protocol.compliance import diary_compliance_nights
+from diarytrial.protocol.compliance import due_span
 from diarytrial.studies.models import Site, Study
 
 WEEKS = 12
@@ -162,31 +162,33 @@ class WeekCompliance:
 def weekly_compliance(
     *, study: Study, sites: Sequence[Site], positions: Sequence[DiaryPosition], last: dt.date
 ) -> tuple[WeekCompliance, ...]:
-    """The `WEEKS` calendar weeks up to the one of `last`: nights due (by the one definition,
-    over each participant's span and last night due) and entries received.
+    """The `WEEKS` calendar weeks up to the one of `last`: nights due (by the one definition:
+    each diary's `due_span`) and entries received.
 
-    Participants who share start, last diary day and last night due share their nights due, so
-    the definition runs once per such group. Entries are counted in the database by date, and
-    by week here; the diary takes no entry outside a participant's span or after tonight, so
-    they are the nights filled that the definition would count.
+    Entries are counted in the database by date, and by week here; the diary takes no entry
+    outside a participant's span or after tonight, so they are the nights filled that the
+    definition would count (tests/monitoring compares both with `diary_compliance_nights`).
     """
     monday = last - dt.timedelta(days=last.weekday())
     weeks = [monday - dt.timedelta(weeks=back) for back in range(WEEKS - 1, -1, -1)]
     spans = [(week, week + dt.timedelta(days=6)) for week in weeks]
-    groups = collections.Counter(
-        (p.start, p.last_day, p.as_of) for p in positions if p.start is not None
-    )
+    # Nights due by date, from each diary's span of due nights (the definition's), as a
+    # running sum: +1 on its first night in the window, -1 after its last.
+    first, end = weeks[0], spans[-1][1]
+    change: collections.Counter[dt.date] = collections.Counter()
+    for p in positions:
+        if p.start is None:
+            continue
+        span = due_span(start=p.start, last_day=p.last_day, as_of=p.as_of)
+        if span is None or span[1] < first or span[0] > end:
+            continue
+        change[max(span[0], first)] += 1
+        change[min(span[1], end) + dt.timedelta(days=1)] -= 1
     expected = [0] * WEEKS
-    for (start, last_day, as_of), many in groups.items():
-        counts = diary_compliance_nights(
-            start=start,
-            last_day=last_day,
-            as_of=as_of,
-            filled=(),
-            periods=[(max(first, start), end) for first, end in spans],
-        )
-        for index, period in enumerate(counts.periods):
-            expected[index] += many * period.expected
+    running = 0
+    for offset in range((end - first).days + 1):
+        running += change[first + dt.timedelta(days=offset)]
+        expected[offset // 7] += running
     filled = dict(
         DiaryEntry.objects.filter(
             participant__in=Participant.objects.filter(study=study, site__in=sites).values("pk"),
