@@ -31,6 +31,7 @@ from tests.monitoring.helpers import (
 
 from diarytrial.devices.services import device_revoke
 from diarytrial.monitoring.selectors import GridQuery, study_dashboard
+from diarytrial.monitoring.selectors.summaries import missed_runs
 from diarytrial.participants.services import participant_complete, participant_withdraw
 from diarytrial.protocol.compliance import diary_compliance_nights
 from diarytrial.staff.participants.overview import participant_list_rows
@@ -234,3 +235,18 @@ def test_enrolment_against_the_target(study: Study, site: Site) -> None:
     assert dashboard.enrolment.target == 30
     assert dashboard.enrolment.enrolled == 2
     assert dashboard.enrolment.percent == 7
+
+
+def test_the_longest_runs_are_listed_and_all_are_counted(study: Study, site: Site) -> None:
+    short = enrolled(study, site, start=day(1))
+    fill(short, nights(day(1), day(16)))  # 17 to 19: 3 missed
+    long = enrolled(study, site, start=day(1))
+    fill(long, nights(day(1), day(9)))  # 10 to 19: 10 missed
+    never = enrolled(study, site, start=day(12))  # 12 to 19: 8 missed
+
+    positions = study_dashboard(study=study, sites=[site]).grid.rows
+    shown, total = missed_runs([row.position for row in positions], limit=2)
+
+    assert total == 3
+    assert [(run.position.code, run.run) for run in shown] == [(long.code, 10), (never.code, 8)]
+    assert short.code not in {run.position.code for run in shown}
