@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "diarytrial.safety",
     "diarytrial.queries",
     "diarytrial.exports",
+    "diarytrial.monitoring",
     "django_tasks",
     "django_tasks_db",
     "diarytrial.reminders",
