@@ -163,36 +163,6 @@ def last_night_due(*, latest_closed: dt.date, filled: Collection[dt.date]) -> dt
     return tonight if tonight in filled else latest_closed
 
 
-def missed_in_a_row(
-    *,
-    start: dt.date,
-    last_day: dt.date | None,
-    as_of: dt.date,
-    filled: Collection[dt.date],
-) -> int:
-    """How many due nights in a row are missed, counting back from the last one due.
-
-    0 when the last due night is filled or no night is due yet. The nights due are those of
-    :func:`diary_compliance_nights` (from `start` to `as_of`, not past `last_day`).
-
-    >>> d = dt.date
-    >>> missed_in_a_row(start=d(2026, 3, 1), last_day=None, as_of=d(2026, 3, 6),
-    ...                 filled={d(2026, 3, 1), d(2026, 3, 3)})
-    3
-    >>> missed_in_a_row(start=d(2026, 3, 1), last_day=d(2026, 3, 4), as_of=d(2026, 3, 6),
-    ...                 filled={d(2026, 3, 3)})
-    1
-    >>> missed_in_a_row(start=d(2026, 3, 7), last_day=None, as_of=d(2026, 3, 6), filled=())
-    0
-    """
-    night = as_of if last_day is None else min(as_of, last_day)
-    run = 0
-    while night >= start and night not in filled:
-        run += 1
-        night -= dt.timedelta(days=1)
-    return run
-
-
 NightStatus = Literal[
     "filled", "late", "missed", "not_yet_due", "before_start", "after_end", "withdrawn"
 ]

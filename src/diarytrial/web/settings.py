@@ -87,7 +87,6 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "diarytrial.reminders",
-    "diarytrial.monitoring",
 ]
 
 MIDDLEWARE = [

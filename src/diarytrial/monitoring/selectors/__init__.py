@@ -53,6 +53,24 @@ from diarytrial.studies.readiness import ReadinessItem, lock_readiness
 from diarytrial.studies.selectors import protocol_version_load
 
 
+def _positions_now(
+    *, study: Study, sites: list[Site], versions: list[ProtocolVersion], now: dt.datetime
+) -> tuple[list[DiaryPosition], dt.date]:
+    """Every position at `sites` at `now`, and the grid's last night: the latest *tonight*
+    among the participants' time zones (the diary date whose window is open, or opens next)."""
+    nights = zone_nights(study=study, sites=sites, versions=versions, now=now)
+    last = max((night.tonight for night in nights.values()), default=now.astimezone(dt.UTC).date())
+    first = last - dt.timedelta(days=GRID_NIGHTS - 1)
+    return diary_positions(study=study, sites=sites, nights=nights, first=first, last=last), last
+
+
+def positions_now(*, study: Study, sites: Sequence[Site], now: dt.datetime) -> list[DiaryPosition]:
+    """Where each enrolled participant's diary at `sites` stands at `now` (the dashboard's
+    positions, also read by the daily digest), by code."""
+    versions = list(ProtocolVersion.objects.filter(study=study).order_by("number"))
+    return _positions_now(study=study, sites=list(sites), versions=versions, now=now)[0]
+
+
 @dataclass(frozen=True)
 class StudyDashboard:
     """Everything the study dashboard shows, for the sites of one reader."""
@@ -89,12 +107,7 @@ def study_dashboard(
     moment = now or timezone.now()
     site_list = list(sites)
     versions = list(ProtocolVersion.objects.filter(study=study).order_by("number"))
-    nights = zone_nights(study=study, sites=site_list, versions=versions, now=moment)
-    last = max(
-        (night.tonight for night in nights.values()), default=moment.astimezone(dt.UTC).date()
-    )
-    first = last - dt.timedelta(days=GRID_NIGHTS - 1)
-    positions = diary_positions(study=study, sites=site_list, nights=nights, first=first, last=last)
+    positions, last = _positions_now(study=study, sites=site_list, versions=versions, now=moment)
     total, by_site = tonight_counts(positions, site_list)
     runs, runs_total = missed_runs(positions)
     target = (
@@ -136,5 +149,6 @@ __all__ = [
     "TonightCount",
     "WeekCompliance",
     "ZoneNight",
+    "positions_now",
     "study_dashboard",
 ]
