@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from diarytrial.protocol.compliance import diary_compliance_nights, last_night_due
+from diarytrial.protocol.compliance import diary_compliance_nights, due_span, last_night_due
 
 D = dt.date(2026, 3, 1)
 
@@ -93,3 +93,26 @@ def test_phases_add_up_to_the_whole_and_every_night_is_counted_once(
     assert whole.filled == len(due & filled)
     assert whole.late == len(due & filled & late)
     assert 0 <= whole.missed == len(due - filled)
+
+
+def test_the_due_span_holds_the_nights_counted_as_expected() -> None:
+    """`due_span` (the dashboard's) and `diary_compliance_nights` count the same nights."""
+    d = dt.date
+    start = d(2026, 3, 10)
+    for last_day in (None, d(2026, 3, 5), d(2026, 3, 9), d(2026, 3, 10), d(2026, 3, 20)):
+        for as_of in (d(2026, 3, 1), d(2026, 3, 9), d(2026, 3, 10), d(2026, 3, 15), d(2026, 4, 1)):
+            span = due_span(start=start, last_day=last_day, as_of=as_of)
+            counted = diary_compliance_nights(
+                start=start, last_day=last_day, as_of=as_of, filled=()
+            ).overall.expected
+            assert counted == (0 if span is None else (span[1] - span[0]).days + 1)
+            if span is not None:
+                week = [(span[0], span[0] + dt.timedelta(days=4))]
+                in_week = (
+                    diary_compliance_nights(
+                        start=start, last_day=last_day, as_of=as_of, filled=(), periods=week
+                    )
+                    .periods[0]
+                    .expected
+                )
+                assert in_week == (min(span[1], week[0][1]) - span[0]).days + 1

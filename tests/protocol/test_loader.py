@@ -290,3 +290,16 @@ def test_check_command_reports_problems_with_exit_2(
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     assert f"{path}:{_line_of(path.read_text(), 'scale = ')}: diary.items[0].scale" in captured.err
+
+
+def test_target_enrolment_is_optional_and_a_positive_whole_number() -> None:
+    assert load_example("ldn-fibromyalgia").protocol.study.target_enrolment == 30
+    assert load_example("nof1-ldn").protocol.study.target_enrolment is None
+    for bad, message in (
+        ("0", "greater than or equal to 1"),
+        ("2.5", "valid integer"),
+        ('"thirty"', "valid integer"),
+    ):
+        text = LDN.replace("target_enrolment = 30", f"target_enrolment = {bad}")
+        problems = _problems(text)
+        assert any("study.target_enrolment" in p and message in p for p in problems), problems

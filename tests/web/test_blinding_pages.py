@@ -52,6 +52,7 @@ CHECKED_NAMESPACES = (
     "adverse_events",
     "diary",
     "exports",
+    "monitoring",
     "participants",
     "randomization",
     "safety",
@@ -186,6 +187,7 @@ def page_urls(trial: Trial) -> dict[str, str]:
                 "first": (start + dt.timedelta(days=1)).isoformat(),
             },
         )
+    urls["monitoring:dashboard"] = reverse("monitoring:dashboard", kwargs=study)
     urls["diary:entries"] = of("diary:entries", trial.first)
     urls["diary:correct"] = reverse(
         "diary:correct",
@@ -213,6 +215,8 @@ def test_no_page_a_blinded_role_opens_shows_allocation(trial: Trial, role: Role)
         trial.first.code, trial.second.code
     )
     urls["participants:list (filtered)"] = urls["participants:list"] + "?status=active"
+    urls["monitoring:dashboard (sorted)"] = urls["monitoring:dashboard"] + "?sort=-missed"
+    urls["api:study_dashboard"] = reverse("api:study_dashboard", kwargs={"study": trial.study.slug})
 
     opened = 0
     for name, url in urls.items():

@@ -104,6 +104,11 @@ class DiaryEntry(models.Model):
                 condition=Q(status__in=EntryStatus.values), name="diary_diaryentry_status_known"
             ),
         )
+        indexes = (
+            # The study dashboard counts a few weeks of every participant's entries by date
+            # (monitoring.selectors); the unique (participant, date) index serves one at a time.
+            models.Index(fields=["diary_date", "participant", "late"], name="diary_entry_by_date"),
+        )
 
     def __str__(self) -> str:
         return f"diary {self.diary_date} of {self.participant_id}"

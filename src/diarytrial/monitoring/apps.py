@@ -1,4 +1,4 @@
-"""Django app configuration of the monitoring app."""
+"""Django app configuration of the monitoring app (the study dashboard, the daily digest)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.apps import AppConfig
 class MonitoringConfig(AppConfig):
     name = "diarytrial.monitoring"
     label = "monitoring"
-    verbose_name = "Site monitoring"
+    verbose_name = "Study monitoring"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

@@ -10,6 +10,9 @@ a live participant: the last night whose window has closed, or tonight once its 
 :func:`last_night_due`). A due night is *filled* when the diary has an entry for it, *late* when
 that entry came in late, and *missed* otherwise. The nights of the span after the as-of date are
 *not yet due*; their number is unknown (None) while the span has no end.
+
+`night_status` names one night in those same words, for a grid of nights: the nights outside
+the span are *before the start*, *withdrawn* (from the withdrawal date on) or *after the end*.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,22 @@ def diary_compliance_nights(
     )
 
 
+def due_span(
+    *, start: dt.date, last_day: dt.date | None, as_of: dt.date
+) -> tuple[dt.date, dt.date] | None:
+    """The first and the last night due of a diary (inclusive), None while none is due: the
+    nights `diary_compliance_nights` counts as expected, for counting many diaries at once.
+
+    >>> d = dt.date
+    >>> due_span(start=d(2026, 3, 1), last_day=d(2026, 3, 10), as_of=d(2026, 3, 4))
+    (datetime.date(2026, 3, 1), datetime.date(2026, 3, 4))
+    >>> due_span(start=dt.date(2026, 3, 5), last_day=None, as_of=dt.date(2026, 3, 4)) is None
+    True
+    """
+    due_until = as_of if last_day is None else min(last_day, as_of)
+    return (start, due_until) if due_until >= start else None
+
+
 def last_night_due(*, latest_closed: dt.date, filled: Collection[dt.date]) -> dt.date:
     """The as-of date of a live participant: the last night whose window has closed, or the
     night after it (tonight) once its entry is in, since a filled night has been kept.
@@ -143,31 +163,40 @@ def last_night_due(*, latest_closed: dt.date, filled: Collection[dt.date]) -> dt
     return tonight if tonight in filled else latest_closed
 
 
-def missed_in_a_row(
+NightStatus = Literal[
+    "filled", "late", "missed", "not_yet_due", "before_start", "after_end", "withdrawn"
+]
+"""What one night of a participant's diary is, in the words of this module."""
+
+
+def night_status(
+    day: dt.date,
     *,
     start: dt.date,
     last_day: dt.date | None,
     as_of: dt.date,
     filled: Collection[dt.date],
-) -> int:
-    """How many due nights in a row are missed, counting back from the last one due.
+    late: Collection[dt.date] = (),
+    withdrawn_on: dt.date | None = None,
+) -> NightStatus:
+    """The status of the night `day`, counted as `diary_compliance_nights` counts it.
 
-    0 when the last due night is filled or no night is due yet. The nights due are those of
-    :func:`diary_compliance_nights` (from `start` to `as_of`, not past `last_day`).
+    A night of the span (`start` to `last_day`) is filled, late, missed or not yet due exactly
+    when `diary_compliance_nights` counts it so; outside the span it is ``before_start``,
+    ``withdrawn`` (from `withdrawn_on` on) or ``after_end``.
 
     >>> d = dt.date
-    >>> missed_in_a_row(start=d(2026, 3, 1), last_day=None, as_of=d(2026, 3, 6),
-    ...                 filled={d(2026, 3, 1), d(2026, 3, 3)})
-    3
-    >>> missed_in_a_row(start=d(2026, 3, 1), last_day=d(2026, 3, 4), as_of=d(2026, 3, 6),
-    ...                 filled={d(2026, 3, 3)})
-    1
-    >>> missed_in_a_row(start=d(2026, 3, 7), last_day=None, as_of=d(2026, 3, 6), filled=())
-    0
+    >>> [night_status(d(2026, 3, n), start=d(2026, 3, 2), last_day=d(2026, 3, 5),
+    ...               as_of=d(2026, 3, 4), filled={d(2026, 3, 2), d(2026, 3, 3)},
+    ...               late={d(2026, 3, 3)}, withdrawn_on=d(2026, 3, 6)) for n in range(1, 8)]
+    ['before_start', 'filled', 'late', 'missed', 'not_yet_due', 'withdrawn', 'withdrawn']
     """
-    night = as_of if last_day is None else min(as_of, last_day)
-    run = 0
-    while night >= start and night not in filled:
-        run += 1
-        night -= dt.timedelta(days=1)
-    return run
+    if day < start:
+        return "before_start"
+    if last_day is not None and day > last_day:
+        return "withdrawn" if withdrawn_on is not None and day >= withdrawn_on else "after_end"
+    if day > as_of:
+        return "not_yet_due"
+    if day in filled:
+        return "late" if day in late else "filled"
+    return "missed"

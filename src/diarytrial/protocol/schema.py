@@ -51,6 +51,8 @@ class StudyInfo(_Model):
 
     id: Slug
     title: Text
+    target_enrolment: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    """How many participants the study plans to enrol; None when the protocol does not say."""
 
 
 class Arm(_Model):

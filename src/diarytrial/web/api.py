@@ -118,7 +118,8 @@ api = ProblemNinjaAPI(
     title="diarytrial API",
     version="1",
     description="The participant's diary: tonight's form, uploads, history, progress and the "
-    "end-of-period questions. Errors are RFC 7807 problem documents with a stable `code`.",
+    "end-of-period questions; and, for the staff (signed-in session), the study dashboard. "
+    "Errors are RFC 7807 problem documents with a stable `code`.",
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
@@ -127,6 +128,7 @@ api = ProblemNinjaAPI(
 # Each app's router, one line each; their paths are written in full (/diary/..., /reminders/...).
 api.add_router("", diary_router)
 api.add_router("", "diarytrial.reminders.api.router")
+api.add_router("", "diarytrial.monitoring.api.router")  # staff: signed-in session, not a phone
 
 
 @api.exception_handler(ApplicationError)

@@ -23,6 +23,17 @@ _EVERY_OPERATION = {
     "after `Retry-After` seconds (and, where the site has no Web Push keys, the push endpoints' "
     "`push_not_configured`)",
 }
+_EVERY_STAFF_OPERATION = {
+    "401": "`not_signed_in`: no signed-in staff session (the staff sign in at /accounts/sign-in/)",
+    "403": "`permission_denied`: the signed-in user has no role in the study that allows this "
+    "(also for a study that does not exist)",
+    "404": "`not_found`: an address that does not exist; `study_not_found` for a study that "
+    "does not exist, answered to administrators only",
+    "500": _EVERY_OPERATION["500"],
+    "503": "`database_unavailable`: the database does not answer; send the same request again "
+    "after `Retry-After` seconds",
+}
+"""What an operation tagged ``staff`` (a staff session, not a phone) answers in their place."""
 _WITH_PARAMETERS = {
     "422": "`validation_error`: a value that does not fit the schema (`errors` lists each); "
     "or the service's own refusal of the values",
@@ -54,7 +65,8 @@ def declare_problems(document: dict[str, Any]) -> dict[str, Any]:
                 str(status): answer for status, answer in operation.get("responses", {}).items()
             }
             operation["responses"] = responses
-            common = dict(_EVERY_OPERATION)
+            staff = "staff" in operation.get("tags", ())
+            common = dict(_EVERY_STAFF_OPERATION if staff else _EVERY_OPERATION)
             if "requestBody" in operation:
                 common.update(_WITH_BODY)
             elif operation.get("parameters"):

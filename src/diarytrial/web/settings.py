@@ -83,10 +83,10 @@ INSTALLED_APPS = [
     "diarytrial.safety",
     "diarytrial.queries",
     "diarytrial.exports",
+    "diarytrial.monitoring",
     "django_tasks",
     "django_tasks_db",
     "diarytrial.reminders",
-    "diarytrial.monitoring",
 ]
 
 MIDDLEWARE = [

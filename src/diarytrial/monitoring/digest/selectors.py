@@ -13,11 +13,8 @@ from django.contrib.auth.models import User
 from django.db.models import Q
 from django.utils import timezone
 
-from diarytrial.diary.models import DiaryEntry
-from diarytrial.diary.services.windows import DIARY_STATUSES
 from diarytrial.monitoring.models import DigestDelivery, DigestSchedule, DigestSubscription
-from diarytrial.participants.selectors import participant_rows
-from diarytrial.protocol.compliance import last_night_due, missed_in_a_row
+from diarytrial.monitoring.selectors import positions_now
 from diarytrial.studies.models import Role, Site, Study, StudyMembership
 from diarytrial.studies.readiness import ReadinessItem, lock_readiness
 
@@ -83,31 +80,21 @@ class DigestContent:
 
 
 def digest_content(*, site: Site, now: dt.datetime | None = None) -> DigestContent:
-    """What `site`'s digest says at `now`: a few queries however many participants.
+    """What `site`'s digest says at `now`, in a few queries however many participants.
 
-    A night counts as passed at the participant's midnight, as on the participant list.
+    Who missed what is the study dashboard's reading (`monitoring.selectors.positions_now`):
+    the last night due is the last whose window has closed in the participant's own zone, and
+    a run of missed nights counts back from it to the last entry.
     """
     moment = now or timezone.now()
     schedule = DigestSchedule.objects.filter(site=site).first()
     zone = schedule.timezone if schedule else "UTC"
     local_date = timezone.localtime(moment, zoneinfo.ZoneInfo(zone)).date()
-    rows = participant_rows(study=site.study, sites=[site], statuses=DIARY_STATUSES, now=moment)
-    filled: dict[int, set[dt.date]] = {row.participant_id: set() for row in rows}
-    for participant_id, day in DiaryEntry.objects.filter(
-        participant_id__in=list(filled)
-    ).values_list("participant_id", "diary_date"):
-        filled[participant_id].add(day)
-    missed = []
-    for row in rows:
-        if row.start_date is None:
-            continue
-        nights = filled[row.participant_id]
-        as_of = last_night_due(latest_closed=row.today - dt.timedelta(days=1), filled=nights)
-        run = missed_in_a_row(
-            start=row.start_date, last_day=row.last_diary_day, as_of=as_of, filled=nights
-        )
-        if run:
-            missed.append(MissedLine(row.code, run, max(nights, default=None)))
+    missed = [
+        MissedLine(position.code, position.missed_run, position.last_entry)
+        for position in positions_now(study=site.study, sites=[site], now=moment)
+        if position.missed_run
+    ]
     missed.sort(key=lambda line: (-line.in_a_row, line.code))
     pending = tuple(item for item in lock_readiness(site.study, sites=[site]) if item.open)
     return DigestContent(site=site, local_date=local_date, missed=tuple(missed), pending=pending)

@@ -30,8 +30,8 @@ def digest_body(content: DigestContent) -> str:
     """The e-mail's text."""
     site = content.site
     link = f"{settings.SITE_URL}{reverse('digest:settings', kwargs={'study': site.study.slug})}"
-    participants = (
-        f"{settings.SITE_URL}{reverse('participants:list', kwargs={'study': site.study.slug})}"
+    dashboard = (
+        f"{settings.SITE_URL}{reverse('monitoring:dashboard', kwargs={'study': site.study.slug})}"
     )
     lines = [
         f"Good morning. The daily digest of site {site.name} ({site.code}) in study "
@@ -59,7 +59,7 @@ def digest_body(content: DigestContent) -> str:
             lines.append(f"  {item.label}: {item.count}. {item.what_to_do}")
         lines.append("")
     lines += [
-        f"Participants: {participants}",
+        f"The study dashboard: {dashboard}",
         "",
         f"You get this e-mail as a member of the site team. To stop it, or to change when it "
         f"is sent, open {link}",
