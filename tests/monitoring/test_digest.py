@@ -383,7 +383,7 @@ def test_a_locked_study_s_page_offers_no_form(trial: Trial) -> None:
     )
     for membership in (trial.coordinator, trial.admin):
         page = _page(client_for(membership.user), trial.study).content.decode()
-        assert "no digest is sent and nothing here can be changed" in page
+        assert "While the database is locked, no digest is sent." in page
         assert "digest/subscription/" not in page
         assert "digest/sites/" not in page
 

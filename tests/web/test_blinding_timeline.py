@@ -14,6 +14,7 @@ byte-identical. This is the check a same-moment comparison missed: the calendar 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import zoneinfo
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ import time_machine
 from django.contrib.auth.models import User
 from django.core import mail
 from django.test import Client
+from django.urls import reverse
 from tests.builders import (
     client_for,
     device_client,
@@ -38,6 +40,7 @@ from tests.builders import (
 from diarytrial.diary.selectors import diary_questions_due
 from diarytrial.diary.services import blinding_guess_record, pgic_answer_record
 from diarytrial.exports.services import dataset_export
+from diarytrial.monitoring.digest.selectors import digest_content
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.selectors import participant_protocol
 from diarytrial.participants.services import participant_complete
@@ -264,6 +267,43 @@ def _export_rows(timeline: Timeline, participant: Participant) -> str:
     return "\n".join(parts)
 
 
+def _csv_row(text: str, participant: Participant) -> str:
+    rows = [line for line in text.splitlines() if participant.code in line]
+    return "\n".join(rows)
+
+
+def _monitoring_views(
+    timeline: Timeline, participant: Participant, role: Role, client: Client
+) -> dict[str, str]:
+    """The participant's rows on the listings' downloads, and on the study dashboard (its page
+    and its JSON) for the roles that open it."""
+    study = timeline.study.slug
+    views = {}
+    listing = client.get(f"/studies/{study}/participants/participants.csv")
+    views[f"{role.value} participants.csv"] = _csv_row(listing.content.decode(), participant)
+    if role in (Role.COORDINATOR, Role.INVESTIGATOR):
+        side_effects = client.get(reverse("side_effects:csv", kwargs={"study": study}))
+        views[f"{role.value} side effects csv"] = _csv_row(
+            side_effects.content.decode(), participant
+        )
+        page = client.get(f"/studies/{study}/dashboard/?sort=code")
+        assert page.status_code == 200
+        row = re.search(
+            rf"<tr>\s*<th scope=\"row\"><a [^>]*><code>{participant.code}</code>.*?</tr>",
+            page.text,
+            re.S,
+        )
+        assert row is not None
+        views[f"{role.value} dashboard row"] = row.group(0)
+        document = client.get(f"/api/studies/{study}/dashboard").json()
+        views[f"{role.value} dashboard json"] = json.dumps(
+            [r for r in document["grid"]["rows"] if r["participant"] == participant.code]
+            + [r for r in document["missed_in_a_row"] if r["participant"] == participant.code],
+            sort_keys=True,
+        )
+    return views
+
+
 def _views(timeline: Timeline, participant: Participant) -> dict[str, str]:
     """Everything about `participant` that a blinded role or the participant can reach."""
     views: dict[str, str] = {}
@@ -276,6 +316,13 @@ def _views(timeline: Timeline, participant: Participant) -> dict[str, str]:
         listing = client.get(f"/studies/{timeline.study.slug}/participants/")
         assert listing.status_code == 200, (role, listing.status_code, listing.get("Location"))
         views[f"{role.value} list row"] = _list_row(listing.text, participant)
+        views.update(_monitoring_views(timeline, participant, role, client))
+    content = digest_content(site=timeline.site)
+    views["digest"] = "\n".join(
+        f"{line.in_a_row} {line.last_entry}"
+        for line in content.missed
+        if line.code == participant.code
+    )
     phone = timeline.phones[participant.pk]
     for url in (*PHONE, *API):
         response = phone.get(url)
