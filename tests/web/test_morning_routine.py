@@ -141,8 +141,8 @@ def test_the_coordinator_s_morning(browser: Any, live_server: Any) -> None:
     try:
         # 1. The dashboard: who missed last night, and who missed nights in a row.
         page.goto(f"{live_server.url}/studies/{study.slug}/")
-        page.get_by_role("link", name="Study dashboard").first.click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.get_by_role("link", name="Study dashboard").first.click()
         flagged = page.locator("#missed ~ div table, #missed ~ table").first
         assert _code(ann) in flagged.inner_text()
         assert _code(ben) not in flagged.inner_text()
@@ -151,8 +151,8 @@ def test_the_coordinator_s_morning(browser: Any, live_server: Any) -> None:
 
         # 2. A new phone link for the flagged participant.
         page.get_by_role("link", name=f"Phone of {_code(ann)}").click()
-        page.get_by_role("button", name="Make an enrolment link").click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Make an enrolment link").click()
         assert page.get_by_role("heading", name=f"Enrolment link for {_code(ann)}").is_visible()
         assert "/d/enrol/" in page.get_by_label("Link").input_value()
         _step(page, "2-phone-link")
@@ -165,16 +165,16 @@ def test_the_coordinator_s_morning(browser: Any, live_server: Any) -> None:
             "Three nights missed in a row: did Ann travel? Check her time zone."
         )
         _step(page, "3-raise-query")
-        page.get_by_role("button", name="Raise the query").click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Raise the query").click()
         query = DataQuery.objects.get(participant=ann)
         assert query.status == QueryStatus.OPEN
         page.get_by_label("Answer").fill("Called Ann: at home, phone broken; new link handed over.")
-        page.get_by_role("button", name="Send the answer").click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Send the answer").click()
         page.get_by_label("Closing note").fill("Confirmed by phone; time zone is right.")
-        page.get_by_role("button", name="Close the query").click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Close the query").click()
         query.refresh_from_db()
         assert query.status == QueryStatus.CLOSED
         _step(page, "4-query-closed")
@@ -184,8 +184,8 @@ def test_the_coordinator_s_morning(browser: Any, live_server: Any) -> None:
             participant=ann, reason="moved abroad", on=morning.today, actor=morning.coordinator
         )
         participant_complete(participant=ben, on=morning.today, actor=morning.coordinator)
-        page.get_by_role("link", name="Lock and export").first.click()
-        page.wait_for_load_state("load")
+        with page.expect_navigation():
+            page.get_by_role("link", name="Lock and export").first.click()
         checklist = page.locator("table.checklist").inner_text()
         assert "(done)" in checklist
         for line in checklist.splitlines()[1:]:
