@@ -38,8 +38,9 @@ pytest: $(STAMP) chromium r
 # Every test runs on a controlled clock (tests/clock.py); the tests that read the date run again
 # at the awkward instants tests/clock.py names: the evening before in the Americas, and the night
 # the United States change to daylight-saving time.
-CLOCK_SENSITIVE := tests/accounts tests/commands tests/devices tests/diary tests/exports \
-	tests/participants tests/phone tests/randomization tests/reminders tests/safety \
+CLOCK_SENSITIVE := tests/accounts tests/commands tests/core tests/devices tests/diary tests/exports \
+	tests/monitoring tests/participants tests/phone tests/queries tests/randomization \
+	tests/reminders tests/safety \
 	tests/studies tests/web
 
 pytest-clock: $(STAMP) chromium r
