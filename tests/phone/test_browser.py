@@ -241,11 +241,13 @@ def test_offline_entry_is_kept_on_the_phone_and_syncs_exactly_once(
     send(page)
     status = page.locator("#sync-status")
     status.get_by_text("Saved on this phone, will send when you're online").wait_for()
-    assert page.locator("#diary-form").is_hidden()
+    # The status line is written at once, the form hidden once the phone's outbox has been
+    # read: wait for it rather than look at one instant.
+    page.locator("#diary-form").wait_for(state="hidden")
     screen(page, "08-saved-on-phone")
     page.reload()  # still offline: the entry waits in the outbox, the form stays away
     status.get_by_text("Saved on this phone, will send when you're online").wait_for()
-    assert page.locator("#pending").is_visible()
+    page.locator("#pending").wait_for(state="visible")
     assert DiaryEntry.objects.filter(participant=participant).count() == 0
 
     page.context.set_offline(False)  # the phone comes back online
@@ -421,7 +423,7 @@ def test_an_upload_refused_for_good_leaves_the_outbox_and_says_why(
     send(page)
 
     page.locator("#sync-problem").get_by_text(detail).wait_for()
-    assert page.locator("#diary-form").is_visible()  # the answers are still on the page
+    page.locator("#diary-form").wait_for(state="visible")  # the answers are still on the page
     assert outbox_size(page) == 0
     assert DiaryEntry.objects.filter(participant=participant).count() == 0
 
@@ -438,7 +440,7 @@ def test_a_kept_page_of_a_closed_evening_takes_no_answers(phone: Any, live_serve
     page.reload()
 
     page.locator("#sync-problem").get_by_text("whose diary has closed").wait_for()
-    assert page.locator("#diary-form").is_hidden()
+    page.locator("#diary-form").wait_for(state="hidden")
 
 
 def test_a_0_to_10_rating_protocol_is_answered_by_tapping_a_number(
