@@ -29,6 +29,16 @@ class AuditAction(models.TextChoices):
     TWO_STEP_REMOVE = "two_step_remove", "removed a two-step device"
     PIN_WRONG = "pin_wrong", "entered a wrong PIN"
     PIN_LOCKOUT = "pin_lockout", "locked out by wrong PINs"
+    # Staff administration: invitations, roles granted and revoked, accounts deactivated.
+    INVITE = "invite", "invited"
+    GRANT = "grant", "granted a role"
+    REVOKE = "revoke", "revoked a role"
+    DEACTIVATE = "deactivate", "deactivated"
+    # Electronic signatures (21 CFR Part 11.50, 11.70, 11.200): a signature applied, a failed
+    # attempt (wrong password or code), and signing locked after repeated failures.
+    SIGN = "sign", "signed"
+    SIGN_FAILED = "sign_failed", "failed to sign"
+    SIGN_LOCKOUT = "sign_lockout", "locked out of signing"
 
 
 class AppendOnlyError(RuntimeError):

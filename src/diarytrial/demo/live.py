@@ -106,7 +106,13 @@ def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None)
         study = study_create_from_protocol(
             text=protocol.text, source=f"examples/{EXAMPLE}.toml", created_by=admin
         )
-        site = site_create(study=study, code="stanford", name="Stanford pain clinic", actor=admin)
+        site = site_create(
+            study=study,
+            code="stanford",
+            name="Stanford pain clinic",
+            actor=admin,
+            timezone="America/Los_Angeles",
+        )
         for role, user in staff.items():
             membership_grant(study=study, user=user, role=role, actor=admin)
         # The site team's daily digest at 07:30 in the clinic's zone (diarytrial worker sends it).

@@ -6,27 +6,12 @@ allocated sequence lives in the randomization app, readable by unblinded roles o
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 
-from diarytrial.studies.models import ProtocolVersion, Site, Study
-
-
-def validate_timezone(value: str) -> None:
-    """Refuse a name that is not an IANA time zone, e.g. ``Europe/London``."""
-    try:
-        zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            f"{value!r} is not an IANA time zone; write it as Region/City, e.g. "
-            f"America/Los_Angeles or Europe/London",
-            code="invalid_timezone",
-        ) from None
+from diarytrial.studies.models import ProtocolVersion, Site, Study, validate_timezone
 
 
 class ParticipantStatus(models.TextChoices):

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import zoneinfo
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+
+def validate_timezone(value: str) -> None:
+    """Refuse a name that is not an IANA time zone, e.g. ``Europe/London``."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"{value!r} is not an IANA time zone; write it as Region/City, e.g. "
+            f"America/Los_Angeles or Europe/London",
+            code="invalid_timezone",
+        ) from None
 
 
 class Study(models.Model):
@@ -96,6 +111,12 @@ class Site(models.Model):
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="sites")
     code = models.SlugField(max_length=40, help_text="Short code, e.g. stanford.")
     name = models.CharField(max_length=200)
+    timezone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_timezone],
+        help_text="The site's IANA time zone: staff pages show dates and times in it.",
+    )
 
     class Meta:
         ordering = ("study", "code")
@@ -117,6 +138,9 @@ class StudyMembership(models.Model):
     role = models.CharField(max_length=20, choices=Role.choices)
     sites = models.ManyToManyField(Site, blank=True, related_name="memberships")
     active = models.BooleanField(default=True)
+    ends_on = models.DateField(
+        null=True, blank=True, help_text="The last day the role is held; empty: no end date."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -148,10 +148,12 @@ def study_amend_protocol(
 
 
 @transaction.atomic
-def site_create(*, study: Study, code: str, name: str, actor: User | None) -> Site:
-    """Add a site to `study`."""
+def site_create(
+    *, study: Study, code: str, name: str, actor: User | None, timezone: str = "UTC"
+) -> Site:
+    """Add a site to `study`; staff pages show its dates and times in `timezone` (IANA)."""
     require_unlocked(study)
-    site = Site(study=study, code=code, name=name)
+    site = Site(study=study, code=code, name=name, timezone=timezone)
     site.full_clean()
     site.save()
     audit_record(
@@ -159,7 +161,7 @@ def site_create(*, study: Study, code: str, name: str, actor: User | None) -> Si
         action=AuditAction.CREATE,
         obj=site,
         study_slug=study.slug,
-        changes={"code": (None, code), "name": (None, name)},
+        changes={"code": (None, code), "name": (None, name), "timezone": (None, timezone)},
     )
     return site
 
