@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "ninja",  # serves the API docs page's scripts itself (no CDN)
     "csp",  # Content-Security-Policy (its checks refuse settings of older versions)
+    "diarytrial.core",
     "diarytrial.audit",
     "diarytrial.studies",
     "diarytrial.accounts",

@@ -5,7 +5,7 @@ import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
-import diarytrial.participants.models
+import diarytrial.studies.models
 
 
 class Migration(migrations.Migration):
@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                     models.CharField(
                         help_text="IANA time zone the participant's diary days are counted in.",
                         max_length=64,
-                        validators=[diarytrial.participants.models.validate_timezone],
+                        validators=[diarytrial.studies.models.validate_timezone],
                     ),
                 ),
                 (
