@@ -11,8 +11,9 @@ What it does, in order:
 2. Creates a study from the LDN example protocol, four sites, a coordinator and an
    investigator through the services; then writes the bulk rows directly (``bulk_create``):
    10,000 participants enrolled over the last 180 days (most still in their diary, some
-   withdrawn, some completed), one diary entry for about 85% of each one's nights (a few of
-   them late) and a phone for most of them. These rows are only the dashboard's input: the
+   withdrawn, some completed), one diary entry for about 80% of each one's nights (a few of
+   them late) with the week tallies the diary keeps beside them, and a phone for most of
+   them. These rows are only the dashboard's input: the
    benchmark measures reading them, not writing them.
 3. Opens the dashboard (and its JSON) with Django's test client as the investigator (every
    site) and as the coordinator of one site, a few times each, and prints the median server
@@ -27,6 +28,7 @@ PostgreSQL is not reachable.
 from __future__ import annotations
 
 import argparse
+import collections
 import datetime as dt
 import hashlib
 import os
@@ -115,7 +117,7 @@ def study_seed(slug: str, *, participants: int, nights: int, seed: int) -> dict[
     from django.utils import timezone
 
     from diarytrial.devices.models import Device
-    from diarytrial.diary.models import DiaryEntry
+    from diarytrial.diary.models import DiaryEntry, DiaryWeekTally
     from diarytrial.participants.models import Participant, ParticipantStatus
     from diarytrial.studies.models import Role
     from diarytrial.studies.selectors import study_current_protocol
@@ -178,6 +180,7 @@ def study_seed(slug: str, *, participants: int, nights: int, seed: int) -> dict[
         Participant.objects.bulk_create(people, batch_size=BATCH)
         people = list(Participant.objects.filter(study=study).order_by("code"))
         entries: list[DiaryEntry] = []
+        tallies: collections.Counter[tuple[int, dt.date]] = collections.Counter()
         written = 0
         for person in people:
             assert person.start_date is not None
@@ -203,6 +206,7 @@ def study_seed(slug: str, *, participants: int, nights: int, seed: int) -> dict[
                             late=late,
                         )
                     )
+                    tallies[(person.pk, day - dt.timedelta(days=day.weekday()))] += 1
                 day += dt.timedelta(days=1)
             if len(entries) >= 50_000:
                 DiaryEntry.objects.bulk_create(entries, batch_size=BATCH)
@@ -210,6 +214,14 @@ def study_seed(slug: str, *, participants: int, nights: int, seed: int) -> dict[
                 entries = []
         DiaryEntry.objects.bulk_create(entries, batch_size=BATCH)
         written += len(entries)
+        # The week tallies the diary's service keeps with each entry it records.
+        DiaryWeekTally.objects.bulk_create(
+            (
+                DiaryWeekTally(participant_id=participant_id, week=week, entries=n)
+                for (participant_id, week), n in tallies.items()
+            ),
+            batch_size=BATCH,
+        )
         phones = [
             Device(
                 participant=person,

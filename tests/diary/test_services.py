@@ -45,6 +45,7 @@ from diarytrial.diary.models import (
     DiaryAnswer,
     DiaryEntry,
     DiarySubmission,
+    DiaryWeekTally,
     EntryStatus,
     SideEffectReport,
     SubmissionKind,
@@ -62,9 +63,10 @@ Capture = Callable[..., AbstractContextManager[list[Callable[[], Any]]]]
 NEXT = D + dt.timedelta(days=1)
 
 
-def _rows() -> tuple[int, int, int, int]:
+def _rows() -> tuple[int, int, int, int, int]:
     return (
         DiaryEntry.objects.count(),
+        sum(DiaryWeekTally.objects.values_list("entries", flat=True)),
         DiaryAnswer.objects.count(),
         SideEffectReport.objects.count(),
         DiarySubmission.objects.count(),
@@ -120,7 +122,7 @@ def test_a_failed_transaction_leaves_neither_the_entry_nor_its_event(
     with pytest.raises(RuntimeError, match="failed after"):
         fail_after(lambda: submit(participant, received_at=at(D, 21)))
 
-    assert _rows() == (0, 0, 0, 0)
+    assert _rows() == (0, 0, 0, 0, 0)
     assert events_after(mark) == []
 
 
@@ -148,7 +150,7 @@ def test_answers_that_do_not_fit_the_protocol_are_refused_and_nothing_is_stored(
         submit(participant, received_at=at(D, 21), values=values, side_effects=side_effects)
 
     assert caught.value.http_status == 422
-    assert _rows() == (0, 0, 0, 0)
+    assert _rows() == (0, 0, 0, 0, 0)
     assert events_after(mark) == []
 
 
@@ -581,3 +583,55 @@ def test_the_entry_list_and_get(participant: Participant) -> None:
     assert list(diary_entry_list(participant=participant, since=NEXT)) == [second]
     assert diary_entry_get(participant=participant, diary_date=D) == first
     assert diary_entry_get(participant=participant, diary_date=START) is None
+
+
+# --- the week tallies -----------------------------------------------------------------------------
+
+
+def _tallies() -> dict[tuple[int, dt.date], tuple[int, int, dt.date]]:
+    return {
+        (t.participant_id, t.week): (t.entries, t.late, t.last_entry)
+        for t in DiaryWeekTally.objects.all()
+    }
+
+
+def _tallies_of_the_entries() -> dict[tuple[int, dt.date], tuple[int, int, dt.date]]:
+    """The week tallies counted afresh from the entries."""
+    counted: dict[tuple[int, dt.date], tuple[int, int, dt.date]] = {}
+    for entry in DiaryEntry.objects.all():
+        key = (
+            entry.participant_id,
+            entry.diary_date - dt.timedelta(days=entry.diary_date.weekday()),
+        )
+        n, late, last = counted.get(key, (0, 0, entry.diary_date))
+        counted[key] = (n + 1, late + entry.late, max(last, entry.diary_date))
+    return counted
+
+
+def test_each_new_entry_is_counted_once_in_its_weeks_tally(participant: Participant) -> None:
+    sunday = D - dt.timedelta(days=1)
+    submit(participant, received_at=at(sunday, 21))
+    submit(participant, received_at=at(D, 21), values=answers(pain=70))
+    # The participant's own correction inside the window replaces answers: no new entry.
+    submit(participant, received_at=at(D, 23), values=answers(pain=40))
+    # A late one: completed in Tuesday's window, received after it closed.
+    tuesday = D + dt.timedelta(days=1)
+    late = submit(
+        participant,
+        received_at=at(tuesday + dt.timedelta(days=1), 9),
+        completed_at_device=at(tuesday, 21),
+    )
+    assert late.late
+    # The same upload again writes nothing.
+    submit(
+        participant,
+        received_at=at(tuesday + dt.timedelta(days=1), 10),
+        completed_at_device=at(tuesday, 21),
+        client_id=late.client_id,
+    )
+
+    assert _tallies() == _tallies_of_the_entries()
+    assert _tallies() == {
+        (participant.pk, sunday - dt.timedelta(days=6)): (1, 0, sunday),
+        (participant.pk, D): (2, 1, tuesday),
+    }

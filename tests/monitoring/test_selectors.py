@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 import time_machine
+from hypothesis import given
+from hypothesis import strategies as st
 from tests.builders import (
     make_allocation,
     make_device,
@@ -30,7 +32,9 @@ from tests.monitoring.helpers import (
 )
 
 from diarytrial.devices.services import device_revoke
+from diarytrial.diary.models import DiaryEntry
 from diarytrial.monitoring.selectors import GridQuery, study_dashboard
+from diarytrial.monitoring.selectors.positions import whole_weeks
 from diarytrial.monitoring.selectors.summaries import missed_runs
 from diarytrial.participants.services import participant_complete, participant_withdraw
 from diarytrial.protocol.compliance import diary_compliance_nights
@@ -250,3 +254,47 @@ def test_the_longest_runs_are_listed_and_all_are_counted(study: Study, site: Sit
     assert total == 3
     assert [(run.position.code, run.run) for run in shown] == [(long.code, 10), (never.code, 8)]
     assert short.code not in {run.position.code for run in shown}
+
+
+@pytest.mark.parametrize("later", range(7))
+def test_the_grids_counts_are_the_entries_whatever_the_weekday(
+    study: Study, site: Site, noon: time_machine.Traveller, later: int
+) -> None:
+    """The grid's whole weeks come from the diary's week tallies and the other nights from
+    the entries: the sums are the entries' own counts on every day of the week."""
+    steady = enrolled(study, site, start=day(1))
+    fill(steady, [night for night in nights(day(1), day(19)) if night.day % 3])
+    fill_late(steady, day(18))
+    lapsed = enrolled(study, site, start=day(1))
+    fill(lapsed, [day(2)])  # before the grid's nights: its last entry is still found
+    noon.move_to(NOON + dt.timedelta(days=later))
+
+    dashboard = study_dashboard(study=study, sites=[site])
+
+    first, last = dashboard.grid.nights[0], dashboard.grid.nights[-1]
+    for participant in (steady, lapsed):
+        position = _row(dashboard, participant.code).position
+        entries = DiaryEntry.objects.filter(participant=participant)
+        shown = entries.filter(diary_date__gte=first, diary_date__lte=last)
+        assert (position.grid_filled, position.grid_late) == (
+            shown.count(),
+            shown.filter(late=True).count(),
+        )
+        assert position.last_entry == max(e.diary_date for e in entries)
+
+
+@given(
+    first=st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 1, 1)),
+    length=st.integers(min_value=1, max_value=100),
+)
+def test_whole_weeks_and_the_nights_around_them_cover_each_night_once(
+    first: dt.date, length: int
+) -> None:
+    last = first + dt.timedelta(days=length - 1)
+    weeks, runs = whole_weeks(first, last)
+    covered = [w + dt.timedelta(days=k) for w in weeks for k in range(7)]
+    covered += [night for start, end in runs for night in nights(start, end)]
+    assert sorted(covered) == nights(first, last)
+    assert all(week.weekday() == 0 for week in weeks)
+    assert len(runs) <= 2
+    assert all(start <= end for start, end in runs)

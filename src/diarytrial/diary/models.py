@@ -178,6 +178,45 @@ class DiarySubmission(models.Model):
         return f"upload {self.client_id}"
 
 
+class DiaryWeekTally(models.Model):
+    """How many entries one participant has in one calendar week (Monday to Sunday), how many
+    of them late, and the latest.
+
+    Kept by the service that records a new entry, in the same transaction (an entry is never
+    deleted, and a correction replaces its answers, not the entry): the study dashboard sums
+    these rows, one per participant and week, for its compliance by week and the whole weeks
+    of its 28 nights, instead of counting every entry. Each participant writes only their own
+    rows, so recording entries of different participants at once never waits on a shared
+    counter.
+    """
+
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    week = models.DateField(help_text="The Monday of the week (of diary dates).")
+    entries = models.PositiveIntegerField(help_text="Entries with a diary date in the week.")
+    late = models.PositiveIntegerField(help_text="Of those, the late ones.")
+    last_entry = models.DateField(help_text="The latest diary date among them.")
+
+    class Meta:
+        ordering = ("participant", "week")
+        constraints = (
+            models.UniqueConstraint(
+                fields=["participant", "week"], name="diary_week_tally_one_per_week"
+            ),
+        )
+        indexes = (
+            # The dashboard sums a few weeks of every participant's tallies (PostgreSQL reads
+            # the sums from the index alone).
+            models.Index(
+                fields=["week", "participant"],
+                include=["entries", "late", "last_entry"],
+                name="diary_week_tally_by_week",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.entries} entries in the week of {self.week} of {self.participant_id}"
+
+
 class PgicAnswer(models.Model):
     """The Patient Global Impression of Change given at one visit.
 

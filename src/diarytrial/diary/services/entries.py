@@ -12,7 +12,7 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from diarytrial.audit.models import AuditAction
@@ -21,6 +21,7 @@ from diarytrial.diary.device_time import DeviceTime
 from diarytrial.diary.models import (
     DiaryEntry,
     DiarySubmission,
+    DiaryWeekTally,
     EntryStatus,
     SubmissionKind,
     Unpleasantness,
@@ -76,6 +77,22 @@ def _notify_very(participant: Participant, day: dt.date, effects: list[str]) -> 
     )
 
 
+def _week_tally_add(participant: Participant, day: dt.date, *, late: bool) -> None:
+    """Count one more entry (late or not) in the week (Monday to Sunday) of `day`: one upsert,
+    which neither reads first nor races another upload."""
+    table = connection.ops.quote_name(DiaryWeekTally._meta.db_table)
+    later = "GREATEST" if connection.vendor == "postgresql" else "MAX"  # of two values
+    week = day - dt.timedelta(days=day.weekday())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (participant_id, week, entries, late, last_entry) "
+            f"VALUES (%s, %s, 1, %s, %s) ON CONFLICT (participant_id, week) DO UPDATE SET "
+            f"entries = {table}.entries + 1, late = {table}.late + excluded.late, "
+            f"last_entry = {later}({table}.last_entry, excluded.last_entry)",
+            [participant.pk, week, int(late), day],
+        )
+
+
 def _entry_create(
     *,
     participant: Participant,
@@ -104,6 +121,7 @@ def _entry_create(
     # Every value was checked above, and the date and client id are free (under the lock);
     # the database's constraints back this up, so no full_clean() and its queries here.
     entry.save()
+    _week_tally_add(participant, day, late=late)
     _content_write(entry, None, content)
     submission = DiarySubmission.objects.create(
         entry=entry,

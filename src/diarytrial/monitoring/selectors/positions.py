@@ -5,10 +5,10 @@ span (start date and last diary day, as `participants.selectors.participant_rows
 tonight's diary date and window in their own time zone, their last entry, and their entries
 among the grid's nights. Nothing of the allocation is read: no period, arm or sequence.
 
-The database counts the entries of the grid's nights by participant (and finds the last of
-them) on the index of entries by date, finds the last entry of those without one among those
-nights and the end of every schedule with one index probe each; so the number of queries does
-not grow with the participants.
+The database sums the grid's whole weeks from the diary's week tallies and counts the other
+nights' entries by participant (and finds the last of them) on the index of entries by date,
+finds the last entry of those without one among those nights and the end of every schedule
+with one index probe each; so the number of queries does not grow with the participants.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import zoneinfo
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 
-from diarytrial.diary.models import DiaryEntry
+from diarytrial.diary.models import DiaryEntry, DiaryWeekTally
 from diarytrial.participants.models import Participant, ParticipantPhase, ParticipantStatus
 from diarytrial.protocol import diary_date_at, next_window_opening, window_bounds
 from diarytrial.protocol.compliance import due_span, last_night_due
@@ -202,6 +202,28 @@ class RecentEntries:
     last_entry: dt.date | None = None
 
 
+def _nights(first: dt.date, last: dt.date) -> list[dt.date]:
+    return [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+
+
+def whole_weeks(
+    first: dt.date, last: dt.date
+) -> tuple[list[dt.date], list[tuple[dt.date, dt.date]]]:
+    """The Mondays of the calendar weeks wholly inside the nights `first` to `last`, and the
+    runs of nights outside them (at most two: before the first whole week, after the last)."""
+    monday = first + dt.timedelta(days=(7 - first.weekday()) % 7)
+    sunday = last - dt.timedelta(days=(last.weekday() + 1) % 7)
+    if monday + dt.timedelta(days=6) > sunday:
+        return [], [(first, last)]
+    weeks = [monday + dt.timedelta(weeks=k) for k in range((sunday - monday).days // 7 + 1)]
+    runs = []
+    if first < monday:
+        runs.append((first, monday - ONE_DAY))
+    if sunday < last:
+        runs.append((sunday + ONE_DAY, last))
+    return weeks, runs
+
+
 def recent_entries(
     *,
     study: Study,
@@ -211,26 +233,53 @@ def recent_entries(
     last: dt.date,
 ) -> dict[int, RecentEntries]:
     """The entries and late entries on the nights `first` to `last` and the last entry of each
-    of `participant_ids` (enrolled at `sites`): one query over those nights, which the index of
-    entries by date answers, and one for the participants without an entry among them, whose
-    last entry is older (one probe each of the index by participant and date; no query when
-    every participant has one)."""
-    found = {
-        participant_id: RecentEntries(filled, late, latest)
-        for participant_id, filled, late, latest in DiaryEntry.objects.filter(
-            participant__in=_enrolled(study, sites).values("pk"),
-            diary_date__gte=first,
-            diary_date__lte=last,
-        )
-        .order_by()
-        .values("participant_id")
-        .annotate(
-            filled=Count("diary_date"),
-            late=Count("late", filter=Q(late=True)),
-            latest=Max("diary_date"),
-        )
-        .values_list("participant_id", "filled", "late", "latest")
-    }
+    of `participant_ids` (enrolled at `sites`).
+
+    The whole weeks among those nights are summed from the diary's week tallies
+    (`DiaryWeekTally`, one row per participant and week), the nights outside them (at most
+    six at each end) counted from the entries on the index of entries by date: two queries
+    however many participants. A third finds the last entry of those without one among those
+    nights (one probe each of the index by participant and date; no query when every
+    participant has one).
+    """
+    enrolled = _enrolled(study, sites).values("pk")
+    weeks, runs = whole_weeks(first, last)
+    found: dict[int, RecentEntries] = {}
+
+    def add(participant_id: int, filled: int, late: int, latest: dt.date) -> None:
+        before = found.get(participant_id)
+        if before is None:
+            found[participant_id] = RecentEntries(filled, late, latest)
+        else:
+            newest = max(latest, before.last_entry) if before.last_entry else latest
+            found[participant_id] = RecentEntries(
+                before.filled + filled, before.late + late, newest
+            )
+
+    if weeks:
+        for row in (
+            DiaryWeekTally.objects.filter(participant__in=enrolled, week__in=weeks)
+            .order_by()
+            .values("participant_id")
+            .annotate(filled=Sum("entries"), late=Sum("late"), latest=Max("last_entry"))
+            .values_list("participant_id", "filled", "late", "latest")
+        ):
+            add(*row)
+    if runs:
+        # The nights listed, not ranges: an index-only scan of the index of entries by date.
+        nights = [day for start, end in runs for day in _nights(start, end)]
+        for row in (
+            DiaryEntry.objects.filter(diary_date__in=nights, participant__in=enrolled)
+            .order_by()
+            .values("participant_id")
+            .annotate(
+                filled=Count("diary_date"),
+                late=Count("late", filter=Q(late=True)),
+                latest=Max("diary_date"),
+            )
+            .values_list("participant_id", "filled", "late", "latest")
+        ):
+            add(*row)
     older = (
         Participant.objects.filter(pk__in=[pk for pk in participant_ids if pk not in found])
         .annotate(

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from diarytrial.devices.models import Device
-from diarytrial.diary.models import DiaryEntry
+from diarytrial.diary.models import DiaryWeekTally
 from diarytrial.monitoring.selectors.positions import DiaryPosition
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.protocol.compliance import due_span
@@ -165,9 +165,9 @@ def weekly_compliance(
     """The `WEEKS` calendar weeks up to the one of `last`: nights due (by the one definition:
     each diary's `due_span`) and entries received.
 
-    Entries are counted in the database by date, and by week here; the diary takes no entry
-    outside a participant's span or after tonight, so they are the nights filled that the
-    definition would count (tests/monitoring compares both with `diary_compliance_nights`).
+    Entries are summed from the diary's week tallies (`DiaryWeekTally`); the diary takes no
+    entry outside a participant's span or after tonight, so they are the nights filled that
+    the definition would count (tests/monitoring compares both with `diary_compliance_nights`).
     """
     monday = last - dt.timedelta(days=last.weekday())
     weeks = [monday - dt.timedelta(weeks=back) for back in range(WEEKS - 1, -1, -1)]
@@ -189,21 +189,19 @@ def weekly_compliance(
     for offset in range((end - first).days + 1):
         running += change[first + dt.timedelta(days=offset)]
         expected[offset // 7] += running
-    filled = dict(
-        DiaryEntry.objects.filter(
+    # The entries of each week, from the tallies the diary keeps (one row per participant
+    # and week: far fewer than the entries).
+    by_week = dict(
+        DiaryWeekTally.objects.filter(
             participant__in=Participant.objects.filter(study=study, site__in=sites).values("pk"),
-            diary_date__gte=weeks[0],
-            diary_date__lte=spans[-1][1],
+            week__gte=weeks[0],
+            week__lte=weeks[-1],
         )
         .order_by()
-        .values("diary_date")
-        .annotate(n=Count("diary_date"))
-        .values_list("diary_date", "n")
+        .values("week")
+        .annotate(n=Sum("entries"))
+        .values_list("week", "n")
     )
-    # By date in the database (on the index of entries by date), by week here.
-    by_week: collections.Counter[dt.date] = collections.Counter()
-    for night, n in filled.items():
-        by_week[night - dt.timedelta(days=night.weekday())] += n
     return tuple(
         WeekCompliance(start=week, expected=expected[index], filled=by_week.get(week, 0))
         for index, week in enumerate(weeks)
