@@ -28,7 +28,6 @@ PostgreSQL is not reachable.
 from __future__ import annotations
 
 import argparse
-import collections
 import datetime as dt
 import hashlib
 import os
@@ -180,7 +179,7 @@ def study_seed(slug: str, *, participants: int, nights: int, seed: int) -> dict[
         Participant.objects.bulk_create(people, batch_size=BATCH)
         people = list(Participant.objects.filter(study=study).order_by("code"))
         entries: list[DiaryEntry] = []
-        tallies: collections.Counter[tuple[int, dt.date]] = collections.Counter()
+        tallies: dict[tuple[int, dt.date], tuple[int, int, dt.date]] = {}
         written = 0
         for person in people:
             assert person.start_date is not None
@@ -206,7 +205,9 @@ def study_seed(slug: str, *, participants: int, nights: int, seed: int) -> dict[
                             late=late,
                         )
                     )
-                    tallies[(person.pk, day - dt.timedelta(days=day.weekday()))] += 1
+                    week = (person.pk, day - dt.timedelta(days=day.weekday()))
+                    n, lates, _ = tallies.get(week, (0, 0, day))
+                    tallies[week] = (n + 1, lates + late, day)
                 day += dt.timedelta(days=1)
             if len(entries) >= 50_000:
                 DiaryEntry.objects.bulk_create(entries, batch_size=BATCH)
@@ -217,8 +218,10 @@ def study_seed(slug: str, *, participants: int, nights: int, seed: int) -> dict[
         # The week tallies the diary's service keeps with each entry it records.
         DiaryWeekTally.objects.bulk_create(
             (
-                DiaryWeekTally(participant_id=participant_id, week=week, entries=n)
-                for (participant_id, week), n in tallies.items()
+                DiaryWeekTally(
+                    participant_id=participant_id, week=week, entries=n, late=lates, last_entry=day
+                )
+                for (participant_id, week), (n, lates, day) in tallies.items()
             ),
             batch_size=BATCH,
         )
