@@ -131,7 +131,10 @@ def test_every_event_the_write_services_record_reads_in_words(world: World) -> N
     query_close(query=query, text="Fine", actor=world.investigator)
     query_reopen(query=query, text="One more thing", actor=world.investigator)
     reminder_settings_set(
-        participant=world.randomized, email="ann@example.org", email_enabled=True, push_enabled=False
+        participant=world.randomized,
+        email="ann@example.org",
+        email_enabled=True,
+        push_enabled=False,
     )
     calendar_feed_issue(participant=world.randomized)
     site = world.randomized.site
@@ -170,7 +173,9 @@ def test_a_staff_correction_reads_as_a_sentence() -> None:
     day = participant.start_date
     assert day is not None
     entry = make_entry(participant=participant, diary_date=day, answers=None)
-    with time_machine.travel(dt.datetime.combine(day, dt.time(23), tzinfo=dt.UTC) + dt.timedelta(days=2)):
+    with time_machine.travel(
+        dt.datetime.combine(day, dt.time(23), tzinfo=dt.UTC) + dt.timedelta(days=2)
+    ):
         diary_entry_correct(
             entry=entry, answers={"pain": 26}, reason="transposed digits", actor=coordinator
         )
@@ -244,7 +249,7 @@ def test_a_blinded_reading_hides_allocation_values() -> None:
     blinded = AuditReading(zone=None, unblinded=False).word(event)
     unblinded = AuditReading(zone=None, unblinded=True).word(event)
 
-    assert blinded.sentence == "The system changed kit K-7Q3M: Arm (hidden while blinded)."
+    assert blinded.sentence == "The system changed kit K-7Q3M: Arm: (hidden while blinded)."
     assert "ldn" not in blinded.details
     assert HIDDEN in blinded.details
     assert "ldn" in unblinded.details

@@ -201,7 +201,7 @@ class WordedChange:
 
     def __str__(self) -> str:
         if self.old == "" or self.old == NOTHING:
-            return f"{self.label} {self.new}" if self.new != NOTHING else f"{self.label} cleared"
+            return f"{self.label}: {self.new}" if self.new != NOTHING else f"{self.label} cleared"
         return f"{self.label} from {self.old} to {self.new}"
 
 
@@ -279,7 +279,10 @@ class AuditReading:
         verb = action_verb(event.object_type, event.action)
         record = self._record(event, wording)
         concerning = event.participant_code
-        changes = tuple(self._change(c, wording, labels) for c in self._changes(event))
+        stored = self._changes(event)
+        if event.action == AuditAction.CREATE:  # a new record's empty fields say nothing
+            stored = [c for c in stored if c.get("new") not in (None, "", [], {})]
+        changes = tuple(self._change(c, wording, labels) for c in stored)
         about = ""
         if concerning and event.object_type != "participants.participant":
             about = f" of participant {concerning}"
