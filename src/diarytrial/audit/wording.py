@@ -318,7 +318,7 @@ class AuditReading:
         if wording is not None and wording.phrase is not None:
             phrase = _safely(wording.phrase, "", event)
             if phrase:
-                return phrase
+                return str(phrase)
         noun = wording.noun if wording else readable(event.object_type.rpartition(".")[2])
         if event.object_type == "participants.participant":
             return f"participant {event.participant_code or event.object_repr}"

@@ -46,7 +46,7 @@ PRINT_LIMIT = 5000
 class TrailScope:
     """What one reader may read of a study's trail, and how it is shown to them."""
 
-    participants: QuerySet[Participant] | None
+    participants: QuerySet[Participant, str] | None
     unblinded: bool
     zone: zoneinfo.ZoneInfo
     sites: tuple[Site, ...]
@@ -59,9 +59,11 @@ class TrailScope:
 def trail_scope(request: StudyRequest, *, site: Site | None = None) -> TrailScope:
     """The reader's scope; `site` sets the zone (a participant's page)."""
     sites = tuple(sites_visible_to(request.user, request.study).order_by("code"))
-    codes = None
+    codes: QuerySet[Participant, str] | None = None
     if request.membership.role not in WHOLE_STUDY_ROLES:
-        codes = Participant.objects.filter(study=request.study, site__in=sites).values("code")
+        codes = Participant.objects.filter(study=request.study, site__in=sites).values_list(
+            "code", flat=True
+        )
     return TrailScope(
         participants=codes,
         unblinded=is_unblinded(request.user, request.study),

@@ -19,7 +19,6 @@ from django.db.models import QuerySet
 
 from diarytrial.audit.models import AuditEvent
 from diarytrial.audit.wording import AuditReading, WordedEvent
-from diarytrial.studies.zones import staff_zone
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.participants.forms import BASELINE, OUTSIDE
 from diarytrial.participants.models import DoseLevelChange, Participant, ParticipantStatus
@@ -54,6 +53,7 @@ from diarytrial.safety.selectors import (
 from diarytrial.studies.access import is_unblinded
 from diarytrial.studies.models import ProtocolVersion, Site, Study, StudyMembership
 from diarytrial.studies.selectors import protocol_version_load
+from diarytrial.studies.zones import staff_zone
 
 Status = ParticipantStatus
 
