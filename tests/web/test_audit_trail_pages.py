@@ -169,6 +169,19 @@ def test_a_blinded_readers_page_csv_and_pdf_document_carry_no_allocation(
             response = client.get(_url(trial, name) + query)
             assert response.status_code == 200
             assert not leaks(response.content.decode("utf-8-sig"), trial.protocol), (name, query)
+    kit = AuditEvent.objects.filter(object_type="randomization.kit").first()
+    assert kit is not None
+    pages = [
+        _url(trial, "audit:participant", participant=participant.code)
+        for participant in (trial.first, trial.second)
+    ]
+    pages.append(_url(trial, "audit:record", object_type=kit.object_type, object_id=kit.object_id))
+    pages.append(_url(trial, "audit:user", username=trial.first.code))
+    pages.append(_url(trial, "audit:verify"))
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert not leaks(response.text, trial.protocol), url
     request = RequestFactory().get(_url(trial, "audit:pdf"))
     request.user = user
     request.study = trial.study  # type: ignore[attr-defined]
