@@ -237,17 +237,24 @@ class AuditReading:
     """Words events for one reader: in `zone`, redacted unless `unblinded`.
 
     The labels of the studies the events belong to and the roles of their actors are read once,
-    on the first event of each study: a page of any length costs the same queries.
+    on the first event of each study: a page of any length costs the same queries. Without
+    `lookups` nothing is read (a template filter words one event at a time): codes the
+    protocol names read as "item pain", and actors without their role.
     """
 
-    def __init__(self, *, zone: zoneinfo.ZoneInfo | str | None, unblinded: bool) -> None:
+    def __init__(
+        self, *, zone: zoneinfo.ZoneInfo | str | None, unblinded: bool, lookups: bool = True
+    ) -> None:
         self.zone = zone
         self.unblinded = unblinded
+        self.lookups = lookups
         self._labels: dict[str, dict[str, str]] = {}
         self._roles: dict[str, dict[int, str]] = {}
 
     def prepare(self, events: Iterable[AuditEvent]) -> None:
         """Read the labels and roles the events need, in one go per study."""
+        if not self.lookups:
+            return
         actors: dict[str, set[int]] = {}
         for event in events:
             if event.actor_id is not None:
