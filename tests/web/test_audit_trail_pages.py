@@ -19,6 +19,7 @@ from tests.builders import (
     make_entry,
     make_member,
     make_participant,
+    make_user,
 )
 from tests.chromium import CHROMIUM
 from tests.web.test_blinding_pages import Trial, leaks, make_trial
@@ -219,6 +220,9 @@ def test_verify_reports_an_intact_chain_then_the_broken_link(trial: Trial) -> No
 def test_the_trail_page_costs_the_same_queries_however_many_events(trial: Trial) -> None:
     client = client_for(make_member(study=trial.study, role=Role.STATISTICIAN).user)
     url = _url(trial, "audit:trail")
+    outsider = make_user(username="outsider")  # no role in the study: asked about once a page
+    for number in range(2):
+        site_create(study=trial.study, code=f"extra{number}", name="Extra", actor=outsider)
     client.get(url)
 
     with CaptureQueriesContext(connection) as few:
@@ -228,6 +232,8 @@ def test_the_trail_page_costs_the_same_queries_however_many_events(trial: Trial)
             participant=trial.second,
             diary_date=trial.second.start_date + dt.timedelta(days=day),  # type: ignore[operator]
         )
+    for number in range(2, 6):
+        site_create(study=trial.study, code=f"extra{number}", name="Extra", actor=outsider)
     with CaptureQueriesContext(connection) as many:
         response = client.get(url + "?action=create&page=1")
 

@@ -250,6 +250,7 @@ class AuditReading:
         self.lookups = lookups
         self._labels: dict[str, dict[str, str]] = {}
         self._roles: dict[str, dict[int, str]] = {}
+        self._asked: dict[str, set[int]] = {}
 
     def prepare(self, events: Iterable[AuditEvent]) -> None:
         """Read the labels and roles the events need, in one go per study."""
@@ -266,8 +267,10 @@ class AuditReading:
                 for source in _STUDY_LABELS if slug else []:
                     labels.update(_safely(source, {}, slug))
                 self._labels[slug] = labels
-            missing = ids - set(self._roles.get(slug, {}))
+            asked = self._asked.setdefault(slug, set())
+            missing = ids - asked
             if missing and slug:
+                asked.update(missing)  # a user with no role is not asked about again
                 roles = self._roles.setdefault(slug, {})
                 for role_source in _ACTOR_ROLES:
                     roles.update(_safely(role_source, {}, slug, missing))
@@ -298,8 +301,9 @@ class AuditReading:
         if updated and 0 < len(changes) <= CHANGES_IN_SENTENCE:
             sentence += ": " + "; ".join(str(c) for c in changes)
         sentence += "."
-        if event.reason:
-            sentence += f" Reason: {event.reason.rstrip('.')}."
+        reason = event.reason.strip()
+        if reason:
+            sentence += f" Reason: {reason}" + ("" if reason.endswith((".", "!", "?")) else ".")
         return WordedEvent(
             event=event,
             sentence=sentence,
