@@ -252,3 +252,27 @@ def test_the_participant_history_reads_in_words(trial: Trial) -> None:
     assert "from_diary_entry" not in history
     assert "Question: " in history
     assert "recorded adverse event" in history
+
+
+@pytest.mark.parametrize(
+    ("name", "kwargs", "status"),
+    [
+        ("audit:user", {"username": "u" * 200}, 400),
+        ("audit:user", {"username": "nobody"}, 200),
+        ("audit:record", {"object_type": "nowhere.thing", "object_id": "1"}, 400),
+        ("audit:record", {"object_type": "safety.adverseevent", "object_id": "9" * 100}, 400),
+        ("audit:record", {"object_type": "safety.adverseevent", "object_id": "<b>1<b>"}, 200),
+        ("audit:participant", {"participant": "P-NONE"}, 404),
+    ],
+)
+def test_hostile_addresses_are_answered_in_words(
+    trial: Trial, name: str, kwargs: dict[str, str], status: int
+) -> None:
+    client = client_for(make_member(study=trial.study, role=Role.ADMINISTRATOR).user)
+
+    response = client.get(_url(trial, name, **kwargs))
+
+    assert response.status_code == status
+    assert "<b>1<b>" not in response.text
+    if status == 400:
+        assert "This list cannot be filtered like that." in response.text
