@@ -156,7 +156,7 @@ def test_a_correction_is_saved_audited_and_shown_in_the_history(
     page = coordinator.get(url(participant, D)).text
     assert "is corrected." in page
     assert "Corrected by staff" in page
-    assert "80.0 → 20.0" in page
+    assert "item pain from 80 to 20" in page  # in words (audit.wording)
     assert "Confirmed by phone: 20, not 80" in page
     assert "Diary created" in page
 

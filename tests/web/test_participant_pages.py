@@ -244,9 +244,9 @@ def test_the_detail_shows_kits_doses_screening_consent_and_history(
     assert "Meets the 1990 American College of Rheumatology criteria" in text
     assert "Consent form version 1.0" in text
     assert "Dose level history" in text
-    assert "Participant created" in text
-    assert "Screening answer created" in text
-    assert "randomized → active" in text
+    assert "screened participant" in text  # the history in words (audit.wording)
+    assert "recorded a screening answer" in text
+    assert "Status from randomized to active" in text
 
 
 def test_the_history_leaves_out_phases_slots_randomizations_and_kits(

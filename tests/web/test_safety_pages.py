@@ -114,7 +114,7 @@ def test_recording_a_side_effect_takes_its_label_as_the_term(
     assert (event.term, event.side_effect, event.severity) == ("Headache", "headache", "moderate")
     page = coordinator.get(url(participant)).text
     assert "Adverse event Headache recorded." in page
-    assert "Adverse event created" in page  # in the participant's history
+    assert f"recorded adverse event {event.pk} (Headache)" in page  # in the history, in words
 
 
 def test_another_event_needs_its_term(participant: Participant, coordinator: Client) -> None:
@@ -257,7 +257,7 @@ def test_changing_an_event_needs_a_reason_and_a_change(
     assert event.outcome == "recovered"
     update = AuditEvent.objects.get(object_type="safety.adverseevent", action=AuditAction.UPDATE)
     assert update.reason == "Seen at the visit"
-    assert "recovering → recovered" in coordinator.get(url(participant)).text
+    assert "Outcome from recovering to recovered" in coordinator.get(url(participant)).text
 
 
 def test_removing_an_event_keeps_it_marked_with_the_reason(

@@ -214,7 +214,8 @@ def test_the_participants_page_lists_the_candidates_and_returns_there(
     assert done["Location"] == detail
     after = coordinator.get(detail).text
     assert "waiting for a decision" not in after
-    assert "Diary side effect created" in after  # in the participant's history
+    assert "reviewed a side effect reported in the diary" in after  # the history, in words
+    assert "Decision: dismissed" in after
 
 
 def test_nothing_to_decide_on_a_locked_study(

@@ -12,6 +12,10 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from diarytrial.accounts.wording import register as register_wording
+
+        register_wording()
+
         from django.contrib import admin
 
         from diarytrial.studies.access import admin_site_has_permission

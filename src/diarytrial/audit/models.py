@@ -71,6 +71,15 @@ class AuditEvent(models.Model):
     object_type = models.CharField(max_length=100, help_text="app_label.model of the record.")
     object_id = models.CharField(max_length=64)
     object_repr = models.CharField(max_length=200)
+    participant_code = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        help_text=(
+            "The participant the event concerns (their code), empty when none; written by "
+            "audit_record from 0005 on, so that a participant's trail is one indexed filter."
+        ),
+    )
     changes = models.JSONField(default=list, help_text="A list of {field, old, new}, JSON values.")
     reason = models.TextField(blank=True)
     previous_hash = models.CharField(max_length=64)
@@ -80,7 +89,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ("id",)
-        indexes: ClassVar = [models.Index(fields=["object_type", "object_id", "id"])]
+        indexes: ClassVar = [
+            models.Index(fields=["object_type", "object_id", "id"]),
+            models.Index(fields=["study_slug", "participant_code", "id"], name="audit_participant"),
+            models.Index(fields=["study_slug", "id"], name="audit_study_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.actor_label} {self.action} {self.object_type} {self.object_id}"

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -60,6 +61,11 @@ def event_hash(event: AuditEvent) -> str:
         "changes": event.changes,
         "reason": event.reason,
     }
+    # The participant joined the event in migration 0005. It is hashed only when set, so the
+    # events written before (none set) keep the hashes they were written with, and a changed
+    # or removed participant of a newer event breaks its hash.
+    if event.participant_code:
+        content["participant"] = event.participant_code
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -73,11 +79,14 @@ def audit_record(
     reason: str = "",
     study_slug: str = "",
     actor_label: str | None = None,
+    participant_code: str | None = None,
 ) -> AuditEvent:
     """Append one event for `obj`; must run inside the transaction that changed `obj`.
 
     `changes` maps each field to its (old, new) value (old is None on create). `actor_label`
     overrides how the actor is named (e.g. a participant's code for an entry from their phone).
+    `participant_code` names the participant the event concerns; when None it is found from
+    `obj` (`concerned_participant`): the participant itself, or the record's ``participant``.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError(
@@ -98,6 +107,9 @@ def audit_record(
         object_type=f"{meta.app_label}.{meta.model_name}",
         object_id=str(obj.pk),
         object_repr=str(obj)[:200],
+        participant_code=(
+            participant_code if participant_code is not None else concerned_participant(obj)
+        )[:20],
         changes=[
             {"field": field, "old": jsonable(old), "new": jsonable(new)}
             for field, (old, new) in (changes or {}).items()
@@ -111,6 +123,24 @@ def audit_record(
     head.last_event_id = event.pk
     head.save(update_fields=["last_hash", "last_event_id"])
     return event
+
+
+def concerned_participant(obj: models.Model) -> str:
+    """The code of the participant `obj` concerns: `obj` itself when it is a participant, else
+    the participant its ``participant`` foreign key names; empty for any other record.
+
+    Duck-typed on the model's label and field so that the trail's lowest layer imports no app.
+    """
+    meta = obj._meta
+    if f"{meta.app_label}.{meta.model_name}" == "participants.participant":
+        return str(getattr(obj, "code", "") or "")
+    try:
+        field = meta.get_field("participant")
+    except FieldDoesNotExist:
+        return ""
+    if not field.is_relation or getattr(obj, f"{field.name}_id", None) is None:
+        return ""
+    return str(getattr(getattr(obj, field.name), "code", "") or "")
 
 
 def changed_fields(

@@ -10,3 +10,8 @@ class DevicesConfig(AppConfig):
     label = "devices"
     verbose_name = "Participants' devices"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from diarytrial.devices.wording import register
+
+        register()

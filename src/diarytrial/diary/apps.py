@@ -12,6 +12,10 @@ class DiaryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from diarytrial.diary.wording import register as register_wording
+
+        register_wording()
+
         from diarytrial.diary.readiness import end_of_period_answers_missing_check
         from diarytrial.studies.readiness import register_lock_check
 

@@ -10,3 +10,8 @@ class ExportsConfig(AppConfig):
     label = "exports"
     verbose_name = "Exports"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from diarytrial.exports.wording import register
+
+        register()

@@ -12,6 +12,10 @@ class ParticipantsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from diarytrial.participants.wording import register as register_wording
+
+        register_wording()
+
         from diarytrial.participants.readiness import participants_open_check
         from diarytrial.studies.readiness import register_lock_check
 

@@ -13,6 +13,10 @@ class QueriesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from diarytrial.queries.wording import register as register_wording
+
+        register_wording()
+
         from diarytrial.queries.selectors import open_queries_lock_check
         from diarytrial.studies.readiness import register_lock_check
 

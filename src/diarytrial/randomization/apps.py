@@ -10,3 +10,8 @@ class RandomizationConfig(AppConfig):
     label = "randomization"
     verbose_name = "Randomization"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from diarytrial.randomization.wording import register
+
+        register()

@@ -12,6 +12,10 @@ class RemindersConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from diarytrial.reminders.wording import register as register_wording
+
+        register_wording()
+
         from diarytrial.core.periodic import register_periodic_job
         from diarytrial.reminders.tasks import reminders_schedule
 

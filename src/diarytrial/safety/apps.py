@@ -12,6 +12,10 @@ class SafetyConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from diarytrial.safety.wording import register as register_wording
+
+        register_wording()
+
         from diarytrial.safety.readiness import adverse_events_open_check, side_effects_open_check
         from diarytrial.studies.readiness import register_lock_check
 

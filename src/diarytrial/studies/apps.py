@@ -10,3 +10,8 @@ class StudiesConfig(AppConfig):
     label = "studies"
     verbose_name = "Studies"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from diarytrial.studies.wording import register
+
+        register()

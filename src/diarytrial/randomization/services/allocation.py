@@ -206,6 +206,7 @@ def participant_randomize(*, participant: Participant, actor: User | None) -> Ra
         obj=slot,
         study_slug=locked.study.slug,
         changes={"used_by": (None, locked.code), "used_at": (None, now)},
+        participant_code=locked.code,
     )
     randomization = Randomization.objects.create(
         participant=locked, slot=slot, randomized_at=now, randomized_by=actor

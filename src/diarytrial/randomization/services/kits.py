@@ -319,6 +319,7 @@ def kit_dispense(
         obj=kit_locked,
         study_slug=locked.study.slug,
         changes={"status": (KitStatus.AVAILABLE, KitStatus.DISPENSED)},
+        participant_code=locked.code,
     )
     dispensing = Dispensing.objects.create(
         kit=kit_locked, participant=locked, visit=visit, dispensed_by=actor

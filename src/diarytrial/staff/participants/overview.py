@@ -18,6 +18,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 
 from diarytrial.audit.models import AuditEvent
+from diarytrial.audit.wording import AuditReading, WordedEvent
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.participants.forms import BASELINE, OUTSIDE
 from diarytrial.participants.models import DoseLevelChange, Participant, ParticipantStatus
@@ -52,6 +53,7 @@ from diarytrial.safety.selectors import (
 from diarytrial.studies.access import is_unblinded
 from diarytrial.studies.models import ProtocolVersion, Site, Study, StudyMembership
 from diarytrial.studies.selectors import protocol_version_load
+from diarytrial.studies.zones import staff_zone
 
 Status = ParticipantStatus
 
@@ -126,10 +128,12 @@ RECORD_LABELS = {
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """An audit event of one of the participant's records, with what kind of record it is."""
+    """An audit event of one of the participant's records, with what kind of record it is and
+    the event in words (``audit.wording``, as the audit trail's pages read it)."""
 
     record: str
     event: AuditEvent
+    worded: WordedEvent
 
 
 @dataclass(frozen=True)
@@ -181,9 +185,16 @@ def participant_page(
             )
         ),
         history=tuple(
-            HistoryEntry(RECORD_LABELS.get(event.object_type, event.object_type), event)
-            for event in participant_audit_history(
-                detail=detail, also=[*events, *side_effect_review_list(participant=participant)]
+            HistoryEntry(
+                RECORD_LABELS.get(row.event.object_type, row.event.object_type), row.event, row
+            )
+            for row in AuditReading(
+                zone=staff_zone(site=participant.site), unblinded=unblinded
+            ).word_all(
+                participant_audit_history(
+                    detail=detail,
+                    also=[*events, *side_effect_review_list(participant=participant)],
+                )
             )
         ),
         actions=participant_actions(
