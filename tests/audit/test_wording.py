@@ -48,6 +48,7 @@ UNAUDITED_MODELS = frozenset(
         "diary.diaryanswer",  # in its entry's event, as answers.<item>
         "diary.sideeffectreport",  # in its entry's event, as side_effects.<id>
         "diary.diarysubmission",  # the upload's copy; its entry's event records the change
+        "diary.diaryweektally",  # a count kept beside the entries; each entry has its event
         "queries.querymessage",  # in its query's event, as raise/answer/close/reopen
         "reminders.reminderdelivery",
         "monitoring.digestdelivery",
