@@ -46,7 +46,11 @@ def phone_tryout(*, protocol: ProtocolFile, staff: dict[Role, User]) -> PhoneTry
     # The site keeps the participant's zone, so its staff pages show the try-out's dates as the
     # participant lives them (consent "today" is the day of their screening).
     site = site_create(
-        study=study, code="stanford", name="Stanford pain clinic", actor=administrator, timezone=zone
+        study=study,
+        code="stanford",
+        name="Stanford pain clinic",
+        actor=administrator,
+        timezone=zone,
     )
     for role, user in staff.items():
         membership_grant(study=study, user=user, role=role, actor=administrator)

@@ -13,11 +13,13 @@ own ``page_zone`` in its context, which wins over the processor's.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import zoneinfo
 from collections.abc import Callable, Iterable
 
 from django.http import HttpRequest
+from django.utils import timezone
 
 from diarytrial.studies.access import sites_visible_to
 from diarytrial.studies.models import Site, Study
@@ -31,6 +33,12 @@ def staff_zone(*, site: Site | None = None, sites: Iterable[Site] = ()) -> zonei
         return zoneinfo.ZoneInfo(site.timezone)
     zones = {s.timezone for s in sites}
     return zoneinfo.ZoneInfo(zones.pop()) if len(zones) == 1 else UTC
+
+
+def staff_today(*, sites: Iterable[Site]) -> dt.date:
+    """Today's date in the zone of `sites` (`staff_zone`): what a page over them calls today,
+    and the date in the name of a file downloaded from it."""
+    return timezone.now().astimezone(staff_zone(sites=sites)).date()
 
 
 def page_site_set(request: HttpRequest, site: Site) -> None:
