@@ -14,6 +14,7 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.template import Context, Template
 from django.test import Client
 from tests.builders import (
     client_for,
@@ -121,7 +122,7 @@ def test_every_staff_page_shows_the_event_on_the_sites_day(
     detail = texts["participant page"]
     assert re.search(rf"<dt>Screened</dt><dd><time [^>]*>{LOCAL_DAY}</time>", detail)
     assert f"signed {LOCAL_DAY}" in detail  # consent: the date the coordinator entered
-    assert f"<dt>Randomized</dt><dd><time datetime=\"2026-12-06T19:30:00-08:00\">" in detail
+    assert '<dt>Randomized</dt><dd><time datetime="2026-12-06T19:30:00-08:00">' in detail
     # The history: when each change happened, and the moments it recorded (enrolled_at ...).
     history = detail.split('id="history"', 1)[1]
     assert history.count(LOCAL_MOMENT) >= 6
@@ -135,7 +136,7 @@ def test_every_staff_page_shows_the_event_on_the_sites_day(
     assert LOCAL_MOMENT in texts["data query"]
     assert LOCAL_MOMENT in texts["study home"]  # the site, the roles: the study's history
     assert "<td>America/Los_Angeles</td>" in texts["study home"]  # the site's zone
-    assert "as of <time datetime=\"2026-12-06T20:10:00-08:00\">" in texts["dashboard"]
+    assert 'as of <time datetime="2026-12-06T20:10:00-08:00">' in texts["dashboard"]
     assert LOCAL_DAY in texts["participant list"]  # the start date (a date, consent's day)
     assert LOCAL_DAY in texts["adverse events"]  # the onset (a date)
 
@@ -211,7 +212,7 @@ def test_the_phone_shows_the_participants_own_zone(
     assert "03:00 on Monday 7 December 2026" in home
     assert "11:00" not in _visible(home)  # the page's script reads the UTC instant
     assert "Sunday 6 December 2026" in history
-    assert "December 7" not in history and "7 December" not in history
+    assert "7 December" not in history
     assert "America/Los Angeles time" in settings
 
     staff = make_member(study=study, role=Role.COORDINATOR)
@@ -221,22 +222,16 @@ def test_the_phone_shows_the_participants_own_zone(
 
 
 def test_a_zone_the_page_lacks_is_utc_with_its_offset() -> None:
-    """A template rendered without ``page_zone`` (an empty value) still says which zone."""
-    from django.template import Context, Template
-
-    html = Template("{% load moments %}{{ m|moment:empty }}").render(Context({"m": MOMENT, "empty": ""}))
+    """A template given an empty zone still says which zone it shows: UTC, with its offset."""
+    html = Template("{% load moments %}{{ m|moment:empty }}").render(
+        Context({"m": MOMENT, "empty": ""})
+    )
     assert "2026-12-07 03:30 UTC+00:00" in html
 
 
 def test_audit_values_that_are_moments_are_shown_in_the_zone() -> None:
-    from django.template import Context, Template
-
     template = Template("{% load moments %}{{ a|moment_or_value:z }}|{{ b|moment_or_value:z }}")
     html = template.render(
-        Context(
-            {"a": "2026-12-07T03:30:00+00:00", "b": "2026-12-07", "z": zoneinfo.ZoneInfo(LA)}
-        )
+        Context({"a": "2026-12-07T03:30:00+00:00", "b": "2026-12-07", "z": zoneinfo.ZoneInfo(LA)})
     )
-    assert html == (
-        f'<time datetime="2026-12-06T19:30:00-08:00">{LOCAL_MOMENT}</time>|2026-12-07'
-    )
+    assert html == (f'<time datetime="2026-12-06T19:30:00-08:00">{LOCAL_MOMENT}</time>|2026-12-07')
