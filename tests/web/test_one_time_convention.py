@@ -29,6 +29,7 @@ from tests.builders import (
     make_study,
 )
 
+from diarytrial.monitoring.digest.services import digest_schedule_set
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.queries.models import DataQuery, QueryKind
 from diarytrial.queries.services import query_raise
@@ -235,3 +236,25 @@ def test_audit_values_that_are_moments_are_shown_in_the_zone() -> None:
         Context({"a": "2026-12-07T03:30:00+00:00", "b": "2026-12-07", "z": zoneinfo.ZoneInfo(LA)})
     )
     assert html == (f'<time datetime="2026-12-06T19:30:00-08:00">{LOCAL_MOMENT}</time>|2026-12-07')
+
+
+def test_the_digest_goes_out_in_the_sites_zone_unless_told_otherwise() -> None:
+    study = make_study()
+    stanford = make_site(study=study, code="stanford", timezone=LA)
+    boston = make_site(study=study, code="boston", timezone="America/New_York")
+    admin = make_member(study=study, role=Role.ADMINISTRATOR).user
+    client = client_for(admin)
+
+    form = _text(client, f"/studies/{study.slug}/digest/")
+    schedule = digest_schedule_set(site=stanford, send_at=dt.time(7, 30), actor=admin)
+    other = digest_schedule_set(
+        site=boston, send_at=dt.time(7, 30), actor=admin, timezone_name="Europe/Berlin"
+    )
+    page = _visible(_text(client, f"/studies/{study.slug}/digest/"))
+
+    assert 'name="site-stanford-timezone" value="America/Los_Angeles"' in form  # starts so
+    assert 'name="site-boston-timezone" value="America/New_York"' in form
+    assert (schedule.timezone, other.timezone) == (LA, "Europe/Berlin")
+    assert "07:30 America/Los_Angeles " in page
+    assert "(the site's pages show America/New_York)" in page
+    assert "(the site's pages show America/Los_Angeles)" not in page
