@@ -82,9 +82,13 @@ def make_study(
     )
 
 
-def make_site(*, study: Study, code: str = "stanford", name: str | None = None) -> Site:
-    """A site of `study`, added through the service."""
-    return site_create(study=study, code=code, name=name or code.title(), actor=None)
+def make_site(
+    *, study: Study, code: str = "stanford", name: str | None = None, timezone: str = "UTC"
+) -> Site:
+    """A site of `study` in `timezone` (its staff pages' zone), added through the service."""
+    return site_create(
+        study=study, code=code, name=name or code.title(), actor=None, timezone=timezone
+    )
 
 
 def make_member(

@@ -7,7 +7,13 @@ import zoneinfo
 
 from django.template import Context, Template
 
-from diarytrial.core.moments import day_text, moment_text, utc_offset_text, zone_text
+from diarytrial.core.moments import (
+    day_text,
+    moment_text,
+    stored_moment,
+    utc_offset_text,
+    zone_text,
+)
 from diarytrial.studies.models import Site
 from diarytrial.studies.zones import staff_zone
 
@@ -51,3 +57,10 @@ def test_a_staff_page_takes_the_sites_zone_when_they_share_one() -> None:
     assert staff_zone(sites=[stanford, davis]) == LA
     assert staff_zone(sites=[stanford, boston]) == zoneinfo.ZoneInfo("UTC")
     assert staff_zone() == zoneinfo.ZoneInfo("UTC")
+
+
+def test_a_moment_stored_as_text_is_found_and_nothing_else() -> None:
+    assert stored_moment("2026-12-07T03:30:00+00:00") == SCREENED
+    for other in ("2026-12-07", "2026-12-07T03:30:00", "T", "enrolled", 42, None, "x" * 50):
+        assert stored_moment(other) is None
+    assert moment_text(SCREENED, "") == "2026-12-07 03:30 UTC+00:00"  # no zone: UTC, said so

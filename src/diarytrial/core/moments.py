@@ -23,9 +23,9 @@ def utc_offset_text(moment: dt.datetime) -> str:
 
 
 def in_zone(moment: dt.datetime, zone: zoneinfo.ZoneInfo | str | None) -> dt.datetime:
-    """`moment` (aware; a naive one is taken as UTC) seen in `zone` (UTC when None)."""
+    """`moment` (aware; a naive one is taken as UTC) seen in `zone` (UTC when None or empty)."""
     if isinstance(zone, str):
-        zone = zoneinfo.ZoneInfo(zone)
+        zone = zoneinfo.ZoneInfo(zone) if zone else None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone or UTC)
@@ -47,3 +47,16 @@ def zone_text(zone: zoneinfo.ZoneInfo | str | None, at: dt.datetime) -> str:
     """``America/Los_Angeles (UTC-08:00)``: the zone's name and its offset at `at`."""
     name = str(zone or UTC)
     return f"{name} ({utc_offset_text(in_zone(at, zone))})"
+
+
+def stored_moment(value: object) -> dt.datetime | None:
+    """The moment `value` holds when it is one as the audit trail stores it (ISO 8601 with a
+    date, a time and an offset, e.g. ``2026-12-07T03:30:00+00:00``); None for anything else
+    (a date, a number, words)."""
+    if not isinstance(value, str) or "T" not in value or len(value) > 40:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None

@@ -116,9 +116,7 @@ def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None)
         for role, user in staff.items():
             membership_grant(study=study, user=user, role=role, actor=admin)
         # The site team's daily digest at 07:30 in the clinic's zone (diarytrial worker sends it).
-        digest_schedule_set(
-            site=site, timezone_name="America/Los_Angeles", send_at=dt.time(7, 30), actor=admin
-        )
+        digest_schedule_set(site=site, send_at=dt.time(7, 30), actor=admin)
         for stratum in ("opioid_use=false", "opioid_use=true"):
             allocation_list_generate(
                 study=study, stratum=stratum, size=participants, seed=seed, actor=pharmacist

@@ -42,12 +42,18 @@ def phone_tryout(*, protocol: ProtocolFile, staff: dict[Role, User]) -> PhoneTry
     study = study_create_from_protocol(
         text=text, source="demo phone try-out", created_by=administrator
     )
+    zone = zone_where_it_is(20, timezone.now())  # the window (18:00-03:00) is open
+    # The site keeps the participant's zone, so its staff pages show the try-out's dates as the
+    # participant lives them (consent "today" is the day of their screening).
     site = site_create(
-        study=study, code="stanford", name="Stanford pain clinic", actor=administrator
+        study=study,
+        code="stanford",
+        name="Stanford pain clinic",
+        actor=administrator,
+        timezone=zone,
     )
     for role, user in staff.items():
         membership_grant(study=study, user=user, role=role, actor=administrator)
-    zone = zone_where_it_is(20, timezone.now())  # the window (18:00-03:00) is open
     participant = participant_screen(
         study=study,
         site=site,

@@ -21,6 +21,7 @@ from diarytrial.monitoring.selectors import (
 )
 from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
 from diarytrial.studies.models import Role, Site
+from diarytrial.studies.zones import staff_zone
 
 DASHBOARD_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
 """Who opens the study dashboard (others get 403, see the route matrix)."""
@@ -72,6 +73,7 @@ def study_dashboard_page(request: StudyRequest, study: str) -> HttpResponse:
         "monitoring/dashboard.html",
         {
             "dashboard": dashboard,
+            "page_zone": staff_zone(sites=sites),
             "form": form,
             "invalid": not valid,
             "chart": week_chart(dashboard.weeks),

@@ -16,6 +16,7 @@ from diarytrial.participants.selectors import participant_get
 from diarytrial.studies.access import StudyRequest, sites_visible_to
 from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.models import Role
+from diarytrial.studies.zones import page_site_set
 
 CARE_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
 """Who screens, enrols, randomizes, withdraws and records completion."""
@@ -29,10 +30,13 @@ REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
 def participant_of_reader(request: StudyRequest, code: str) -> Participant:
     """The participant `code` at one of the reader's sites; else ParticipantNotFoundError (404).
 
-    Every staff page of a participant finds them through this (the other apps' too)."""
-    return participant_get(
+    Every staff page of a participant finds them through this (the other apps' too), so the
+    page shows its times in the participant's site's zone (`page_site_set`)."""
+    participant = participant_get(
         study=request.study, code=code, sites=sites_visible_to(request.user, request.study)
     )
+    page_site_set(request, participant.site)
+    return participant
 
 
 def detail_url(participant: Participant) -> str:

@@ -56,7 +56,7 @@ def participant_get(
     """
     found = (
         participant_list(study=study, sites=sites)
-        .select_related("study", "protocol_version")
+        .select_related("study", "protocol_version", "site")
         .filter(code=code.strip().upper())
         .first()
     )

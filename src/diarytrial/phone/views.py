@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import zoneinfo
 from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec
 
@@ -172,8 +173,14 @@ def _page(
 ) -> HttpResponse:
     # keep_offline: the service worker keeps no page of a PIN-protected phone, and the page's
     # script drops copies kept before the PIN was set.
+    # page_zone: the phone shows times in the participant's own zone, and says so.
     context.update(
-        with_nav=True, with_script=True, nav=nav, page=nav, keep_offline=not device.has_pin
+        with_nav=True,
+        with_script=True,
+        nav=nav,
+        page=nav,
+        keep_offline=not device.has_pin,
+        page_zone=zoneinfo.ZoneInfo(device.participant.timezone),
     )
     return render(request, template, context)
 

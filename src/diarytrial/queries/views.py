@@ -51,15 +51,18 @@ from diarytrial.safety.forms import OTHER, AdverseEventChangeForm, AdverseEventF
 from diarytrial.safety.models import AdverseEvent
 from diarytrial.safety.selectors import adverse_event_list
 from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
+from diarytrial.studies.zones import page_site_set, staff_zone
 
 PAGE_SIZE = 50
 CORRECTABLE = (QueryKind.DIARY_ENTRY, QueryKind.ADVERSE_EVENT)
 
 
 def _query(request: StudyRequest, pk: int) -> DataQuery:
-    return query_get(
+    query = query_get(
         study=request.study, pk=pk, sites=sites_visible_to(request.user, request.study)
     )
+    page_site_set(request, query.participant.site)  # the page's times: in its site's zone
+    return query
 
 
 def query_url(query: DataQuery) -> str:
@@ -108,7 +111,13 @@ def query_list_page(request: StudyRequest, study: str) -> HttpResponse:
     return render(
         request,
         "queries/list.html",
-        {"form": form, "page": page, "rows": rows, "filters": filters.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "filters": filters.urlencode(),
+            "page_zone": staff_zone(sites=sites),
+        },
     )
 
 

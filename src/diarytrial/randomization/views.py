@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_POST, require_safe
 
@@ -45,6 +44,7 @@ from diarytrial.randomization.services import (
 from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
 from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.models import Role
+from diarytrial.studies.zones import staff_today
 
 REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
 """Refusals a person can act on: shown as a message on the page they came from."""
@@ -64,7 +64,7 @@ def pharmacy(request: StudyRequest, study: str) -> HttpResponse:
         "randomization/pharmacy.html",
         {
             "rows": dispensing_due(user=request.user, study=request.study),
-            "today": timezone.localdate(),
+            "today": staff_today(sites=sites_visible_to(request.user, request.study)),
             "allocation": allocation_list_summaries(study=request.study),
         },
     )

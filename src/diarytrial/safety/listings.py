@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from diarytrial.core.listing import csv_download, download_name, listing_page
@@ -30,6 +29,7 @@ from diarytrial.safety.selectors import (
 )
 from diarytrial.studies.access import ALL_ROLES, StudyRequest, sites_visible_to, study_role_required
 from diarytrial.studies.models import Site
+from diarytrial.studies.zones import staff_today
 
 
 def _visible_sites(request: StudyRequest) -> list[Site]:
@@ -37,7 +37,9 @@ def _visible_sites(request: StudyRequest) -> list[Site]:
 
 
 def _file_name(request: StudyRequest, what: str) -> str:
-    return download_name(study_slug=request.study.slug, what=what, day=timezone.localdate())
+    return download_name(
+        study_slug=request.study.slug, what=what, day=staff_today(sites=_visible_sites(request))
+    )
 
 
 # --- adverse events -------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ and in words (`audit.wording`)."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django import template
 
@@ -20,9 +21,17 @@ def changes_for(event: AuditEvent, unblinded: bool | None = False) -> list[dict[
     return redacted_changes(event, unblinded=bool(unblinded))
 
 
-@register.filter
-def worded_changes(event: AuditEvent, unblinded: bool | None = False) -> tuple[WordedChange, ...]:
-    """The changes of `event` in words, allocation hidden unless `unblinded`; reads nothing
-    from the database (one event at a time: labels from the apps' registered wording only)."""
-    reading = AuditReading(zone=None, unblinded=bool(unblinded), lookups=False)
+@register.simple_tag
+def worded_changes(
+    event: AuditEvent, unblinded: bool | None = False, zone: ZoneInfo | str | None = None
+) -> tuple[WordedChange, ...]:
+    """The changes of `event` in words, allocation hidden unless `unblinded`, moments in the
+    page's `zone` (UTC when the page gives none); reads nothing from the database (one event
+    at a time: labels from the apps' registered wording only).
+
+        {% worded_changes event unblinded page_zone as changes %}
+    """
+    if isinstance(zone, str):
+        zone = ZoneInfo(zone) if zone else None
+    reading = AuditReading(zone=zone, unblinded=bool(unblinded), lookups=False)
     return reading.word(event).changes

@@ -5,6 +5,8 @@
         -> <time datetime="...">2026-12-06 19:30 UTC-08:00</time>
     {{ participant.screened_at|day:page_zone }}
         -> <time datetime="...">2026-12-06</time>
+    {{ change.new|moment_or_value:page_zone }}
+        -> a moment the audit trail stored as text shown like `moment`; any other value as is
 
 `page_zone` is what the view puts in the context (``studies.zones.staff_zone`` for staff pages);
 the page states it (``{{ page_zone|zone_name }}``).
@@ -20,7 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from diarytrial.core.moments import day_text, in_zone, moment_text, zone_text
+from diarytrial.core.moments import day_text, in_zone, moment_text, stored_moment, zone_text
 
 register = template.Library()
 
@@ -51,3 +53,11 @@ def day(value: dt.datetime | None, zone: Zone) -> SafeString | str:
 def zone_name(zone: Zone, at: dt.datetime | None = None) -> str:
     """The zone's name with its offset now (or at `at`), for the page's "Times in ..." line."""
     return zone_text(zone, at or timezone.now())
+
+
+@register.filter
+def moment_or_value(value: object, zone: Zone) -> object:
+    """A moment stored as ISO 8601 text (an audit event's old or new value) shown like
+    `moment`; any other value unchanged."""
+    found = stored_moment(value)
+    return value if found is None else moment(found, zone)

@@ -45,11 +45,12 @@ def _zone_checked(name: str) -> str:
 
 @transaction.atomic
 def digest_schedule_set(
-    *, site: Site, timezone_name: str, send_at: dt.time, actor: User
+    *, site: Site, send_at: dt.time, actor: User, timezone_name: str | None = None
 ) -> DigestSchedule:
-    """Send `site`'s daily digest at `send_at` in `timezone_name` (administrators only)."""
+    """Send `site`'s daily digest at `send_at` in `timezone_name`, by default the site's own
+    zone (``Site.timezone``, the zone its staff pages show times in); administrators only."""
     require_role(actor, site.study, Role.ADMINISTRATOR)
-    zone = _zone_checked(timezone_name)
+    zone = _zone_checked(site.timezone if timezone_name is None else timezone_name)
     send_at = send_at.replace(second=0, microsecond=0, tzinfo=None)
     schedule = DigestSchedule.objects.select_for_update().filter(site=site).first()
     if schedule is None:

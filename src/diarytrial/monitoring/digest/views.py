@@ -53,7 +53,7 @@ def _page(
             else ScheduleForm(
                 initial={"timezone": schedule.timezone, "send_at": schedule.send_at}
                 if schedule
-                else {"send_at": "07:30"},
+                else {"timezone": site.timezone, "send_at": "07:30"},
                 prefix=f"site-{site.code}",
             )
         )

@@ -78,6 +78,7 @@ def queries_panel(
     return {
         "show": True,
         "request": request,
+        "page_zone": context.get("page_zone"),
         "participant": participant,
         "rows": [(query, query_about_words(query)) for query in queries],
         "raise_links": raise_links,

@@ -11,6 +11,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+from diarytrial.core.moments import moment_text
 from diarytrial.participants.errors import ReasonRequiredError
 from diarytrial.participants.models import Participant
 from diarytrial.participants.selectors import participant_protocol
@@ -59,6 +60,7 @@ def _notify_investigators(
     participant_code: str,
     actor: str,
     at: dt.datetime,
+    zone: str,
     reason: str,
     recipients: list[str],
 ) -> None:
@@ -69,7 +71,7 @@ def _notify_investigators(
             subject=f"[diarytrial] Emergency unblinding in {study_slug}: {participant_code}",
             message=(
                 f"Participant {participant_code} of study {study_slug} was unblinded in an "
-                f"emergency by {actor} at {at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC.\n\n"
+                f"emergency by {actor} at {moment_text(at, zone)} (the site's time).\n\n"
                 f"Reason: {reason}\n\n"
                 f"The allocation is not in this message: it was shown to {actor} only. The "
                 f"participant is flagged as unblinded for the analysis, and the unblinding is "
@@ -124,12 +126,14 @@ def participant_unblind_emergency(
     at = timezone.now()
     recipients = _investigator_emails(locked.study)
     study_slug, code, actor_name = locked.study.slug, locked.code, actor.get_username()
+    site_zone = locked.site.timezone
     transaction.on_commit(
         lambda: _notify_investigators(
             study_slug=study_slug,
             participant_code=code,
             actor=actor_name,
             at=at,
+            zone=site_zone,
             reason=text,
             recipients=recipients,
         )

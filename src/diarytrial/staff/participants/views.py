@@ -16,7 +16,6 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
@@ -64,6 +63,7 @@ from diarytrial.staff.participants.overview import (
 )
 from diarytrial.studies.access import ALL_ROLES, StudyRequest, sites_visible_to, study_role_required
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
+from diarytrial.studies.zones import staff_today
 
 Status = ParticipantStatus
 
@@ -137,7 +137,9 @@ def participant_csv(request: StudyRequest, study: str) -> HttpResponse:
         raise form.refusal()
     return csv_download(
         filename=download_name(
-            study_slug=request.study.slug, what="participants", day=timezone.localdate()
+            study_slug=request.study.slug,
+            what="participants",
+            day=staff_today(sites=sites_visible_to(request.user, request.study)),
         ),
         header=PARTICIPANT_COLUMNS,
         rows=participant_csv_cells(lines),
