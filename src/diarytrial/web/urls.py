@@ -33,6 +33,7 @@ urlpatterns = [
         include("diarytrial.diary.urls"),
     ),
     path("studies/<slug:study>/queries/", include("diarytrial.queries.urls")),
+    path("studies/<slug:study>/people/", include("diarytrial.staff.people.urls")),
     path("studies/<slug:study>/dashboard/", include("diarytrial.monitoring.urls")),
     path("studies/<slug:study>/", include("diarytrial.randomization.urls")),
     path("studies/<slug:study>/database/", include("diarytrial.exports.urls")),
