@@ -235,7 +235,7 @@ def invitation_token_hash(token: str) -> str:
 
 
 def _invitation_refusal(invitation: Invitation | None, now: dt.datetime) -> str | None:
-    """Why `invitation` cannot be used now, in words for the person who opened it; None if it can."""
+    """Why `invitation` cannot be used now, in words for its person; None when it can be."""
     if invitation is None:
         return (
             "This invitation link is not valid. Check that you opened the whole link from the "
@@ -284,9 +284,7 @@ def invitation_for_token(token: str) -> Invitation:
 
 def invitation_device(invitation: Invitation) -> TOTPDevice:
     """The two-step device the invited person sets up on the invitation's page (unconfirmed)."""
-    device = (
-        TOTPDevice.objects.filter(user=invitation.user, confirmed=False).order_by("pk").first()
-    )
+    device = TOTPDevice.objects.filter(user=invitation.user, confirmed=False).order_by("pk").first()
     if device is None:
         # Made with every invitation; gone only if removed since (a two-step reset).
         raise InvitationInvalidError(
@@ -572,7 +570,9 @@ def _check_account_administrable(
         )
     memberships = StudyMembership.objects.filter(user=user, active=True).select_related("study")
     elsewhere = sorted(
-        m.study.slug for m in memberships_current(memberships) if not is_administrator(actor, m.study)
+        m.study.slug
+        for m in memberships_current(memberships)
+        if not is_administrator(actor, m.study)
     )
     if elsewhere:
         raise StaffAccountError(

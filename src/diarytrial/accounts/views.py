@@ -210,9 +210,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         found = invitation_for_token(token)
         device = invitation_device(found)
     except InvitationInvalidError as error:
-        return render(
-            request, "accounts/invitation.html", {"refusal": error.message}, status=410
-        )
+        return render(request, "accounts/invitation.html", {"refusal": error.message}, status=410)
     form = InvitationForm(request.POST if request.method == "POST" else None)
     status = 200
     if form.is_valid():

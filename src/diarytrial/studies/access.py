@@ -15,8 +15,8 @@ Views use `study_role_required`; services and selectors call `require_role`,
 
 from __future__ import annotations
 
-import functools
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from typing import Concatenate, ParamSpec
 

@@ -279,9 +279,7 @@ def membership_grant(
             f"The account {user.get_username()!r} is deactivated: it can hold no role.",
             extra={"user": user.get_username()},
         )
-    membership = (
-        StudyMembership.objects.select_for_update().filter(study=study, user=user).first()
-    )
+    membership = StudyMembership.objects.select_for_update().filter(study=study, user=user).first()
     old: dict[str, object] = {"role": None, "sites": None, "ends_on": None, "active": None}
     if membership is None:
         membership = StudyMembership(study=study, user=user, role=role, ends_on=ends_on)
