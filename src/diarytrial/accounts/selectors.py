@@ -95,6 +95,9 @@ def _memberships(study: Study, **only: object) -> list[StudyMembership]:
     )
 
 
+_ID_LIMIT = 2**63  # ids are 64-bit: a larger number from an address is nobody
+
+
 def study_people(study: Study) -> list[Person]:
     """Everyone who holds or held a role in `study`, by username; a fixed number of queries
     (and one more per role that ends within a day, to read its sites' zone)."""
@@ -103,7 +106,7 @@ def study_people(study: Study) -> list[Person]:
 
 def study_person(study: Study, user_id: int) -> Person:
     """The member `user_id` of `study` (held, ended or revoked role); NotFoundError otherwise."""
-    found = _memberships(study, user_id=user_id)
+    found = _memberships(study, user_id=user_id) if 0 < user_id < _ID_LIMIT else []
     if not found:
         raise NotFoundError(
             f"Nobody with this number has a role in {study.slug!r}: choose them on the "

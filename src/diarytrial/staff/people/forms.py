@@ -16,6 +16,7 @@ class RoleFields(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
     sites = forms.ModelMultipleChoiceField(
         queryset=Site.objects.none(),
+        to_field_name="code",  # text, unlike ids: no number too large for the database
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="For a coordinator: the sites whose participants they see. None ticked: all "
