@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import zoneinfo
 from collections.abc import Callable, Iterable
 from typing import Concatenate, ParamSpec
 
@@ -50,7 +51,7 @@ def _active_user(user: AnyUser) -> User | None:
     return user
 
 
-def membership_zone(membership: StudyMembership) -> dt.tzinfo:
+def membership_zone(membership: StudyMembership) -> zoneinfo.ZoneInfo:
     """The zone whose days the membership's end date counts: its sites' (the study's when it
     lists none), or UTC when those sites are in different zones."""
     listed = list(membership.sites.all()) if membership.pk is not None else []

@@ -10,13 +10,21 @@ from django.db.models import QuerySet
 from diarytrial.studies.models import Role, Site, Study
 
 
+class SiteChoiceField(forms.ModelMultipleChoiceField[Site]):
+    """Sites as check boxes, each named and coded; the value is the code (text, unlike ids: no
+    number too large for the database)."""
+
+    def label_from_instance(self, obj: Site) -> str:
+        return f"{obj.name} ({obj.code})"
+
+
 class RoleFields(forms.Form):
     """A role, the sites it covers and its end date: for a grant, a change and an invitation."""
 
     role = forms.ChoiceField(choices=Role.choices)
-    sites = forms.ModelMultipleChoiceField(
+    sites = SiteChoiceField(
         queryset=Site.objects.none(),
-        to_field_name="code",  # text, unlike ids: no number too large for the database
+        to_field_name="code",
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="For a coordinator: the sites whose participants they see. None ticked: all "
@@ -33,9 +41,7 @@ class RoleFields(forms.Form):
     def __init__(self, *args: object, study: Study, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         sites: QuerySet[Site] = Site.objects.filter(study=study).order_by("code")
-        field = cast(forms.ModelMultipleChoiceField, self.fields["sites"])
-        field.queryset = sites
-        field.label_from_instance = lambda site: f"{site.name} ({site.code})"
+        cast(SiteChoiceField, self.fields["sites"]).queryset = sites
 
 
 class InviteForm(RoleFields):

@@ -32,7 +32,7 @@ from diarytrial.accounts.services import (
 )
 from diarytrial.core.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from diarytrial.staff.people.forms import GrantForm, InviteForm, ReasonForm, RoleChangeForm
-from diarytrial.studies.access import StudyRequest, study_role_required
+from diarytrial.studies.access import StudyRequest, membership_zone, study_role_required
 from diarytrial.studies.models import Role, Site
 from diarytrial.studies.services import membership_change, membership_grant, membership_revoke
 from diarytrial.studies.zones import staff_zone
@@ -61,12 +61,8 @@ def _person_url(request: StudyRequest, user: User | int) -> str:
 def _render(
     request: StudyRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    return render(
-        request,
-        template,
-        {"page_zone": _page_zone(request), **context},
-        status=status,
-    )
+    context.setdefault("page_zone", _page_zone(request))
+    return render(request, template, context, status=status)
 
 
 @require_safe
@@ -183,6 +179,8 @@ def _person_page(
             },
         )
     context = {
+        # The zone the role's last day is counted in: its sites'.
+        "page_zone": membership_zone(membership),
         "person": person,
         "role_form": role_form,
         "revoke_form": ReasonForm(prefix="revoke"),
