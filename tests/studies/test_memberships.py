@@ -8,11 +8,14 @@ import datetime as dt
 import pytest
 import time_machine
 from django.contrib.auth.models import User
-from tests.builders import make_member, make_site, make_study, make_user
+from tests.builders import make_member, make_participant, make_site, make_study, make_user
 
 from diarytrial.audit.models import AuditAction, AuditEvent
 from diarytrial.audit.selectors import audit_verify
 from diarytrial.core.errors import InvalidInputError, PermissionDeniedError
+from diarytrial.diary.notifications import site_coordinator_emails
+from diarytrial.monitoring.digest.selectors import digest_recipients
+from diarytrial.safety.notifications import investigator_emails
 from diarytrial.studies.access import (
     is_administrator,
     membership_of,
@@ -335,3 +338,27 @@ def test_an_ended_administrator_role_administers_nothing(study: Study, admin: Us
                 role=Role.COORDINATOR,
                 actor=temporary.user,
             )
+
+
+def test_a_role_past_its_last_day_gets_no_more_e_mail_about_participants(
+    study: Study, admin: User
+) -> None:
+    site = site_create(study=study, code="la", name="LA", actor=None, timezone=LA)
+    with time_machine.travel(SET_UP, tick=False):
+        for role, name in ((Role.INVESTIGATOR, "ivan"), (Role.COORDINATOR, "cora")):
+            user = make_user(username=name)
+            user.email = f"{name}@example.org"
+            user.save()
+            membership_grant(
+                study=study, user=user, role=role, sites=[site], ends_on=LAST_DAY, actor=admin
+            )
+        participant = make_participant(study=study, site=site)
+
+    with time_machine.travel(dt.datetime(2026, 12, 8, 7, 30, tzinfo=dt.UTC), tick=False):
+        assert investigator_emails(study) == ["ivan@example.org"]
+        assert site_coordinator_emails(participant) == ["cora@example.org"]
+        assert [u.username for u in digest_recipients(site=site)] == ["cora"]
+    with time_machine.travel(dt.datetime(2026, 12, 8, 8, 30, tzinfo=dt.UTC), tick=False):
+        assert investigator_emails(study) == []
+        assert site_coordinator_emails(participant) == []
+        assert digest_recipients(site=site) == []
