@@ -22,6 +22,7 @@ from diarytrial.accounts.services import (
     invitation_for_token,
     invitation_renew,
     invitation_token_hash,
+    invitation_url,
     sign_in_verify,
     user_deactivate,
     user_invite,
@@ -35,10 +36,6 @@ from diarytrial.studies.models import Role, Study, StudyMembership
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "a quiet harbour at dusk"
-
-
-def accept_url(token: str) -> str:
-    return f"https://trial.example.org/accounts/invitation/{token}/"
 
 
 @pytest.fixture
@@ -60,7 +57,7 @@ def invite(study: Study, admin: User, **kwargs: object) -> IssuedInvitation:
         "last_name": "Lee",
     }
     values.update(kwargs)
-    return user_invite(study=study, accept_url=accept_url, actor=admin, **values)  # type: ignore[arg-type]
+    return user_invite(study=study, actor=admin, **values)  # type: ignore[arg-type]
 
 
 def device_of(issued: IssuedInvitation) -> TOTPDevice:
@@ -94,7 +91,7 @@ def test_an_invitation_makes_the_account_the_role_and_sends_the_link(
     ]
     (message,) = mail.outbox
     assert message.to == ["cora@example.org"]
-    assert accept_url(issued.token) in message.body
+    assert invitation_url(issued.token) in message.body
     assert "72 hours" in message.body
     assert "coordinator" in message.body
 
@@ -200,7 +197,7 @@ def test_a_new_invitation_replaces_the_old_link(study: Study, admin: User) -> No
     first = invite(study, admin)
     membership = StudyMembership.objects.get(user=first.invitation.user)
 
-    second = invitation_renew(membership=membership, accept_url=accept_url, actor=admin)
+    second = invitation_renew(membership=membership, actor=admin)
 
     with pytest.raises(InvitationInvalidError, match="replaced by a newer one"):
         invitation_for_token(first.token)
@@ -215,7 +212,7 @@ def test_no_new_invitation_once_accepted(study: Study, admin: User) -> None:
     membership = StudyMembership.objects.get(user=issued.invitation.user)
 
     with pytest.raises(Exception, match="accepted their invitation already"):
-        invitation_renew(membership=membership, accept_url=accept_url, actor=admin)
+        invitation_renew(membership=membership, actor=admin)
 
 
 def test_a_deactivated_account_s_invitation_is_refused(study: Study, admin: User) -> None:

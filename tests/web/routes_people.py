@@ -37,7 +37,6 @@ def _invitation_url(world: MatrixWorld) -> str:
         username="invited",
         email="invited@example.org",
         role=Role.COORDINATOR,
-        accept_url=lambda token: token,
         actor=world.users[ADMINISTRATOR],
     )
     return reverse("accounts:invitation", kwargs={"token": issued.token})

@@ -79,17 +79,19 @@ def _context(browser: Any, live_server: Any, user: User | None = None) -> Any:
     return context
 
 
-def _step(page: Any, name: str) -> None:
-    """Picture the page, then require no axe-core violation on it."""
-    PICTURES.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(PICTURES / f"people-{name}.png"), full_page=True)
+def _step(page: Any, name: str, *, picture: bool = True) -> None:
+    """Picture the page (the guide shows each picture), then require no axe-core violation."""
+    if picture:
+        PICTURES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(PICTURES / f"people-{name}.png"), full_page=True)
     results = axe_playwright.Axe().run(page)
     assert results.violations_count == 0, (name, results.generate_report())
 
 
 def test_an_administrator_invites_a_coordinator_who_signs_in_with_a_code(
-    browser: Any, live_server: Any
+    browser: Any, live_server: Any, settings: Any
 ) -> None:
+    settings.SITE_URL = live_server.url  # where the invitation's link leads
     study = make_study()
     site_create(
         study=study,
@@ -115,7 +117,7 @@ def test_an_administrator_invites_a_coordinator_who_signs_in_with_a_code(
         with page.expect_navigation():
             page.get_by_role("link", name="People", exact=True).click()
         assert "ada" in page.locator("table").inner_text()
-        _step(page, "1-list")
+        _step(page, "list", picture=False)  # pictured, fuller, at the end
 
         # 2. The invitation: who, where to send it, which role at which site.
         with page.expect_navigation():
@@ -126,18 +128,18 @@ def test_an_administrator_invites_a_coordinator_who_signs_in_with_a_code(
         page.get_by_label("Last name").fill("Lee")
         page.get_by_role("combobox", name="Role").select_option(label="Coordinator")
         page.get_by_label("Stanford pain clinic (stanford)").check()
-        _step(page, "2-invite")
+        _step(page, "1-invite")
         with page.expect_navigation():
             page.get_by_role("button", name="Send the invitation").click()
         assert "cora is invited" in page.content()
         assert "not accepted yet" in page.content()
-        _step(page, "3-invited")
+        _step(page, "2-invited")
     finally:
         context.close()
 
     # 3. The coordinator opens the link from the e-mail, on their own computer.
     (message,) = mail.outbox
-    link = re.search(r"https?://\S+/accounts/invitation/\S+/", message.body)
+    link = re.search(rf"{re.escape(live_server.url)}/accounts/invitation/\S+/", message.body)
     assert link is not None
     cora = User.objects.get(username="cora")
     context = _context(browser, live_server)
@@ -150,7 +152,7 @@ def test_an_administrator_invites_a_coordinator_who_signs_in_with_a_code(
         page.get_by_label("Choose a password").fill(PASSWORD)
         page.get_by_label("Type the password again").fill(PASSWORD)
         page.get_by_label("Code from your authenticator app").fill(totp_code(device))
-        _step(page, "4-accept")
+        _step(page, "3-accept")
         with page.expect_navigation():
             page.get_by_role("button", name="Set my password and two-step sign-in").click()
         assert "/accounts/sign-in/" in page.url
@@ -164,7 +166,7 @@ def test_an_administrator_invites_a_coordinator_who_signs_in_with_a_code(
             page.get_by_role("button", name="Sign in").click()
         assert page.url.rstrip("/").endswith("/studies")
         assert "Coordinator" in page.content()
-        _step(page, "5-signed-in")
+        _step(page, "4-signed-in")
         with page.expect_navigation():
             page.get_by_role("link", name=study.title).first.click()
         assert "Coordinator" in page.locator("header").inner_text()
@@ -191,15 +193,15 @@ def test_an_administrator_invites_a_coordinator_who_signs_in_with_a_code(
         page.get_by_label("Boston clinic (boston)").check()
         page.get_by_label("Last day of the role").fill(last_day.isoformat())
         page.get_by_label("Reason").fill("covers Boston during the recruitment drive")
-        _step(page, "6-grant")
+        _step(page, "5-grant")
         with page.expect_navigation():
             page.get_by_role("button", name="Give the role").click()
         assert "dina is coordinator" in page.content()
         assert last_day.isoformat() in page.content()
-        _step(page, "7-granted")
+        _step(page, "6-granted")
         with page.expect_navigation():
             page.get_by_role("link", name="People of").click()
-        _step(page, "8-people")
+        _step(page, "7-people")
     finally:
         context.close()
     assert errors == []

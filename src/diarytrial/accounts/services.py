@@ -15,9 +15,9 @@ import hashlib
 import logging
 import math
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -217,8 +218,10 @@ INVITATION_LIFETIME_HOURS = 72
 INVITATION_LIFETIME = dt.timedelta(hours=INVITATION_LIFETIME_HOURS)
 _TOKEN_LENGTH_MAX = 100  # a token is 43 characters; longer is no token of ours
 
-AcceptUrl = Callable[[str], str]
-"""Given an invitation's token, the absolute address of its page (the view knows the host)."""
+
+def invitation_url(token: str) -> str:
+    """The address of the invitation's page, as the e-mail gives it (under ``SITE_URL``)."""
+    return f"{settings.SITE_URL}{reverse('accounts:invitation', kwargs={'token': token})}"
 
 
 @dataclass(frozen=True)
@@ -316,7 +319,7 @@ def _invitation_mail(*, address: str, url: str, study: Study, role: Role, invite
 
 
 def _invitation_issue(
-    *, user: User, study: Study, role: Role, actor: User | None, accept_url: AcceptUrl
+    *, user: User, study: Study, role: Role, actor: User | None
 ) -> IssuedInvitation:
     """A new invitation of `user` (earlier unused ones stop working), its device to set up, its
     INVITE event, and its e-mail once the transaction commits."""
@@ -355,7 +358,7 @@ def _invitation_issue(
             changes={"name": (None, device.name), "confirmed": (None, False)},
             reason="two-step set-up prepared for the invitation",
         )
-    url = accept_url(token)
+    url = invitation_url(token)
     invited_by = actor.get_username() if actor is not None else "The study's administrator"
     address = user.email
     transaction.on_commit(
@@ -423,7 +426,6 @@ def user_invite(
     username: str,
     email: str,
     role: Role,
-    accept_url: AcceptUrl,
     actor: User | None,
     first_name: str = "",
     last_name: str = "",
@@ -449,9 +451,7 @@ def user_invite(
         first_name=first_name.strip()[:150],
         last_name=last_name.strip()[:150],
     )
-    issued = _invitation_issue(
-        user=user, study=study, role=role, actor=actor, accept_url=accept_url
-    )
+    issued = _invitation_issue(user=user, study=study, role=role, actor=actor)
     membership_grant(
         study=study,
         user=user,
@@ -465,9 +465,7 @@ def user_invite(
 
 
 @transaction.atomic
-def invitation_renew(
-    *, membership: StudyMembership, accept_url: AcceptUrl, actor: User | None
-) -> IssuedInvitation:
+def invitation_renew(*, membership: StudyMembership, actor: User | None) -> IssuedInvitation:
     """Send a new invitation to a member who has not accepted theirs (expired, lost): the older
     link stops working. Refused once the account has a password, or is deactivated."""
     study, user = membership.study, membership.user
@@ -485,9 +483,7 @@ def invitation_renew(
             f"{user.get_username()} holds no current role in {study.slug!r}: grant one first.",
             extra={"user": user.get_username()},
         )
-    return _invitation_issue(
-        user=user, study=study, role=Role(membership.role), actor=actor, accept_url=accept_url
-    )
+    return _invitation_issue(user=user, study=study, role=Role(membership.role), actor=actor)
 
 
 def _password_problems(password: str, user: User) -> list[str]:

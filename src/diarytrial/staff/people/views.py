@@ -47,12 +47,6 @@ def _page_zone(request: StudyRequest) -> zoneinfo.ZoneInfo:
     return staff_zone(sites=Site.objects.filter(study=request.study))
 
 
-def _accept_url(request: StudyRequest) -> Callable[[str], str]:
-    return lambda token: request.build_absolute_uri(
-        reverse("accounts:invitation", kwargs={"token": token})
-    )
-
-
 def _person_url(request: StudyRequest, user: User | int) -> str:
     user_id = user if isinstance(user, int) else user.pk
     return reverse("people:person", kwargs={"study": request.study.slug, "user": user_id})
@@ -92,7 +86,6 @@ def invite(request: StudyRequest, study: str) -> HttpResponse:
                 role=Role(data["role"]),
                 sites=list(data["sites"]),
                 ends_on=data["ends_on"],
-                accept_url=_accept_url(request),
                 actor=request.user,
             )
         except REFUSALS as error:
@@ -295,9 +288,7 @@ def reinvite(request: StudyRequest, study: str, user: int) -> HttpResponse:
     """Send a new invitation to a member who has not accepted theirs."""
     found = study_person(request.study, user)
     try:
-        issued = invitation_renew(
-            membership=found.membership, accept_url=_accept_url(request), actor=request.user
-        )
+        issued = invitation_renew(membership=found.membership, actor=request.user)
     except REFUSALS as error:
         return _person_page(
             request, found, error=error.message, error_form="reinvite", status=error.http_status
