@@ -35,6 +35,12 @@ from diarytrial.studies.models import Role, Study, StudyMembership
 
 pytestmark = pytest.mark.django_db
 
+
+def later(days: int) -> dt.date:
+    """A day `days` ahead of the test's clock (tests run at any instant)."""
+    return timezone.now().date() + dt.timedelta(days=days)
+
+
 PASSWORD = "a quiet harbour at dusk"
 
 
@@ -69,7 +75,7 @@ def test_an_invitation_makes_the_account_the_role_and_sends_the_link(
 ) -> None:
     site = make_site(study=study)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        issued = invite(study, admin, sites=[site], ends_on=dt.date(2027, 12, 31))
+        issued = invite(study, admin, sites=[site], ends_on=later(300))
 
     user = issued.invitation.user
     assert (user.username, user.email, user.get_full_name()) == (
@@ -79,7 +85,7 @@ def test_an_invitation_makes_the_account_the_role_and_sends_the_link(
     )
     assert not user.has_usable_password()
     membership = StudyMembership.objects.get(user=user, study=study)
-    assert (membership.role, membership.ends_on) == (Role.COORDINATOR, dt.date(2027, 12, 31))
+    assert (membership.role, membership.ends_on) == (Role.COORDINATOR, later(300))
     assert list(membership.sites.all()) == [site]
     actions = list(
         AuditEvent.objects.filter(actor=admin).order_by("id").values_list("action", "object_type")

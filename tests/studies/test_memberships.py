@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 import time_machine
 from django.contrib.auth.models import User
+from django.utils import timezone
 from tests.builders import make_member, make_participant, make_site, make_study, make_user
 
 from diarytrial.audit.models import AuditAction, AuditEvent
@@ -36,6 +37,12 @@ from diarytrial.studies.services import (
 )
 
 pytestmark = pytest.mark.django_db
+
+
+def later(days: int) -> dt.date:
+    """A day `days` ahead of the test's clock (tests run at any instant)."""
+    return timezone.now().date() + dt.timedelta(days=days)
+
 
 LA = "America/Los_Angeles"
 SET_UP = dt.datetime(2026, 12, 1, 18, 0, tzinfo=dt.UTC)
@@ -70,7 +77,7 @@ def test_a_grant_is_one_grant_event_with_role_sites_and_last_day(study: Study, a
         user=newcomer,
         role=Role.COORDINATOR,
         sites=[site],
-        ends_on=dt.date(2027, 6, 30),
+        ends_on=later(200),
         actor=admin,
         reason="joins the Stanford team",
     )
@@ -85,7 +92,7 @@ def test_a_grant_is_one_grant_event_with_role_sites_and_last_day(study: Study, a
         "user": (None, "nina"),
         "role": (None, "coordinator"),
         "sites": (None, ["stanford"]),
-        "ends_on": (None, "2027-06-30"),
+        "ends_on": (None, later(200).isoformat()),
         "active": (None, True),
     }
     assert membership_of(newcomer, study) == membership
@@ -159,7 +166,7 @@ def test_a_change_records_old_and_new_values_and_nothing_when_nothing_changes(
         membership=membership,
         role=Role.INVESTIGATOR,
         sites=[boston],
-        ends_on=dt.date(2027, 1, 31),
+        ends_on=later(50),
         actor=admin,
         reason="promoted",
     )
@@ -168,7 +175,7 @@ def test_a_change_records_old_and_new_values_and_nothing_when_nothing_changes(
         membership=membership,
         role=Role.INVESTIGATOR,
         sites=[boston],
-        ends_on=dt.date(2027, 1, 31),
+        ends_on=later(50),
         actor=admin,
     )
 
@@ -178,11 +185,11 @@ def test_a_change_records_old_and_new_values_and_nothing_when_nothing_changes(
         "user": ("coordinator", "coordinator"),
         "role": ("coordinator", "investigator"),
         "sites": (["stanford"], ["boston"]),
-        "ends_on": (None, "2027-01-31"),
+        "ends_on": (None, later(50).isoformat()),
     }
     assert event.reason == "promoted"
     membership.refresh_from_db()
-    assert (membership.role, membership.ends_on) == (Role.INVESTIGATOR, dt.date(2027, 1, 31))
+    assert (membership.role, membership.ends_on) == (Role.INVESTIGATOR, later(50))
     assert list(membership.sites.all()) == [boston]
 
 
@@ -229,9 +236,7 @@ def test_the_last_administrator_is_kept(study: Study, admin: User) -> None:
     with pytest.raises(LastAdministratorError):
         membership_change(membership=last, role=Role.INVESTIGATOR, actor=root)
     with pytest.raises(LastAdministratorError):
-        membership_change(
-            membership=last, role=Role.ADMINISTRATOR, ends_on=dt.date(2027, 1, 1), actor=root
-        )
+        membership_change(membership=last, role=Role.ADMINISTRATOR, ends_on=later(30), actor=root)
 
     assert AuditEvent.objects.count() == count
     second = make_member(study=study, role=Role.ADMINISTRATOR, username="bea")
@@ -243,9 +248,7 @@ def test_an_administrator_with_an_end_date_does_not_count_as_the_one_kept(
     study: Study, admin: User
 ) -> None:
     temporary = make_member(study=study, role=Role.ADMINISTRATOR, username="tem")
-    membership_change(
-        membership=temporary, role=Role.ADMINISTRATOR, ends_on=dt.date(2027, 1, 1), actor=admin
-    )
+    membership_change(membership=temporary, role=Role.ADMINISTRATOR, ends_on=later(30), actor=admin)
     root = User.objects.create_superuser(username="root", password=None)
 
     with pytest.raises(LastAdministratorError):
@@ -263,9 +266,7 @@ def test_nobody_ends_their_own_administrator_role(study: Study, admin: User) -> 
     with pytest.raises(OwnAdministratorRoleError):
         membership_change(membership=own, role=Role.INVESTIGATOR, actor=admin)
     with pytest.raises(OwnAdministratorRoleError):
-        membership_change(
-            membership=own, role=Role.ADMINISTRATOR, ends_on=dt.date(2027, 1, 1), actor=admin
-        )
+        membership_change(membership=own, role=Role.ADMINISTRATOR, ends_on=later(30), actor=admin)
     # Sites mean nothing to an administrator's access: changing them takes nothing away.
     membership_change(
         membership=own, role=Role.ADMINISTRATOR, sites=[make_site(study=study)], actor=admin

@@ -5,6 +5,7 @@ no allocation."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -13,6 +14,7 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from tests.builders import (
     client_for,
@@ -30,6 +32,12 @@ from diarytrial.audit.models import AuditAction, AuditEvent
 from diarytrial.studies.models import Role, Site, Study, StudyMembership
 
 pytestmark = pytest.mark.django_db
+
+
+def later(days: int) -> dt.date:
+    """A day `days` ahead of the test's clock (tests run at any instant)."""
+    return timezone.now().date() + dt.timedelta(days=days)
+
 
 PASSWORD = "a quiet harbour at dusk"
 
@@ -105,7 +113,9 @@ def test_inviting_sends_the_link_and_the_link_sets_everything_up(
 ) -> None:
     site = make_site(study=study)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        response = browser.post(people(study, "invite/"), invite_form(site, ends_on="2027-06-30"))
+        response = browser.post(
+            people(study, "invite/"), invite_form(site, ends_on=later(200).isoformat())
+        )
 
     user = User.objects.get(username="cora")
     assert response.status_code == 302
@@ -113,7 +123,7 @@ def test_inviting_sends_the_link_and_the_link_sets_everything_up(
     person = browser.get(response["Location"]).content.decode()
     assert "cora is invited" in person
     assert "not accepted yet" in person
-    assert "2027-06-30" in person
+    assert later(200).isoformat() in person
     (message,) = mail.outbox
     link = re.search(r"https?://[^/\s]+(/accounts/invitation/[^/\s]+/)", message.body)
     assert link is not None
@@ -193,7 +203,12 @@ def test_granting_a_role_to_an_existing_account(study: Study, browser: Client) -
     unknown = browser.post(people(study, "grant/"), {"username": "nobody", "role": "statistician"})
     granted = browser.post(
         people(study, "grant/"),
-        {"username": "SAM", "role": "statistician", "ends_on": "2027-01-31", "reason": "audit"},
+        {
+            "username": "SAM",
+            "role": "statistician",
+            "ends_on": later(50).isoformat(),
+            "reason": "audit",
+        },
     )
     again = browser.post(people(study, "grant/"), {"username": "sam", "role": "investigator"})
 
@@ -201,7 +216,7 @@ def test_granting_a_role_to_an_existing_account(study: Study, browser: Client) -
     assert "No account has this username" in unknown.content.decode()
     assert granted.status_code == 302
     membership = StudyMembership.objects.get(study=study, user=sam)
-    assert (membership.role, str(membership.ends_on)) == ("statistician", "2027-01-31")
+    assert (membership.role, str(membership.ends_on)) == ("statistician", later(50).isoformat())
     assert again.status_code == 409
     assert "change that role instead" in again.content.decode()
 
@@ -231,7 +246,9 @@ def test_changing_and_revoking_a_role(study: Study, browser: Client, admin: User
     member = make_member(study=study, role=Role.COORDINATOR, username="cora")
     url = people(study, f"{member.user.pk}/")
 
-    changed = browser.post(url, {"role": "investigator", "ends_on": "2027-03-31", "reason": "x"})
+    changed = browser.post(
+        url, {"role": "investigator", "ends_on": later(100).isoformat(), "reason": "x"}
+    )
     no_reason = browser.post(url + "revoke/", {"revoke-reason": ""})
     revoked = browser.post(url + "revoke/", {"revoke-reason": "left the clinic"})
 
