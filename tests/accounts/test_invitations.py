@@ -287,3 +287,16 @@ class FailingBackend:
 
     def send_messages(self, messages: object) -> int:
         raise OSError("mail server down")
+
+
+def test_a_username_taken_between_the_check_and_the_insert_is_refused(
+    study: Study, admin: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from diarytrial.accounts import services
+
+    # As if another administrator's invitation of "ada" committed just after the check.
+    monkeypatch.setattr(services, "_clean_username", lambda username: username)
+
+    with pytest.raises(InvalidInputError, match="was taken a moment ago"):
+        invite(study, admin, username="ada", email="other@example.org")
+    assert not Invitation.objects.exists()

@@ -24,7 +24,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -444,13 +444,20 @@ def user_invite(
     _require_study_administrator(study, actor, "invite people to it")
     clean_username = _clean_username(username)
     clean_email = _clean_email(email)
-    user = User.objects.create_user(
-        username=clean_username,
-        email=clean_email,
-        password=None,
-        first_name=first_name.strip()[:150],
-        last_name=last_name.strip()[:150],
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the same username taken meanwhile is refused
+            user = User.objects.create_user(
+                username=clean_username,
+                email=clean_email,
+                password=None,
+                first_name=first_name.strip()[:150],
+                last_name=last_name.strip()[:150],
+            )
+    except IntegrityError:
+        raise InvalidInputError(
+            f"The username {clean_username!r} was taken a moment ago: choose another.",
+            extra={"field": "username"},
+        ) from None
     issued = _invitation_issue(user=user, study=study, role=role, actor=actor)
     membership_grant(
         study=study,

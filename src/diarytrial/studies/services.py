@@ -11,7 +11,7 @@ import datetime as dt
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -298,7 +298,15 @@ def membership_grant(
         }
         membership.role, membership.ends_on, membership.active = role, ends_on, True
     membership.full_clean(validate_unique=False)
-    membership.save()
+    try:
+        with transaction.atomic():  # a savepoint: a grant made meanwhile is a refusal, not a 500
+            membership.save()
+    except IntegrityError:
+        raise MembershipExistsError(
+            f"{user.get_username()} was given a role in {study.slug!r} a moment ago: change "
+            f"that role instead of granting another.",
+            extra={"study": study.slug, "user": user.get_username()},
+        ) from None
     membership.sites.set(chosen)
     _membership_check_end(membership, ends_on)
     audit_record(
