@@ -45,6 +45,7 @@ UNAUDITED_MODELS = frozenset(
         "audit.auditevent",
         "audit.auditchainhead",
         "accounts.signinattempt",
+        "accounts.invitation",  # in its user's events: invited, invitation accepted
         "diary.diaryanswer",  # in its entry's event, as answers.<item>
         "diary.sideeffectreport",  # in its entry's event, as side_effects.<id>
         "diary.diarysubmission",  # the upload's copy; its entry's event records the change

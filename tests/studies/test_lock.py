@@ -89,6 +89,7 @@ from diarytrial.studies.errors import (
 from diarytrial.studies.models import Role, Study
 from diarytrial.studies.services import (
     membership_grant,
+    membership_revoke,
     site_create,
     study_amend_protocol,
     study_lock,
@@ -183,9 +184,6 @@ WRITES: dict[str, Write] = {
     ),
     "site_create": lambda w: site_create(
         study=w.study, code="boston", name="Boston", actor=w.administrator
-    ),
-    "membership_grant": lambda w: membership_grant(
-        study=w.study, user=w.newcomer, role=Role.STATISTICIAN, actor=w.administrator
     ),
     # participants
     "participant_screen": lambda w: participant_screen(
@@ -381,13 +379,17 @@ def test_every_write_service_of_the_trials_apps_is_in_the_list() -> None:
         and not name.startswith("_")
         and hasattr(function, "__wrapped__")  # transaction.atomic: a write service
     }
-    # Taking a lost phone's access away and counting wrong PINs must work on a locked study.
+    # Taking a lost phone's access away and counting wrong PINs must work on a locked study;
+    # so must giving and taking away staff roles (access, not trial data).
     exempt = {
         "study_create_from_protocol",
         "study_lock",
         "study_unlock",
         "device_revoke",
         "device_pin_check",
+        "membership_grant",
+        "membership_change",
+        "membership_revoke",
     }
 
     assert public - exempt == set(WRITES)
@@ -416,6 +418,19 @@ def test_an_administrator_locks_and_unlocks_with_reasons_each_audited(world: Wor
     # The override's own fields are tested in tests/studies/test_lock_checklist.py.
     assert events[0].changes[0] == {"field": "locked_at", "old": None, "new": NOW.isoformat()}
     assert events[1].changes[0] == {"field": "locked_at", "old": NOW.isoformat(), "new": None}
+
+
+def test_roles_are_granted_and_revoked_on_a_locked_study(world: World) -> None:
+    _lock(world)
+
+    granted = membership_grant(
+        study=world.study, user=world.newcomer, role=Role.STATISTICIAN, actor=world.administrator
+    )
+    membership_revoke(membership=granted, actor=world.administrator, reason="left the team")
+
+    granted.refresh_from_db()
+    assert granted.active is False
+    assert audit_verify().ok
 
 
 def test_the_superuser_may_lock(world: World) -> None:

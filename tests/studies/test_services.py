@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.builders import make_protocol_text, make_study, make_user
+from tests.builders import make_member, make_protocol_text, make_study, make_user
 
 from diarytrial.core.errors import ApplicationError, InvalidInputError, ProtocolInvalidError
 from diarytrial.protocol import load_example, protocol_sha256
@@ -198,8 +198,8 @@ def test_sites_and_memberships_are_audited() -> None:
     from diarytrial.studies.models import Role
     from diarytrial.studies.services import membership_grant, site_create
 
-    admin = make_user(username="admin")
     study = make_study()
+    admin = make_member(study=study, role=Role.ADMINISTRATOR, username="admin").user
     site = site_create(study=study, code="stanford", name="Stanford", actor=admin)
     member = make_user(username="coordinator-a")
     membership = membership_grant(
@@ -211,4 +211,4 @@ def test_sites_and_memberships_are_audited() -> None:
     assert last.changes[1] == {"field": "role", "old": None, "new": "coordinator"}
     other = make_study(study_id="other")
     with pytest.raises(InvalidInputError, match="belongs to another study"):
-        membership_grant(study=other, user=member, role=Role.COORDINATOR, sites=[site], actor=admin)
+        membership_grant(study=other, user=member, role=Role.COORDINATOR, sites=[site], actor=None)

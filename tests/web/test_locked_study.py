@@ -6,10 +6,13 @@ action the services would refuse. What still works on a locked study is listed i
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.urls import Resolver404, resolve, reverse
 from django_otp.oath import totp
@@ -20,6 +23,7 @@ from tests.builders import (
     make_device,
     make_entry,
     make_participant,
+    make_totp_device,
     make_user,
 )
 from tests.web.matrix import ANONYMOUS, COLUMNS, MatrixWorld, build_world
@@ -41,6 +45,14 @@ ALLOWED_ACTIONS = {
     "exports:download": "exports read the locked data",
     "devices:revoke": "a lost phone is still taken away (device_revoke changes no trial data)",
     "phone:pin": "typing the PIN opens the phone; it changes no trial data",
+    "accounts:invitation": "an invited person's password and device, not trial data",
+    "people:invite": "staff accounts and roles are access, not trial data",
+    "people:grant": "roles are access, not trial data",
+    "people:person": "changing a role is access, not trial data",
+    "people:revoke": "a departing member's access is taken away whatever the lock",
+    "people:deactivate": "a departing member's account is closed whatever the lock",
+    "people:totp_reset": "a lost phone's two-step device is removed whatever the lock",
+    "people:reinvite": "a new invitation is access, not trial data",
 }
 """Every action a page of a locked study may still offer, and why it still works."""
 
@@ -280,3 +292,51 @@ def test_every_listed_action_is_a_route() -> None:
     assert set(ALLOWED_ACTIONS) - {"admin:logout"} <= routes  # the admin is one namespace
     assert routes >= WRITE_PAGES
     assert set(LINKS_STILL_OFFERED) <= WRITE_PAGES
+
+
+@pytest.mark.django_db
+def test_people_and_roles_are_managed_on_a_locked_study(
+    locked: MatrixWorld, django_capture_on_commit_callbacks: Any
+) -> None:
+    administrator = locked.clients[Role.ADMINISTRATOR.value]
+    people = f"/studies/{locked.study.slug}/people/"
+    coordinator = locked.users[Role.COORDINATOR.value]
+    investigator = locked.users[Role.INVESTIGATOR.value]
+    assert coordinator is not None
+    assert investigator is not None
+    make_totp_device(investigator)
+    make_user(username="late_member")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invited = administrator.post(
+            people + "invite/",
+            {"username": "newcomer", "email": "new@example.org", "role": "statistician"},
+        )
+    granted = administrator.post(
+        people + "grant/", {"username": "late_member", "role": "investigator"}
+    )
+    changed = administrator.post(f"{people}{coordinator.pk}/", {"role": "investigator"})
+    reset = administrator.post(
+        f"{people}{investigator.pk}/two-step-reset/", {"totp-reason": "lost"}
+    )
+    revoked = administrator.post(f"{people}{coordinator.pk}/revoke/", {"revoke-reason": "left"})
+    deactivated = administrator.post(
+        f"{people}{coordinator.pk}/deactivate/", {"deactivate-reason": "left"}
+    )
+
+    statuses = [r.status_code for r in (invited, granted, changed, reset, revoked, deactivated)]
+    assert statuses == [302] * 6
+    (message,) = mail.outbox
+    link = re.search(r"/accounts/invitation/[^/\s]+/", message.body)
+    assert link is not None
+    device = TOTPDevice.objects.get(user__username="newcomer")
+    code = f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+    accepted = Client().post(
+        link[0],
+        {
+            "password": "a long pass phrase 42",
+            "password_again": "a long pass phrase 42",
+            "code": code,
+        },
+    )
+    assert accepted.status_code == 302

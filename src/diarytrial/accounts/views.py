@@ -1,4 +1,5 @@
-"""Staff sign-in, sign-out and the TOTP page (set up an authenticator app, or give its code)."""
+"""Staff sign-in, sign-out, the TOTP page (set up an authenticator app, or give its code), and
+the invitation page (an invited person's password and authenticator app)."""
 
 from __future__ import annotations
 
@@ -20,18 +21,27 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from diarytrial.accounts.errors import SignInRefusedError, SignInThrottledError
-from diarytrial.accounts.forms import SignInForm, TotpCodeForm
+from diarytrial.accounts.errors import (
+    InvitationInvalidError,
+    SignInRefusedError,
+    SignInThrottledError,
+)
+from diarytrial.accounts.forms import InvitationForm, SignInForm, TotpCodeForm
 from diarytrial.accounts.middleware import session_is_verified
 from diarytrial.accounts.services import (
+    INVITATION_LIFETIME_HOURS,
+    invitation_accept,
+    invitation_device,
+    invitation_for_token,
     sign_in_verify,
     totp_device_confirm,
     totp_device_start,
     totp_devices_confirmed,
     totp_verify,
 )
-from diarytrial.core.errors import PermissionDeniedError
+from diarytrial.core.errors import InvalidInputError, PermissionDeniedError
 
 
 def request_ip_address(request: HttpRequest) -> str | None:
@@ -175,3 +185,63 @@ def admin_sign_in(request: HttpRequest) -> HttpResponse:
         )
     target = request.GET.get("next") or reverse("admin:index")
     return redirect_to_login(target, login_url=reverse("accounts:sign_in"))
+
+
+def _totp_qr(device: TOTPDevice) -> str:
+    # Drawn here as inline SVG: the secret never leaves the server for a QR service.
+    return str(
+        segno.make(device.config_url, error="m").svg_inline(
+            scale=5, border=2, title="QR code to scan with your authenticator app"
+        )
+    )
+
+
+@sensitive_post_parameters("password", "password_again", "code")
+@csrf_protect
+@never_cache
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """The link of an invitation: choose a password and set up the authenticator app, together.
+
+    Refused (410) with what to do when the link is unknown, used, replaced or expired; then
+    the person signs in on the sign-in page, with the code.
+    """
+    try:
+        found = invitation_for_token(token)
+        device = invitation_device(found)
+    except InvitationInvalidError as error:
+        return render(request, "accounts/invitation.html", {"refusal": error.message}, status=410)
+    form = InvitationForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if form.is_valid():
+        try:
+            user = invitation_accept(
+                token=token,
+                password=form.cleaned_data["password"],
+                code=form.cleaned_data["code"],
+            )
+        except InvitationInvalidError as error:
+            return render(
+                request, "accounts/invitation.html", {"refusal": error.message}, status=410
+            )
+        except InvalidInputError as error:
+            field = str(error.extra.get("field", ""))
+            form.add_error(field if field in form.fields else None, error.message)
+            status = error.http_status
+        else:
+            messages.success(
+                request,
+                f"Your account {user.get_username()} is ready. Sign in with your password and "
+                f"a code from your authenticator app.",
+            )
+            return redirect("accounts:sign_in")
+    elif form.is_bound:
+        status = 400
+    context = {
+        "form": form,
+        "invited": found.user,
+        "qr_svg": _totp_qr(device),
+        "secret": b32encode(device.bin_key).decode("ascii"),
+        "lifetime_hours": INVITATION_LIFETIME_HOURS,
+    }
+    return render(request, "accounts/invitation.html", context, status=status)

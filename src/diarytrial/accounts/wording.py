@@ -32,6 +32,9 @@ def register() -> None:
                 "is_active": "Active",
                 "first_name": "First name",
                 "last_name": "Last name",
+                "password": "Password",
+                "invitation": "Invitation",
+                "invitation_expires_at": "Invitation valid until",
             },
         )
     )

@@ -11,17 +11,18 @@ from django.core.mail import send_mail
 from django.db.models import Q
 
 from diarytrial.participants.models import Participant
+from diarytrial.studies.access import memberships_current
 from diarytrial.studies.models import Role, StudyMembership
 
 logger = logging.getLogger(__name__)
 
 
 def site_coordinator_emails(participant: Participant) -> list[str]:
-    """The addresses of the active coordinators who cover `participant`'s site.
+    """The addresses of the coordinators with a current role who cover `participant`'s site.
 
     A coordinator covers the sites their membership lists, or every site when it lists none.
     """
-    rows = (
+    memberships = (
         StudyMembership.objects.filter(
             study_id=participant.study_id,
             role=Role.COORDINATOR,
@@ -30,9 +31,10 @@ def site_coordinator_emails(participant: Participant) -> list[str]:
         )
         .filter(Q(sites=participant.site_id) | Q(sites__isnull=True))
         .exclude(user__email="")
-        .values_list("user__email", flat=True)
+        .select_related("user")
+        .distinct()
     )
-    return sorted(set(rows))
+    return sorted({m.user.email for m in memberships_current(memberships)})
 
 
 def very_unpleasant_notify(

@@ -16,7 +16,7 @@ from diarytrial.participants.selectors import participant_get
 from diarytrial.studies.access import StudyRequest, sites_visible_to
 from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.models import Role
-from diarytrial.studies.zones import page_site_set
+from diarytrial.studies.page_zone import page_site_set
 
 CARE_ROLES = (Role.COORDINATOR, Role.INVESTIGATOR)
 """Who screens, enrols, randomizes, withdraws and records completion."""

@@ -51,7 +51,8 @@ from diarytrial.safety.forms import OTHER, AdverseEventChangeForm, AdverseEventF
 from diarytrial.safety.models import AdverseEvent
 from diarytrial.safety.selectors import adverse_event_list
 from diarytrial.studies.access import StudyRequest, sites_visible_to, study_role_required
-from diarytrial.studies.zones import page_site_set, staff_zone
+from diarytrial.studies.page_zone import page_site_set
+from diarytrial.studies.zones import staff_zone
 
 PAGE_SIZE = 50
 CORRECTABLE = (QueryKind.DIARY_ENTRY, QueryKind.ADVERSE_EVENT)

@@ -8,21 +8,22 @@ import logging
 
 from django.core.mail import send_mail
 
+from diarytrial.studies.access import memberships_current
 from diarytrial.studies.models import Role, Study, StudyMembership
 
 logger = logging.getLogger(__name__)
 
 
 def investigator_emails(study: Study) -> list[str]:
-    """The addresses of the study's active investigators."""
-    rows = (
+    """The addresses of the study's investigators whose role is current (not past its end)."""
+    memberships = (
         StudyMembership.objects.filter(
             study=study, role=Role.INVESTIGATOR, active=True, user__is_active=True
         )
         .exclude(user__email="")
-        .values_list("user__email", flat=True)
+        .select_related("user")
     )
-    return sorted(set(rows))
+    return sorted({m.user.email for m in memberships_current(memberships)})
 
 
 def serious_event_notify(

@@ -4,14 +4,21 @@ A staff user acts in a study through their active ``StudyMembership``, which nam
 the sites it covers (all sites when it lists none). The Django superuser counts as an
 administrator of every study without a membership; being an administrator does not unblind.
 
+A role with an end date (``ends_on``) is held through that whole day, in the zone of the sites
+the role covers (``studies.zones.staff_zone``: the study's sites when it lists none; UTC when
+they are in different zones); from the next midnight there it grants nothing
+(`membership_ended`).
+
 Views use `study_role_required`; services and selectors call `require_role`,
 `sites_visible_to` and `is_unblinded` with the acting user.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
-from collections.abc import Callable
+import zoneinfo
+from collections.abc import Callable, Iterable
 from typing import Concatenate, ParamSpec
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -20,10 +27,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
+from django.utils import timezone
 
 from diarytrial.core.errors import NotSignedInError, PermissionDeniedError
 from diarytrial.studies.errors import StudyNotFoundError
 from diarytrial.studies.models import Role, Site, Study, StudyMembership
+from diarytrial.studies.zones import staff_zone
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -42,8 +51,42 @@ def _active_user(user: AnyUser) -> User | None:
     return user
 
 
+def membership_zone(membership: StudyMembership) -> zoneinfo.ZoneInfo:
+    """The zone whose days the membership's end date counts: its sites' (the study's when it
+    lists none), or UTC when those sites are in different zones."""
+    listed = list(membership.sites.all()) if membership.pk is not None else []
+    return staff_zone(sites=listed or Site.objects.filter(study_id=membership.study_id))
+
+
+def membership_today(membership: StudyMembership, now: dt.datetime | None = None) -> dt.date:
+    """Today's date where the membership's end date is counted (`membership_zone`)."""
+    return (now or timezone.now()).astimezone(membership_zone(membership)).date()
+
+
+def membership_ended(membership: StudyMembership, now: dt.datetime | None = None) -> bool:
+    """True once the membership's end date has passed in its zone (the end date is inclusive).
+
+    No zone is more than a day from UTC, so most end dates are decided without a query.
+    """
+    if membership.ends_on is None:
+        return False
+    utc_today = (now or timezone.now()).astimezone(dt.UTC).date()
+    if membership.ends_on > utc_today + dt.timedelta(days=1):
+        return False
+    if membership.ends_on < utc_today - dt.timedelta(days=1):
+        return True
+    return membership_today(membership, now) > membership.ends_on
+
+
+def memberships_current(
+    memberships: Iterable[StudyMembership], now: dt.datetime | None = None
+) -> list[StudyMembership]:
+    """The active memberships of `memberships` whose end date (if any) has not passed."""
+    return [m for m in memberships if m.active and not membership_ended(m, now)]
+
+
 def is_administrator(user: AnyUser, study: Study | None = None) -> bool:
-    """True for the superuser, and for an active administrator membership (of `study`, or of any).
+    """True for the superuser, and for a current administrator membership (of `study`, or of any).
 
     >>> is_administrator(AnonymousUser())
     False
@@ -56,7 +99,7 @@ def is_administrator(user: AnyUser, study: Study | None = None) -> bool:
     memberships = StudyMembership.objects.filter(user=active, role=Role.ADMINISTRATOR, active=True)
     if study is not None:
         memberships = memberships.filter(study=study)
-    return memberships.exists()
+    return bool(memberships_current(memberships))
 
 
 def _superuser_membership(user: User, study: Study) -> StudyMembership:
@@ -65,7 +108,8 @@ def _superuser_membership(user: User, study: Study) -> StudyMembership:
 
 
 def membership_of(user: AnyUser, study: Study) -> StudyMembership | None:
-    """`user`'s active membership of `study`; for a superuser without one, an administrator's.
+    """`user`'s current membership of `study` (active, end date not passed); for a superuser
+    without one, an administrator's.
 
     The superuser's membership is built in memory (its ``pk`` is None): read its ``role`` and
     ``study``; ask `sites_visible_to` for sites rather than its ``sites``.
@@ -78,6 +122,8 @@ def membership_of(user: AnyUser, study: Study) -> StudyMembership | None:
         .filter(study=study, user=active, active=True)
         .first()
     )
+    if membership is not None and membership_ended(membership):
+        membership = None
     if membership is None and active.is_superuser:
         return _superuser_membership(active, study)
     return membership
@@ -131,13 +177,14 @@ def is_unblinded(user: AnyUser, study: Study) -> bool:
 
 
 def studies_visible_to(user: AnyUser) -> QuerySet[Study]:
-    """The studies in which `user` has an active role; every study for the superuser."""
+    """The studies in which `user` has a current role; every study for the superuser."""
     active = _active_user(user)
     if active is None:
         return Study.objects.none()
     if active.is_superuser:
         return Study.objects.order_by("slug")
-    return Study.objects.filter(memberships__user=active, memberships__active=True).order_by("slug")
+    current = memberships_current(StudyMembership.objects.filter(user=active, active=True))
+    return Study.objects.filter(pk__in=[m.study_id for m in current]).order_by("slug")
 
 
 def admin_site_has_permission(request: HttpRequest) -> bool:

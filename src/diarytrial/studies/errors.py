@@ -61,3 +61,23 @@ class StudyNotReadyToLockError(ConflictError):
 
     code = "study_not_ready_to_lock"
     title = "Study not ready to lock"
+
+
+class MembershipExistsError(ConflictError):
+    """A role granted to a user who holds one in the study already: change that one instead."""
+
+    code = "membership_exists"
+
+
+class LastAdministratorError(ConflictError):
+    """A change that would leave a study without an administrator."""
+
+    code = "last_administrator"
+    title = "The study's last administrator"
+
+
+class OwnAdministratorRoleError(ConflictError):
+    """An administrator taking away (or ending) their own administrator role."""
+
+    code = "own_administrator_role"
+    title = "Your own administrator role"

@@ -11,7 +11,7 @@ import datetime as dt
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser, User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -19,9 +19,12 @@ from diarytrial.audit.models import AuditAction
 from diarytrial.audit.services import audit_record
 from diarytrial.core.errors import InvalidInputError, PermissionDeniedError, ProtocolInvalidError
 from diarytrial.protocol import ProtocolError, ProtocolFile, parse_protocol
-from diarytrial.studies.access import is_administrator
+from diarytrial.studies.access import is_administrator, membership_today
 from diarytrial.studies.errors import (
+    LastAdministratorError,
     LockReasonRequiredError,
+    MembershipExistsError,
+    OwnAdministratorRoleError,
     ProtocolAlreadyRecordedError,
     ProtocolStudyMismatchError,
     StudyAlreadyExistsError,
@@ -166,6 +169,89 @@ def site_create(
     return site
 
 
+# --- roles ---------------------------------------------------------------------------------------
+# Roles are access, not trial data: they are granted, changed and revoked on a locked study too
+# (a departing member's access must be taken away whatever the lock).
+
+
+def _membership_check_sites(study: Study, sites: list[Site]) -> None:
+    for site in sites:
+        if site.study_id != study.pk:
+            raise InvalidInputError(
+                f"site {site.code!r} belongs to another study than {study.slug!r}",
+                extra={"site": site.code},
+            )
+
+
+def _membership_check_actor(study: Study, actor: User | None) -> None:
+    # None is the command line or the system (the demo, the test builders).
+    if actor is not None and not is_administrator(actor, study):
+        raise PermissionDeniedError(
+            f"Only an administrator of study {study.slug!r} may grant, change or revoke roles.",
+            extra={"study": study.slug},
+        )
+
+
+def _membership_check_end(membership: StudyMembership, ends_on: dt.date | None) -> None:
+    if ends_on is None:
+        return
+    today = membership_today(membership)
+    if ends_on < today:
+        raise InvalidInputError(
+            f"The end date {ends_on:%Y-%m-%d} has passed already (today is {today:%Y-%m-%d} "
+            f"where the role is held). Give today or a later day; to take the role away now, "
+            f"revoke it.",
+            extra={"ends_on": ends_on.isoformat()},
+        )
+
+
+def _holds_administration(membership: StudyMembership) -> bool:
+    """A current administrator role without an end date: what keeps a study administered."""
+    return (
+        membership.active
+        and membership.role == Role.ADMINISTRATOR
+        and membership.ends_on is None
+        and membership.user.is_active
+    )
+
+
+def membership_check_administration_kept(
+    *, membership: StudyMembership, actor: User | None, what: str
+) -> None:
+    """Refuse a change that takes `membership`'s administrator role away (or gives it an end).
+
+    Nobody ends their own administrator role (OwnAdministratorRoleError), and a study keeps at
+    least one administrator whose role has no end date (LastAdministratorError). Called, with
+    the membership locked, before the change; `what` names the change in the message.
+    """
+    if not _holds_administration(membership):
+        return
+    study = membership.study
+    if actor is not None and actor.pk == membership.user_id:
+        raise OwnAdministratorRoleError(
+            f"You cannot {what} your own administrator role in {study.slug!r}: another "
+            f"administrator of the study has to do it.",
+            extra={"study": study.slug},
+        )
+    others = (
+        StudyMembership.objects.select_for_update()
+        .select_related("user")
+        .filter(study=study, role=Role.ADMINISTRATOR, active=True, ends_on__isnull=True)
+        .exclude(pk=membership.pk)
+    )
+    if not any(_holds_administration(other) for other in others):
+        raise LastAdministratorError(
+            f"{membership.user.get_username()} is the last administrator of {study.slug!r}: "
+            f"you cannot {what} that role. Make someone else an administrator (without an "
+            f"end date) first.",
+            extra={"study": study.slug, "user": membership.user.get_username()},
+        )
+
+
+def _sites_codes(sites: list[Site]) -> list[str]:
+    return sorted(site.code for site in sites)
+
+
 @transaction.atomic
 def membership_grant(
     *,
@@ -173,34 +259,176 @@ def membership_grant(
     user: User,
     role: Role,
     sites: list[Site] | None = None,
+    ends_on: dt.date | None = None,
     actor: User | None,
     reason: str = "",
 ) -> StudyMembership:
-    """Give `user` `role` in `study`, limited to `sites` (all sites when empty)."""
-    require_unlocked(study)
-    for site in sites or []:
-        if site.study_id != study.pk:
-            raise InvalidInputError(
-                f"site {site.code!r} belongs to another study than {study.slug!r}",
-                extra={"site": site.code},
-            )
-    membership = StudyMembership(study=study, user=user, role=role)
-    membership.full_clean()
-    membership.save()
-    membership.sites.set(sites or [])
+    """Give `user` `role` in `study`, limited to `sites` (all sites when empty), until `ends_on`
+    (inclusive; no end when None). One GRANT event.
+
+    A user whose role in the study was revoked gets it back this way. Refused: by someone who
+    is no administrator of the study (PermissionDeniedError), to a user who holds a role in
+    the study already (MembershipExistsError: change it instead), for a site of another study
+    or an end date already past (InvalidInputError), for a deactivated account.
+    """
+    _membership_check_actor(study, actor)
+    chosen = list(sites or [])
+    _membership_check_sites(study, chosen)
+    if not user.is_active:
+        raise InvalidInputError(
+            f"The account {user.get_username()!r} is deactivated: it can hold no role.",
+            extra={"user": user.get_username()},
+        )
+    membership = StudyMembership.objects.select_for_update().filter(study=study, user=user).first()
+    old: dict[str, object] = {"role": None, "sites": None, "ends_on": None, "active": None}
+    if membership is None:
+        membership = StudyMembership(study=study, user=user, role=role, ends_on=ends_on)
+    elif membership.active:
+        raise MembershipExistsError(
+            f"{user.get_username()} is {Role(membership.role).label.lower()} in "
+            f"{study.slug!r} already: change that role instead of granting another.",
+            extra={"study": study.slug, "user": user.get_username()},
+        )
+    else:
+        old = {
+            "role": membership.role,
+            "sites": _sites_codes(list(membership.sites.all())),
+            "ends_on": membership.ends_on,
+            "active": False,
+        }
+        membership.role, membership.ends_on, membership.active = role, ends_on, True
+    membership.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():  # a savepoint: a grant made meanwhile is a refusal, not a 500
+            membership.save()
+    except IntegrityError:
+        raise MembershipExistsError(
+            f"{user.get_username()} was given a role in {study.slug!r} a moment ago: change "
+            f"that role instead of granting another.",
+            extra={"study": study.slug, "user": user.get_username()},
+        ) from None
+    membership.sites.set(chosen)
+    _membership_check_end(membership, ends_on)
     audit_record(
         actor=actor,
-        action=AuditAction.CREATE,
+        action=AuditAction.GRANT,
         obj=membership,
         study_slug=study.slug,
         changes={
-            "user": (None, user.get_username()),
-            "role": (None, role.value),
-            "sites": (None, sorted(site.code for site in sites or [])),
+            "user": (None if old["role"] is None else user.get_username(), user.get_username()),
+            "role": (old["role"], role.value),
+            "sites": (old["sites"], _sites_codes(chosen)),
+            "ends_on": (old["ends_on"], ends_on),
+            "active": (old["active"], True),
         },
-        reason=reason,
+        reason=reason.strip(),
     )
     return membership
+
+
+@transaction.atomic
+def membership_change(
+    *,
+    membership: StudyMembership,
+    role: Role,
+    sites: list[Site] | None = None,
+    ends_on: dt.date | None = None,
+    actor: User | None,
+    reason: str = "",
+) -> StudyMembership:
+    """Change a held role: its role, sites and end date. One GRANT event with the old and new
+    values; nothing is recorded when nothing changes.
+
+    Refused as `membership_grant` refuses, for a revoked role (grant it again instead), and by
+    `membership_check_administration_kept` when it takes an administrator role away.
+    """
+    locked = (
+        StudyMembership.objects.select_for_update()
+        .select_related("study", "user")
+        .get(pk=membership.pk)
+    )
+    study = locked.study
+    _membership_check_actor(study, actor)
+    chosen = list(sites or [])
+    _membership_check_sites(study, chosen)
+    if not locked.active:
+        raise InvalidInputError(
+            f"The role of {locked.user.get_username()} in {study.slug!r} was revoked: grant "
+            f"one again instead.",
+            extra={"study": study.slug, "user": locked.user.get_username()},
+        )
+    before_sites = _sites_codes(list(locked.sites.all()))
+    changes: dict[str, tuple[object, object]] = {}
+    if locked.role != role:
+        changes["role"] = (locked.role, role.value)
+    if before_sites != _sites_codes(chosen):
+        changes["sites"] = (before_sites, _sites_codes(chosen))
+    if locked.ends_on != ends_on:
+        changes["ends_on"] = (locked.ends_on, ends_on)
+        _membership_check_end(locked, ends_on)
+    if not changes:
+        return locked
+    if "role" in changes or "ends_on" in changes:
+        membership_check_administration_kept(membership=locked, actor=actor, what="change")
+    locked.role, locked.ends_on = role, ends_on
+    locked.full_clean(validate_unique=False)
+    locked.save(update_fields=["role", "ends_on"])
+    locked.sites.set(chosen)
+    audit_record(
+        actor=actor,
+        action=AuditAction.GRANT,
+        obj=locked,
+        study_slug=study.slug,
+        changes={"user": (locked.user.get_username(), locked.user.get_username()), **changes},
+        reason=reason.strip(),
+    )
+    return locked
+
+
+@transaction.atomic
+def membership_revoke(
+    *, membership: StudyMembership, actor: User | None, reason: str
+) -> StudyMembership:
+    """Take a role away, saying why: from now on it grants nothing. One REVOKE event.
+
+    The row stays (the trail names it); the role can be granted again. Refused without a
+    reason (InvalidInputError), for a role revoked already, and by
+    `membership_check_administration_kept`.
+    """
+    locked = (
+        StudyMembership.objects.select_for_update()
+        .select_related("study", "user")
+        .get(pk=membership.pk)
+    )
+    study = locked.study
+    _membership_check_actor(study, actor)
+    text = reason.strip()
+    if not text:
+        raise InvalidInputError(
+            "Say why the role is revoked: the reason is kept in the audit trail."
+        )
+    if not locked.active:
+        raise InvalidInputError(
+            f"The role of {locked.user.get_username()} in {study.slug!r} is revoked already.",
+            extra={"study": study.slug, "user": locked.user.get_username()},
+        )
+    membership_check_administration_kept(membership=locked, actor=actor, what="revoke")
+    locked.active = False
+    locked.save(update_fields=["active"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.REVOKE,
+        obj=locked,
+        study_slug=study.slug,
+        changes={
+            "user": (locked.user.get_username(), locked.user.get_username()),
+            "role": (locked.role, locked.role),
+            "active": (True, False),
+        },
+        reason=text,
+    )
+    membership.active = False
+    return locked
 
 
 # --- database lock ------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "diarytrial.studies.zones.page_zone_context",
+                "diarytrial.studies.page_zone.page_zone_context",
             ],
         },
     },

@@ -34,6 +34,7 @@ urlpatterns = [
     ),
     path("studies/<slug:study>/queries/", include("diarytrial.queries.urls")),
     path("studies/<slug:study>/audit/", include("diarytrial.staff.audit.urls")),
+    path("studies/<slug:study>/people/", include("diarytrial.staff.people.urls")),
     path("studies/<slug:study>/dashboard/", include("diarytrial.monitoring.urls")),
     path("studies/<slug:study>/", include("diarytrial.randomization.urls")),
     path("studies/<slug:study>/database/", include("diarytrial.exports.urls")),

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from diarytrial.monitoring.models import DigestDelivery, DigestSchedule, DigestSubscription
 from diarytrial.monitoring.selectors import positions_now
+from diarytrial.studies.access import memberships_current
 from diarytrial.studies.models import Role, Site, Study, StudyMembership
 from diarytrial.studies.readiness import ReadinessItem, lock_readiness
 
@@ -46,7 +47,11 @@ def digest_recipients(*, site: Site) -> list[User]:
         .distinct()
         .order_by("user__username")
     )
-    return [membership.user for membership in memberships if digest_subscribed(membership)]
+    return [
+        membership.user
+        for membership in memberships_current(memberships)
+        if digest_subscribed(membership)
+    ]
 
 
 @dataclass(frozen=True)

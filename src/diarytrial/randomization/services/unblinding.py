@@ -25,7 +25,7 @@ from diarytrial.randomization.errors import (
 from diarytrial.randomization.models import (
     AllocationSlot,
 )
-from diarytrial.studies.access import require_role
+from diarytrial.studies.access import memberships_current, require_role
 from diarytrial.studies.models import Role, Study, StudyMembership
 from diarytrial.studies.services import require_unlocked
 
@@ -44,14 +44,14 @@ class EmergencyUnblinding:
 
 
 def _investigator_emails(study: Study) -> list[str]:
-    emails = (
+    memberships = (
         StudyMembership.objects.filter(
             study=study, role=Role.INVESTIGATOR, active=True, user__is_active=True
         )
         .exclude(user__email="")
-        .values_list("user__email", flat=True)
+        .select_related("user")
     )
-    return sorted(set(emails))
+    return sorted({m.user.email for m in memberships_current(memberships)})
 
 
 def _notify_investigators(

@@ -10,7 +10,12 @@ from django.db.models import Prefetch
 from diarytrial.audit.models import AuditEvent
 from diarytrial.audit.selectors import audit_history
 from diarytrial.participants.selectors import StatusCount, participant_status_counts
-from diarytrial.studies.access import is_unblinded, sites_visible_to, studies_visible_to
+from diarytrial.studies.access import (
+    is_unblinded,
+    memberships_current,
+    sites_visible_to,
+    studies_visible_to,
+)
 from diarytrial.studies.models import ProtocolVersion, Role, Site, Study, StudyMembership
 
 
@@ -70,7 +75,7 @@ def study_overview(*, study: Study, user: User) -> StudyOverview:
     versions = list(
         ProtocolVersion.objects.filter(study=study).select_related("created_by").order_by("number")
     )
-    memberships = list(
+    memberships = memberships_current(
         StudyMembership.objects.filter(study=study, active=True)
         .select_related("user")
         .prefetch_related(Prefetch("sites", queryset=Site.objects.order_by("code")))

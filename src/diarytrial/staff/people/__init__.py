@@ -1,0 +1,1 @@
+"""The administrator's pages of a study's people: invitations, roles, accounts."""
