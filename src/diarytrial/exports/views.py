@@ -27,7 +27,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from diarytrial.core.errors import ConflictError, InvalidInputError
+from diarytrial.core.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from diarytrial.dataset import write_dataset
 from diarytrial.exports.forms import (
     CasebookSignForm,
@@ -258,14 +258,16 @@ def casebook(request: StudyRequest, study: str, participant: str) -> HttpRespons
     """A participant's casebook: what it holds, its sign-offs (each checked against the data
     now), and for an investigator, while the database is open, the form to sign it off."""
     found = participant_of_reader(request, participant)
-    may_sign = request.membership.role == Role.INVESTIGATOR and request.study.locked_at is None
+    investigator = request.membership.role == Role.INVESTIGATOR
     posted = request.method == "POST"
-    form = CasebookSignForm(request.POST if posted and may_sign else None, signer=request.user)
-    if posted and not may_sign:
-        form.add_error(
-            None, "Only an investigator signs off a casebook, while the database is open."
+    if posted and not investigator:
+        raise PermissionDeniedError(
+            "Only an investigator signs off a casebook; you can read its signatures here.",
+            extra={"participant": found.code},
         )
-    elif form.is_valid():
+    may_sign = investigator and request.study.locked_at is None
+    form = CasebookSignForm(request.POST if posted else None, signer=request.user)
+    if form.is_valid():
         try:
             casebook_sign(participant=found, credentials=form.credentials())
         except REFUSALS as error:
@@ -297,5 +299,4 @@ def casebook(request: StudyRequest, study: str, participant: str) -> HttpRespons
             },
             "page_zone": staff_zone(site=found.site),
         },
-        status=403 if posted and not may_sign else 200,
     )

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from diarytrial.core.errors import NotFoundError
+from diarytrial.core.errors import NotFoundError, PermissionDeniedError
 from diarytrial.diary.selectors import diary_entry_get
 from diarytrial.participants.models import Participant
 from diarytrial.participants.pages import CARE_ROLES, REFUSALS, detail_url, participant_of_reader
@@ -123,19 +123,15 @@ def adverse_event_page(
     investigator signs it off here, with password (and code) and the meaning of the signature."""
     found = participant_of_reader(request, participant)
     current = _event(found, event)
-    may_sign = (
-        request.membership.role == Role.INVESTIGATOR
-        and current.status == "recorded"
-        and request.study.locked_at is None
-    )
-    form = AdverseEventSignForm(_posted(request) if may_sign else None, signer=request.user)
-    if request.method == "POST" and not may_sign:
-        form.add_error(
-            None,
-            "Only an investigator signs off an adverse event that is recorded, while the "
-            "database is open.",
+    investigator = request.membership.role == Role.INVESTIGATOR
+    if request.method == "POST" and not investigator:
+        raise PermissionDeniedError(
+            "Only an investigator signs off an adverse event; you can read its signatures here.",
+            extra={"participant": found.code, "event": event},
         )
-    elif form.is_valid():
+    may_sign = investigator and current.status == "recorded" and request.study.locked_at is None
+    form = AdverseEventSignForm(_posted(request), signer=request.user)
+    if form.is_valid():
         try:
             adverse_event_sign(event=current, participant=found, credentials=form.credentials())
         except REFUSALS as error:
@@ -160,7 +156,6 @@ def adverse_event_page(
             "signatures": signatures,
             "page_zone": staff_zone(site=found.site),
         },
-        status=403 if request.method == "POST" and not may_sign else 200,
     )
 
 
