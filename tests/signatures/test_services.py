@@ -81,7 +81,9 @@ def _investigator(study: Study, *, name: str = "dr-ines") -> User:
     return user
 
 
-def _as(user: User, *, password: str = PASSWORD, code: str = "", meaning: str = "approved"):  # type: ignore[no-untyped-def]
+def _as(
+    user: User, *, password: str = PASSWORD, code: str = "", meaning: str = "approved"
+) -> SigningCredentials:
     return SigningCredentials(signer=user, password=password, code=code, meaning=meaning)
 
 
