@@ -1,6 +1,6 @@
 """The database lock in the export's metadata: ``datapackage.json``'s provenance says when the
 database was locked and, when it was locked with items of the checklist open, the override
-reason and the counts (docs/dataset.md)."""
+reason and the counts (docs/dataset.md); and the electronic signatures, with their state."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.builders import LEFT_OPEN
+from django.contrib.auth.models import User
+from tests.builders import LEFT_OPEN, make_adverse_event, make_member
 from tests.exports.trial import Trial, make_trial
 
 from diarytrial.audit.models import AuditAction, AuditEvent
 from diarytrial.dataset import read_dataset, write_dataset
 from diarytrial.exports.services import dataset_export, study_unblind
+from diarytrial.exports.signing import casebook_sign, study_lock_signed
+from diarytrial.safety.signing import adverse_event_sign
+from diarytrial.signatures.services import SigningCredentials
+from diarytrial.studies.models import Role
 from diarytrial.studies.services import study_unlock
 
 pytestmark = pytest.mark.django_db
@@ -65,3 +70,52 @@ def test_after_an_unlock_the_metadata_no_longer_claims_a_lock(trial: Trial, tmp_
     dataset = dataset_export(study=trial.study, actor=trial.coordinator, blinded=True)
 
     assert "database_lock" not in dataset.provenance
+
+
+def test_the_signatures_are_in_the_metadata_with_their_state_now(
+    trial: Trial, tmp_path: Path
+) -> None:
+    """The lock's signature and the sign-offs of the exported participants, each with its
+    state when exported; a coordinator's export holds only their sites' sign-offs."""
+    password = "sign 4 export"
+    investigator = make_member(
+        study=trial.study, role=Role.INVESTIGATOR, username="dr-x", password=password
+    ).user
+    administrator = make_member(
+        study=trial.study, role=Role.ADMINISTRATOR, username="ada", password=password
+    ).user
+
+    def signing(user: User) -> SigningCredentials:
+        return SigningCredentials(signer=user, password=password, code="", meaning="approved")
+
+    here, there = (
+        trial.participants[0],
+        next(p for p in trial.participants if p.site_id != trial.participants[0].site_id),
+    )
+    event = make_adverse_event(participant=here)
+    adverse_event_sign(event=event, participant=here, credentials=signing(investigator))
+    casebook_sign(participant=there, credentials=signing(investigator))
+    make_adverse_event(participant=there, term="Nausea", side_effect="nausea")  # after it
+    study_lock_signed(
+        study=trial.study,
+        reason="end",
+        override_reason=LEFT_OPEN,
+        credentials=signing(administrator),
+    )
+
+    dataset = dataset_export(study=trial.study, actor=trial.statistician, blinded=True)
+    write_dataset(dataset, tmp_path)
+    signed = _descriptor(tmp_path)["diarytrial"]["provenance"]["signatures"]  # type: ignore[index]
+
+    assert [(s["act"], s["participant"], s["state"]) for s in signed] == [
+        ("adverse_event", here.code, "valid"),
+        ("casebook", there.code, "invalid"),
+        ("database_lock", "", "valid"),
+    ]
+    assert signed[0]["printed_name"] == "dr-x"
+    assert signed[0]["meaning"] == "Approved"
+    assert len(signed[0]["content_sha256"]) == 64
+    assert read_dataset(tmp_path).provenance["signatures"] == signed  # it validates
+    mine = dataset_export(study=trial.study, actor=trial.coordinator, blinded=True)
+    codes = {s["participant"] for s in mine.provenance["signatures"]}
+    assert codes == {here.code if here.site_id == trial.sites[0].pk else there.code, ""}

@@ -162,13 +162,18 @@ def page_urls(trial: Trial) -> dict[str, str]:
         "safety:dose_change": of("safety:dose_change", trial.first),
     }
     event = adverse_event_list(participant=trial.first)[0]
-    for name in ("safety:adverse_event_change", "safety:adverse_event_remove"):
+    for name in (
+        "safety:adverse_event",
+        "safety:adverse_event_change",
+        "safety:adverse_event_remove",
+    ):
         urls[name] = reverse(
             name, kwargs={**study, "participant": trial.first.code, "event": event.pk}
         )
     for name in registered_routes():
-        if name.startswith(("randomization:", "exports:")):
+        if name.startswith(("randomization:", "exports:")) and name != "exports:casebook":
             urls[name] = reverse(name, kwargs=study)
+    urls["exports:casebook"] = of("exports:casebook", trial.first)
     urls["randomization:allocation_list"] += "?stratum=opioid_use%3Dfalse"
     start = trial.first.start_date
     assert start is not None

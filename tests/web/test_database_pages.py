@@ -38,8 +38,11 @@ def study() -> Study:
     return study
 
 
-def client(study: Study, role: Role) -> Client:
-    return client_for(make_member(study=study, role=role).user)
+PASSWORD = "lock and key 42"
+
+
+def client(study: Study, role: Role, password: str | None = None) -> Client:
+    return client_for(make_member(study=study, role=role, password=password).user)
 
 
 def page(study: Study, action: str = "") -> str:
@@ -51,28 +54,58 @@ def errors_of(html: str) -> list[str]:
     return re.findall(r"<li>([^<]*)</li>", "".join(lists))
 
 
-def test_the_administrator_locks_and_unlocks_with_a_reason(study: Study) -> None:
-    administrator = client(study, Role.ADMINISTRATOR)
+def test_the_administrator_locks_and_unlocks_with_a_reason_and_signs(study: Study) -> None:
+    administrator = client(study, Role.ADMINISTRATOR, password=PASSWORD)
+    sign = {"password": PASSWORD, "meaning": "approved"}
 
-    refused = administrator.post(page(study, "lock/"), {"reason": ""})
+    form = administrator.get(page(study)).text
+    refused = administrator.post(page(study, "lock/"), {"reason": "", **sign})
+    unsigned = administrator.post(
+        page(study, "lock/"), {"reason": "Last participant checked", "override_reason": LEFT_OPEN}
+    )
     locked = administrator.post(
         page(study, "lock/"),
-        {"reason": "Last participant checked", "override_reason": LEFT_OPEN},
+        {"reason": "Last participant checked", "override_reason": LEFT_OPEN, **sign},
     )
     study.refresh_from_db()
     locked_page = administrator.get(locked["Location"]).text
-    unlocked = administrator.post(page(study, "unlock/"), {"reason": "Query on P-1"})
+    unlocked = administrator.post(page(study, "unlock/"), {"reason": "Query on P-1", **sign})
 
+    assert "Your electronic signature" in form
+    assert "Signing as <strong>administrator</strong>" in form
     assert "Say why." in errors_of(refused.text)
+    assert "Choose what your signature means." in errors_of(unsigned.text)
+    assert "Enter your password to sign." in errors_of(unsigned.text)
     assert locked.status_code == 302
     assert study.locked_at is not None
     assert "The database is locked" in locked_page
-    assert "Unlock</button>" in locked_page
+    assert "Sign and unlock</button>" in locked_page
+    assert "Signatures of the lock and unlock" in locked_page
+    assert "<strong>Approved</strong> by administrator" in locked_page
     assert unlocked.status_code == 302
     study.refresh_from_db()
     assert study.locked_at is None
     events = AuditEvent.objects.filter(action__in=[AuditAction.LOCK, AuditAction.UNLOCK])
     assert [e.reason for e in events.order_by("id")] == ["Last participant checked", "Query on P-1"]
+    assert AuditEvent.objects.filter(action=AuditAction.SIGN).count() == 2
+
+
+def test_a_wrong_password_does_not_lock_and_says_so(study: Study) -> None:
+    administrator = client(study, Role.ADMINISTRATOR, password=PASSWORD)
+    refused = administrator.post(
+        page(study, "lock/"),
+        {
+            "reason": "Last participant checked",
+            "override_reason": LEFT_OPEN,
+            "password": "not it",
+            "meaning": "approved",
+        },
+    )
+    assert refused.status_code == 200
+    assert "the password or the code is not right" in refused.text
+    study.refresh_from_db()
+    assert study.locked_at is None
+    assert AuditEvent.objects.filter(action=AuditAction.SIGN_FAILED).count() == 1
 
 
 def test_a_locked_study_refuses_changes_on_the_forms(study: Study) -> None:

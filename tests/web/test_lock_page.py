@@ -40,8 +40,13 @@ def sites(study: Study) -> tuple[Site, Site]:
     return make_site(study=study, code="north"), make_site(study=study, code="south")
 
 
+PASSWORD = "lock and key 42"
+SIGN = {"password": PASSWORD, "meaning": "approved"}
+"""The administrator's signature on a lock: the password and the meaning."""
+
+
 def _client(study: Study, role: Role, sites: list[Site] | None = None) -> Client:
-    return client_for(make_member(study=study, role=role, sites=sites).user)
+    return client_for(make_member(study=study, role=role, sites=sites, password=PASSWORD).user)
 
 
 def _page(study: Study, action: str = "database") -> str:
@@ -93,7 +98,7 @@ def test_the_checklist_counts_each_item_links_it_and_offers_the_override(
     assert "The study is not ready to lock:" in html
     assert "2 participants neither completed nor withdrawn" in html
     assert 'name="override_reason"' in html
-    assert "Lock with items open</button>" in html
+    assert "Sign and lock with items open</button>" in html
     # The administrator may not open the side-effects page: no link to it.
     assert reverse("side_effects:list", kwargs={"study": study.slug}) not in html
 
@@ -119,18 +124,18 @@ def test_when_ready_the_plain_lock_button_locks(study: Study, sites: tuple[Site,
     administrator = _client(study, Role.ADMINISTRATOR)
 
     html = administrator.get(_page(study)).text
-    locked = administrator.post(_page(study, "lock"), {"reason": "last visit done"})
+    locked = administrator.post(_page(study, "lock"), {"reason": "last visit done", **SIGN})
 
     assert "not ready to lock" not in html
     assert "override_reason" not in html
-    assert "Lock the database</button>" in html
+    assert "Sign and lock the database</button>" in html
     assert locked.status_code == 302
     study.refresh_from_db()
     assert study.locked_at is not None
     assert study.lock_override_reason == ""
     after = administrator.get(_page(study)).text
     assert 'class="checklist"' not in after
-    assert "Unlock</button>" in after
+    assert "Sign and unlock</button>" in after
     assert "The database is locked for analysis since" in after
 
 
@@ -140,7 +145,7 @@ def test_without_an_override_the_refusal_lists_the_open_items(
     make_participant(study=study, site=sites[0])
     administrator = _client(study, Role.ADMINISTRATOR)
 
-    refused = administrator.post(_page(study, "lock"), {"reason": "last visit done"})
+    refused = administrator.post(_page(study, "lock"), {"reason": "last visit done", **SIGN})
 
     assert refused.status_code == 200
     assert "not ready to lock; still open: Participants neither completed nor withdrawn: 1" in (
@@ -158,7 +163,7 @@ def test_hostile_override_reasons_are_refused_plainly(
     administrator = _client(study, Role.ADMINISTRATOR)
 
     response = administrator.post(
-        _page(study, "lock"), {"reason": "lock", "override_reason": hostile}
+        _page(study, "lock"), {"reason": "lock", "override_reason": hostile, **SIGN}
     )
 
     assert response.status_code == 200
@@ -173,7 +178,8 @@ def test_an_override_locks_and_the_page_shows_it(study: Study, sites: tuple[Site
     statistician = _client(study, Role.STATISTICIAN)
 
     locked = administrator.post(
-        _page(study, "lock"), {"reason": "last visit done", "override_reason": OVERRIDE}
+        _page(study, "lock"),
+        {"reason": "last visit done", "override_reason": OVERRIDE, **SIGN},
     )
 
     assert locked.status_code == 302

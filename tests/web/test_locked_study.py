@@ -19,6 +19,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from tests.builders import (
     LEFT_OPEN,
+    client_for,
     make_adverse_event,
     make_device,
     make_entry,
@@ -64,6 +65,8 @@ WRITE_PAGES = {
     "participants:withdraw",
     "participants:timezone",
     "participants:unblind",
+    "safety:adverse_event",
+    "exports:casebook",
     "safety:adverse_event_new",
     "safety:adverse_event_change",
     "safety:adverse_event_remove",
@@ -82,6 +85,8 @@ WRITE_PAGES = {
 open study must be listed here or in `ALLOWED_ACTIONS`)."""
 
 LINKS_STILL_OFFERED = {
+    "safety:adverse_event": "the event and its signatures; on a locked study without the form",
+    "exports:casebook": "the casebook and its signatures; on a locked study without the form",
     "devices:revoke": "revoking still works",
     "diary:correct": "on a locked study it shows the night without the form",
     "phone:settings": "the phone's settings show the diary's times; their forms are hidden",
@@ -239,8 +244,13 @@ def test_unlocking_and_unblinding_and_downloading_work(locked: MatrixWorld) -> N
         url("exports:unblind"), {"reason": "final analysis", "understood": "on"}
     )
     downloaded = statistician.post(url("exports:download"), {"kind": "unblinded"})
-    unlocked = locked.clients[Role.ADMINISTRATOR.value].post(
-        url("exports:unlock"), {"reason": "a late query"}
+    administrator = locked.users[Role.ADMINISTRATOR.value]
+    assert administrator is not None
+    administrator.set_password("unlock 4 query")
+    administrator.save(update_fields=["password"])
+    unlocked = client_for(administrator).post(  # a new password ends the old session
+        url("exports:unlock"),
+        {"reason": "a late query", "password": "unlock 4 query", "meaning": "approved"},
     )
 
     assert unblinded.status_code == 302

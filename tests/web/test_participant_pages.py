@@ -48,8 +48,13 @@ def boston(study: Study) -> Site:
     return make_site(study=study, code="boston", name="Boston Rheumatology")
 
 
+PASSWORD = "emergency 24/7"
+SIGN = {"password": PASSWORD, "meaning": "responsible"}
+"""An electronic signature: the member's password and the meaning."""
+
+
 def member(study: Study, role: Role, sites: list[Site] | None = None) -> Client:
-    return client_for(make_member(study=study, role=role, sites=sites).user)
+    return client_for(make_member(study=study, role=role, sites=sites, password=PASSWORD).user)
 
 
 def url(study: Study, name: str = "", participant: Participant | None = None) -> str:
@@ -576,7 +581,26 @@ def test_emergency_unblinding_needs_a_reason_and_a_tick(study: Study, stanford: 
     errors = errors_of(response.text)
     assert "Say why this participant must be unblinded." in errors
     assert "Tick the box to confirm that you understand." in errors
+    assert "Enter your password to sign." in errors
+    assert "Choose what your signature means." in errors
     assert not AuditEvent.objects.filter(action=AuditAction.UNBLIND).exists()
+
+
+def test_emergency_unblinding_with_a_wrong_password_reveals_nothing(
+    study: Study, stanford: Site
+) -> None:
+    participant = _randomized(study, stanford)
+
+    response = member(study, Role.INVESTIGATOR).post(
+        url(study, "unblind", participant),
+        {"reason": "Overdose", "understood": "on", "password": "guess", "meaning": "approved"},
+    )
+
+    assert response.status_code == 200
+    assert "the password or the code is not right" in response.text
+    assert not re.search(r"<strong>(AB|BA)</strong>", response.text)
+    assert not AuditEvent.objects.filter(action=AuditAction.UNBLIND).exists()
+    assert AuditEvent.objects.filter(action=AuditAction.SIGN_FAILED).count() == 1
 
 
 @pytest.mark.parametrize("role", [Role.INVESTIGATOR, Role.PHARMACIST])
@@ -589,7 +613,7 @@ def test_emergency_unblinding_shows_the_sequence_once(
 
     response = client.post(
         url(study, "unblind", participant),
-        {"reason": "Severe reaction in the emergency room", "understood": "on"},
+        {"reason": "Severe reaction in the emergency room", "understood": "on", **SIGN},
     )
     result = client.get(response["Location"])
     again = client.get(response["Location"])
@@ -600,6 +624,8 @@ def test_emergency_unblinding_shows_the_sequence_once(
     assert re.search(r"<strong>(AB|BA)</strong>", result.text)
     assert "Low-dose naltrexone" in result.text
     assert "Placebo" in result.text
+    assert "Your signature" in result.text
+    assert f"<strong>Responsible for</strong> by {role.value}" in result.text
     assert "no-cache" in result["Cache-Control"]
     assert again.status_code == 302  # shown once: back to the participant's page
     assert "is shown once only" in client.get(again["Location"]).text
@@ -625,13 +651,17 @@ def test_other_roles_cannot_unblind(study: Study, stanford: Site, role: Role) ->
 def test_the_detail_says_a_participant_was_unblinded(study: Study, stanford: Site) -> None:
     participant = _randomized(study, stanford)
     member(study, Role.PHARMACIST).post(
-        url(study, "unblind", participant), {"reason": "Overdose", "understood": "on"}
+        url(study, "unblind", participant), {"reason": "Overdose", "understood": "on", **SIGN}
     )
 
     text = member(study, Role.COORDINATOR).get(url(study, "", participant)).text
 
     assert "Unblinded in an emergency" in text
     assert "Overdose" in text  # the reason, in the history
+    # The signature shows with the unblinding, and nothing of the allocation with it.
+    assert "<strong>Responsible for</strong> by pharmacist" in text
+    [signatures] = re.findall(r'<ul class="signatures">.*?</ul>', text, re.S)
+    assert not re.search(r"\b(AB|BA)\b|naltrexone|Placebo|sequence", signatures, re.I)
 
 
 # --- actions per role -----------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from diarytrial.diary.services import (
     pgic_answer_record,
 )
 from diarytrial.exports.services import dataset_export, study_unblind
+from diarytrial.exports.signing import study_lock_signed
 from diarytrial.monitoring.digest.services import digest_schedule_set
 from diarytrial.participants.models import Participant
 from diarytrial.participants.services import (
@@ -57,13 +58,14 @@ from diarytrial.randomization.services import (
     participant_randomize,
 )
 from diarytrial.safety.services import adverse_event_record, dose_level_change
+from diarytrial.signatures.models import Meaning
+from diarytrial.signatures.services import SigningCredentials
 from diarytrial.simulate import SimulationParameters, simulate_trial
 from diarytrial.studies.models import Role, Site, Study
 from diarytrial.studies.services import (
     membership_grant,
     site_create,
     study_create_from_protocol,
-    study_lock,
 )
 
 EXAMPLE = "ldn-fibromyalgia"
@@ -150,11 +152,15 @@ def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None)
     log(f"{participants} participants ran through the services, {replay.nights:,} nights")
 
     with time_machine.travel(replay.clock + dt.timedelta(days=1), tick=False):
-        study_lock(
+        # The administrator signs the lock with their password (the demo knows it: it made it).
+        password = next(login.password for login in logins if login.username == admin.username)
+        study_lock_signed(
             study=study,
             reason="all participants completed; database lock",
-            actor=admin,
             override_reason=DEMO_LOCK_OVERRIDE,
+            credentials=SigningCredentials(
+                signer=admin, password=password, code="", meaning=Meaning.APPROVED
+            ),
         )
         statistician = staff[Role.STATISTICIAN]
         study_unblind(study=study, reason="database locked; primary analysis", actor=statistician)

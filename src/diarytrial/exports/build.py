@@ -36,6 +36,7 @@ from diarytrial.dataset.tables import (
 from diarytrial.diary.models import BlindingGuess, DiaryAnswer, PgicAnswer, SideEffectReport
 from diarytrial.exports.blinding import blinded_schedule, blinded_sequence_codes
 from diarytrial.exports.frames import Row, table_frame
+from diarytrial.exports.signing import export_signatures, signatures_metadata
 from diarytrial.participants.models import DoseLevelChange, Participant, ParticipantPhase
 from diarytrial.protocol import Protocol
 from diarytrial.protocol.visits import periods_closed, visit_calendar
@@ -367,6 +368,10 @@ def dataset_build(*, study: Study, user: AnyUser, blinded: bool) -> TrialDataset
     lock = study_lock_record(study)
     if lock is not None:
         provenance["database_lock"] = lock.as_metadata()
+    # Each signature with its state now; the emergency unblindings' stay with the unblinding.
+    signed = export_signatures(study=study, participants=scope.participants)
+    if signed:
+        provenance["signatures"] = signatures_metadata(signed)
     return TrialDataset(
         protocol=protocol_version_load(version),
         participants=table_frame(PARTICIPANTS, participants_rows(scope, sequence_text)),

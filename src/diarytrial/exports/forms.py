@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django import forms
 
+from diarytrial.signatures.forms import SignatureForm
 
-class UnlockForm(forms.Form):
-    """Unlock the database, saying why."""
+
+class UnlockForm(SignatureForm):
+    """Unlock the database, saying why, signed by the administrator."""
 
     reason = forms.CharField(
         label="Reason",
@@ -18,7 +20,8 @@ class UnlockForm(forms.Form):
 
 
 class LockForm(UnlockForm):
-    """Lock the database, saying why; with items of the checklist open, why all the same."""
+    """Lock the database, saying why (with items of the checklist open, why all the same),
+    signed by the administrator."""
 
     override_reason = forms.CharField(
         label="Why lock with these items open",
@@ -32,6 +35,10 @@ class LockForm(UnlockForm):
     def reason_fields(self) -> list[forms.BoundField]:
         """The fields of a lock with nothing open: the reason only."""
         return [self["reason"]]
+
+    def override_fields(self) -> list[forms.BoundField]:
+        """The fields of a lock with items open: the reason and why all the same."""
+        return [self["reason"], self["override_reason"]]
 
 
 class UnblindForm(forms.Form):
@@ -51,6 +58,10 @@ class UnblindForm(forms.Form):
 
     def text_fields(self) -> list[forms.BoundField]:
         return [self["reason"]]
+
+
+class CasebookSignForm(SignatureForm):
+    """An investigator's sign-off of a participant's casebook: the signature's fields only."""
 
 
 class ExportForm(forms.Form):

@@ -1,4 +1,5 @@
-"""URLs of the database page, under ``/studies/<study>/database/``."""
+"""URLs of the database page, under ``/studies/<study>/database/``, and of a participant's
+casebook sign-off (``casebooks/<participant>/``)."""
 
 from __future__ import annotations
 
@@ -14,4 +15,5 @@ urlpatterns = [
     path("unlock/", views.unlock, name="unlock"),
     path("unblind/", views.unblind, name="unblind"),
     path("download/", views.download, name="download"),
+    path("casebooks/<str:participant>/", views.casebook, name="casebook"),
 ]

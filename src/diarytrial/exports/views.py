@@ -7,7 +7,9 @@ how many are open (at the reader's sites), what to do and where. The administrat
 lock button when nothing holds the lock back, otherwise a warning and the override reason.
 
 Each action is a POST that calls one service; the services check the roles and states again
-and record the audit events (LOCK, UNLOCK, UNBLIND, EXPORT).
+and record the audit events (LOCK, UNLOCK, UNBLIND, EXPORT). The lock and the unlock are signed
+in the same form (the administrator's password, code and the meaning: ``exports.signing``); the
+page shows their signatures, each checked against what it signed.
 """
 
 from __future__ import annotations
@@ -23,12 +25,27 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from diarytrial.core.errors import ConflictError, InvalidInputError
+from diarytrial.core.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from diarytrial.dataset import write_dataset
-from diarytrial.exports.forms import ExportForm, LockForm, UnblindForm, UnlockForm
+from diarytrial.exports.forms import (
+    CasebookSignForm,
+    ExportForm,
+    LockForm,
+    UnblindForm,
+    UnlockForm,
+)
 from diarytrial.exports.services import BLINDED_EXPORT_ROLES, dataset_export, study_unblind
+from diarytrial.exports.signing import (
+    casebook_content,
+    casebook_sign,
+    casebook_signatures,
+    database_signatures,
+    study_lock_signed,
+    study_unlock_signed,
+)
+from diarytrial.participants.pages import CARE_ROLES, participant_of_reader
 from diarytrial.studies.access import (
     ALL_ROLES,
     StudyRequest,
@@ -39,11 +56,11 @@ from diarytrial.studies.errors import StudyLockedError
 from diarytrial.studies.models import Role
 from diarytrial.studies.readiness import ReadinessItem, lock_readiness
 from diarytrial.studies.selectors import study_lock_record
-from diarytrial.studies.services import study_lock, study_unlock
+from diarytrial.studies.zones import staff_zone
 
 REFUSALS = (InvalidInputError, ConflictError, StudyLockedError)
 
-CARE = (Role.COORDINATOR, Role.INVESTIGATOR)
+CARE = CARE_ROLES
 _OPEN_STATUSES = "?status=enrolled&status=randomized&status=active"
 CHECKLIST_PAGES: dict[str, tuple[str, str, tuple[Role, ...]]] = {
     "open_participants": ("participants:list", _OPEN_STATUSES, tuple(Role)),
@@ -108,8 +125,10 @@ def _page(
         request,
         "exports/database.html",
         {
-            "lock_form": lock_form or LockForm(),
-            "unlock_form": unlock_form or UnlockForm(),
+            "lock_form": lock_form or LockForm(signer=request.user),
+            "unlock_form": unlock_form or UnlockForm(signer=request.user),
+            "signatures": database_signatures(study),
+            "page_zone": staff_zone(sites=study.sites.all()),
             "unblind_form": unblind_form or UnblindForm(),
             "checklist": checklist,
             "blocking": blocking,
@@ -139,19 +158,22 @@ def database(request: StudyRequest, study: str) -> HttpResponse:
 @require_POST
 def lock(request: StudyRequest, study: str) -> HttpResponse:
     """Lock the database for analysis: from then on every change to the study's data is refused."""
-    form = LockForm(request.POST)
+    form = LockForm(request.POST, signer=request.user)
     if form.is_valid():
         try:
-            study_lock(
+            study_lock_signed(
                 study=request.study,
                 reason=form.cleaned_data["reason"],
-                actor=request.user,
                 override_reason=form.cleaned_data["override_reason"],
+                credentials=form.credentials(),
             )
         except REFUSALS as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "The database is locked: its data can no longer change.")
+            messages.success(
+                request,
+                "The database is locked and the lock signed: its data can no longer change.",
+            )
             return redirect(_page_url(request))
     return _page(request, lock_form=form)
 
@@ -160,16 +182,21 @@ def lock(request: StudyRequest, study: str) -> HttpResponse:
 @require_POST
 def unlock(request: StudyRequest, study: str) -> HttpResponse:
     """Unlock the database so that its data can be changed again."""
-    form = UnlockForm(request.POST)
+    form = UnlockForm(request.POST, signer=request.user)
     if form.is_valid():
         try:
-            study_unlock(
-                study=request.study, reason=form.cleaned_data["reason"], actor=request.user
+            study_unlock_signed(
+                study=request.study,
+                reason=form.cleaned_data["reason"],
+                credentials=form.credentials(),
             )
         except REFUSALS as error:
             form.add_error(None, error.message)
         else:
-            messages.success(request, "The database is unlocked: its data can change again.")
+            messages.success(
+                request,
+                "The database is unlocked and the unlock signed: its data can change again.",
+            )
             return redirect(_page_url(request))
     return _page(request, unlock_form=form)
 
@@ -223,3 +250,53 @@ def download(request: StudyRequest, study: str) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def casebook(request: StudyRequest, study: str, participant: str) -> HttpResponse:
+    """A participant's casebook: what it holds, its sign-offs (each checked against the data
+    now), and for an investigator, while the database is open, the form to sign it off."""
+    found = participant_of_reader(request, participant)
+    investigator = request.membership.role == Role.INVESTIGATOR
+    posted = request.method == "POST"
+    if posted and not investigator:
+        raise PermissionDeniedError(
+            "Only an investigator signs off a casebook; you can read its signatures here.",
+            extra={"participant": found.code},
+        )
+    may_sign = investigator and request.study.locked_at is None
+    form = CasebookSignForm(request.POST if posted else None, signer=request.user)
+    if form.is_valid():
+        try:
+            casebook_sign(participant=found, credentials=form.credentials())
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"The casebook of {found.code} is signed off.")
+            return redirect(
+                reverse(
+                    "exports:casebook",
+                    kwargs={"study": request.study.slug, "participant": found.code},
+                )
+            )
+    content = casebook_content(found)
+    return render(
+        request,
+        "exports/casebook.html",
+        {
+            "participant": found,
+            "form": form,
+            "may_sign": may_sign,
+            "signatures": casebook_signatures(found),
+            "counts": {
+                "diary entries": len(content["diary"]),
+                "adverse events": len(content["adverse_events"]),
+                "dose levels": len(content["dose_levels"]),
+                "end-of-visit answers": len(content["pgic"]) + len(content["blinding_answers"]),
+                "screening answers": len(content["eligibility"]),
+                "consents": len(content["consents"]),
+            },
+            "page_zone": staff_zone(site=found.site),
+        },
+    )

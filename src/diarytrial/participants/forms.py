@@ -16,6 +16,7 @@ from django import forms
 from diarytrial.core.listing import ListingForm
 from diarytrial.participants.models import ParticipantStatus
 from diarytrial.protocol.schema import EligibilityQuestion
+from diarytrial.signatures.forms import SignatureForm
 from diarytrial.studies.models import Site
 
 YES_NO = (("yes", "Yes"), ("no", "No"))
@@ -174,8 +175,9 @@ class CompletionForm(forms.Form):
         return day
 
 
-class EmergencyUnblindingForm(forms.Form):
-    """Emergency unblinding: why, and that the person understands what it does."""
+class EmergencyUnblindingForm(SignatureForm):
+    """Emergency unblinding: why, that the person understands what it does, and their
+    electronic signature (meaning, password, code)."""
 
     reason = forms.CharField(
         label="Reason for unblinding",

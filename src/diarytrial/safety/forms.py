@@ -16,6 +16,7 @@ from diarytrial.core.listing import ListingForm
 from diarytrial.participants.forms import YES_NO, DateInput
 from diarytrial.protocol.schema import SideEffect
 from diarytrial.safety.models import ActionTaken, AdverseEvent, Outcome, Relatedness, Severity
+from diarytrial.signatures.forms import SignatureForm
 from diarytrial.studies.models import Site
 
 OTHER = "other"
@@ -330,3 +331,7 @@ class SideEffectFilterForm(ListingForm):
         """The site chosen, or every site the reader sees."""
         code = self.cleaned_data.get("site") or ""
         return [self.sites[code]] if code else visible
+
+
+class AdverseEventSignForm(SignatureForm):
+    """An investigator's sign-off of an adverse event: the signature's fields only."""

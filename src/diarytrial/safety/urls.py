@@ -10,6 +10,7 @@ app_name = "safety"
 
 urlpatterns = [
     path("adverse-events/new/", views.adverse_event_new, name="adverse_event_new"),
+    path("adverse-events/<int:event>/", views.adverse_event_page, name="adverse_event"),
     path(
         "adverse-events/<int:event>/change/",
         views.adverse_event_change,

@@ -18,7 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from diarytrial.core.errors import NotFoundError
+from diarytrial.core.errors import NotFoundError, PermissionDeniedError
 from diarytrial.diary.selectors import diary_entry_get
 from diarytrial.participants.models import Participant
 from diarytrial.participants.pages import CARE_ROLES, REFUSALS, detail_url, participant_of_reader
@@ -30,6 +30,7 @@ from diarytrial.safety.forms import (
     OTHER,
     AdverseEventChangeForm,
     AdverseEventForm,
+    AdverseEventSignForm,
     CandidateConfirmForm,
     DismissForm,
     DoseChangeForm,
@@ -49,7 +50,10 @@ from diarytrial.safety.services import (
     side_effect_candidate_confirm,
     side_effect_candidate_dismiss,
 )
+from diarytrial.safety.signing import adverse_event_sign, adverse_event_signatures
 from diarytrial.studies.access import StudyRequest, study_role_required
+from diarytrial.studies.models import Role
+from diarytrial.studies.zones import staff_zone
 
 
 def _event(participant: Participant, event_id: int) -> AdverseEvent:
@@ -107,6 +111,51 @@ def adverse_event_new(request: StudyRequest, study: str, participant: str) -> Ht
         request,
         "safety/adverse_event_form.html",
         {"participant": found, "form": form, "entry": entry, "other": OTHER, "event": None},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(*CARE_ROLES)
+def adverse_event_page(
+    request: StudyRequest, study: str, participant: str, event: int
+) -> HttpResponse:
+    """An adverse event with its signatures (each checked against the event now); an
+    investigator signs it off here, with password (and code) and the meaning of the signature."""
+    found = participant_of_reader(request, participant)
+    current = _event(found, event)
+    investigator = request.membership.role == Role.INVESTIGATOR
+    if request.method == "POST" and not investigator:
+        raise PermissionDeniedError(
+            "Only an investigator signs off an adverse event; you can read its signatures here.",
+            extra={"participant": found.code, "event": event},
+        )
+    may_sign = investigator and current.status == "recorded" and request.study.locked_at is None
+    form = AdverseEventSignForm(_posted(request), signer=request.user)
+    if form.is_valid():
+        try:
+            adverse_event_sign(event=current, participant=found, credentials=form.credentials())
+        except REFUSALS as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, f"Adverse event {current.term} is signed off.")
+            return redirect(
+                reverse(
+                    "safety:adverse_event",
+                    kwargs={"study": request.study.slug, "participant": found.code, "event": event},
+                )
+            )
+    signatures = adverse_event_signatures(participant=found, events=[current])[current.pk]
+    return render(
+        request,
+        "safety/adverse_event.html",
+        {
+            "participant": found,
+            "event": current,
+            "form": form,
+            "may_sign": may_sign,
+            "signatures": signatures,
+            "page_zone": staff_zone(site=found.site),
+        },
     )
 
 

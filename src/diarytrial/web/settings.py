@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "diarytrial.audit",
     "diarytrial.studies",
     "diarytrial.accounts",
+    "diarytrial.signatures",
     "diarytrial.participants",
     "diarytrial.randomization",
     "diarytrial.diary",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -42,6 +42,7 @@ from diarytrial.randomization.selectors import (
     dispensing_list,
     randomization_get,
 )
+from diarytrial.randomization.signing import emergency_unblinding_signatures
 from diarytrial.safety.models import AdverseEvent
 from diarytrial.safety.selectors import (
     SideEffectCandidate,
@@ -50,6 +51,8 @@ from diarytrial.safety.selectors import (
     side_effect_candidates,
     side_effect_review_list,
 )
+from diarytrial.safety.signing import adverse_event_signatures
+from diarytrial.signatures.selectors import CheckedSignature
 from diarytrial.studies.access import is_unblinded
 from diarytrial.studies.models import ProtocolVersion, Site, Study, StudyMembership
 from diarytrial.studies.selectors import protocol_version_load
@@ -151,10 +154,20 @@ class ParticipantPage:
     history: tuple[HistoryEntry, ...]
     actions: ParticipantActions
     unblinded: bool
+    adverse_event_signatures: dict[int, list[CheckedSignature]] = field(default_factory=dict)
+    unblinding_signatures: tuple[CheckedSignature, ...] = ()
 
     @property
     def participant(self) -> Participant:
         return self.detail.participant
+
+    @property
+    def signed_adverse_events(self) -> list[tuple[AdverseEvent, CheckedSignature | None]]:
+        """Each adverse event with its latest signature (None when it has none)."""
+        latest: dict[int, CheckedSignature] = {
+            pk: rows[-1] for pk, rows in self.adverse_event_signatures.items() if rows
+        }
+        return [(event, latest.get(event.pk)) for event in self.adverse_events]
 
 
 def participant_page(
@@ -201,6 +214,10 @@ def participant_page(
             participant, membership.role, locked=participant.study.locked_at is not None
         ),
         unblinded=unblinded,
+        adverse_event_signatures=adverse_event_signatures(participant=participant, events=events),
+        unblinding_signatures=tuple(emergency_unblinding_signatures(participant=participant))
+        if participant.emergency_unblinded_at is not None
+        else (),
     )
 
 

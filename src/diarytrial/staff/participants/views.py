@@ -51,7 +51,11 @@ from diarytrial.participants.services import (
     participant_transition_check,
     participant_withdraw,
 )
-from diarytrial.randomization.services import participant_randomize, participant_unblind_emergency
+from diarytrial.randomization.services import participant_randomize
+from diarytrial.randomization.signing import (
+    emergency_unblinding_signatures,
+    participant_unblind_emergency_signed,
+)
 from diarytrial.staff.participants.overview import (
     PARTICIPANT_COLUMNS,
     ParticipantListRow,
@@ -63,7 +67,7 @@ from diarytrial.staff.participants.overview import (
 )
 from diarytrial.studies.access import ALL_ROLES, StudyRequest, sites_visible_to, study_role_required
 from diarytrial.studies.selectors import protocol_version_load, study_current_protocol
-from diarytrial.studies.zones import staff_today
+from diarytrial.studies.zones import staff_today, staff_zone
 
 Status = ParticipantStatus
 
@@ -155,7 +159,11 @@ def participant_detail(request: StudyRequest, study: str, participant: str) -> H
         user=request.user,
         membership=request.membership,
     )
-    return render(request, "participants/detail.html", {"page": page})
+    return render(
+        request,
+        "participants/detail.html",
+        {"page": page, "page_zone": staff_zone(site=page.participant.site)},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -336,11 +344,15 @@ def _unblinding_session_key(participant: Participant) -> str:
 def participant_unblind_page(request: StudyRequest, study: str, participant: str) -> HttpResponse:
     """Emergency unblinding: a warning, the reason; the result is shown once, on the next page."""
     found = participant_of_reader(request, participant)
-    form = EmergencyUnblindingForm(request.POST if request.method == "POST" else None)
+    form = EmergencyUnblindingForm(
+        request.POST if request.method == "POST" else None, signer=request.user
+    )
     if form.is_valid():
         try:
-            result = participant_unblind_emergency(
-                participant=found, reason=form.cleaned_data["reason"], actor=request.user
+            result, _ = participant_unblind_emergency_signed(
+                participant=found,
+                reason=form.cleaned_data["reason"],
+                credentials=form.credentials(),
             )
         except REFUSALS as error:
             form.add_error(None, error.message)
@@ -377,5 +389,12 @@ def participant_unblind_result(request: StudyRequest, study: str, participant: s
         return redirect(detail_url(found))
     result["unblinded_at"] = dt.datetime.fromisoformat(result["unblinded_at"])
     return render(
-        request, "participants/unblind_result.html", {"participant": found, "result": result}
+        request,
+        "participants/unblind_result.html",
+        {
+            "participant": found,
+            "result": result,
+            "signatures": emergency_unblinding_signatures(participant=found)[-1:],
+            "page_zone": staff_zone(site=found.site),
+        },
     )

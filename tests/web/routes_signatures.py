@@ -1,0 +1,25 @@
+"""Route-matrix rows of the signing pages: an adverse event's page (where the investigator signs
+it off) and a participant's casebook (its sign-off), both for the participant's site team
+(coordinators read, investigators sign); a coordinator gets 404 for another site's participant.
+The database lock and unlock are signed on their own forms (see the core rows)."""
+
+from __future__ import annotations
+
+from tests.web.matrix import (
+    CARE,
+    COORDINATOR,
+    RouteCase,
+    adverse_event_url,
+    participant_url,
+    study_page,
+)
+
+ROUTES: dict[str, RouteCase] = {
+    "safety:adverse_event": RouteCase(
+        url=adverse_event_url("safety:adverse_event"), expected=study_page(allowed=CARE)
+    ),
+    "exports:casebook": RouteCase(
+        url=participant_url("exports:casebook", site=1),  # the coordinator's other site
+        expected={**study_page(allowed=CARE), COORDINATOR: 404},
+    ),
+}
