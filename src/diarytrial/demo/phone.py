@@ -52,8 +52,11 @@ def phone_tryout(*, protocol: ProtocolFile, staff: dict[Role, User]) -> PhoneTry
         actor=administrator,
         timezone=zone,
     )
+    # The set-up gives the new study its administrator, who then gives the others their roles.
+    membership_grant(study=study, user=administrator, role=Role.ADMINISTRATOR, actor=None)
     for role, user in staff.items():
-        membership_grant(study=study, user=user, role=role, actor=administrator)
+        if role != Role.ADMINISTRATOR:
+            membership_grant(study=study, user=user, role=role, actor=administrator)
     participant = participant_screen(
         study=study,
         site=site,
