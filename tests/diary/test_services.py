@@ -534,7 +534,9 @@ def test_very_unpleasant_tells_the_sites_coordinators_and_changes_nothing(
     assert "Vivid dreams" in message.body
     assert "Nausea" not in message.body
     assert "blinded dose change" in message.body
-    body = message.body.replace(study.slug, "the study").lower()
+    # The study's slug and the participant's random code (P-J8MG has an "mg") are no dose.
+    body = message.body.replace(study.slug, "the study").replace(participant.code, "P-")
+    body = body.lower()
     for secret in ("ldn", "naltrexone", "placebo", "3.0", "4.5", "mg"):
         assert secret not in body
     participant.refresh_from_db()
