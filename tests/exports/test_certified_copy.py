@@ -13,6 +13,8 @@ import csv
 import hashlib
 import io
 import json
+import shutil
+import subprocess
 import zipfile
 import zoneinfo
 from pathlib import Path
@@ -175,6 +177,30 @@ def test_the_copy_holds_the_sites_data_as_the_database_has_it(trial: Trial) -> N
     assert new["participants"] == len(codes)
     assert new["signature"] == signature.pk
     assert new["manifest_sha256"] == record["content_sha256"]
+
+
+@pytest.mark.skipif(shutil.which("sha256sum") is None, reason="no sha256sum")
+def test_sha256sum_checks_the_copy_as_the_guide_says(trial: Trial, tmp_path: Path) -> None:
+    investigator = _investigator(trial)
+    archive = _archive(_download(client_for(investigator), trial, site=trial.sites[1].code))
+    archive.extractall(tmp_path)
+
+    checked = subprocess.run(
+        ["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path, capture_output=True, text=True
+    )
+    manifest = subprocess.run(
+        ["sha256sum", "manifest.json"], cwd=tmp_path, capture_output=True, text=True
+    )
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count(": OK") == len(archive.namelist()) - 3
+    record = json.loads((tmp_path / "signature.json").read_text())
+    assert manifest.stdout.split()[0] == record["content_sha256"]
+    # A changed byte is found.
+    diary = tmp_path / "dataset" / "diary.csv"
+    diary.write_bytes(diary.read_bytes().replace(b",", b";", 1))
+    again = subprocess.run(["sha256sum", "-c", "SHA256SUMS"], cwd=tmp_path, capture_output=True)
+    assert again.returncode != 0
 
 
 def test_a_casebook_holds_the_participants_entries_events_doses_answers_and_trail(
