@@ -36,7 +36,7 @@ from diarytrial.exports import services
 from diarytrial.exports.certified import casebook_html, casebook_page
 from diarytrial.participants.models import DoseLevelChange, Participant
 from diarytrial.participants.selectors import participant_protocol
-from diarytrial.report.pdf import CHROMIUM
+from diarytrial.report.pdf import CHROMIUM, PdfError
 from diarytrial.safety.models import AdverseEvent, EventStatus
 from diarytrial.signatures.models import Signature, SignedAct
 from diarytrial.signatures.selectors import signature_matches
@@ -303,8 +303,10 @@ def test_the_copy_is_made_on_a_locked_study(trial: Trial) -> None:
     assert "manifest.json" in archive.namelist()
 
 
-def test_a_refused_signature_leaves_no_copy(trial: Trial) -> None:
+def test_a_refused_signature_leaves_no_copy(trial: Trial, monkeypatch: pytest.MonkeyPatch) -> None:
     investigator = _investigator(trial)
+    printed: list[Path] = []
+    monkeypatch.setattr(services, "print_pdf", lambda html, pdf: printed.append(pdf))
 
     response = _download(client_for(investigator), trial, password="not my password")
 
@@ -314,6 +316,7 @@ def test_a_refused_signature_leaves_no_copy(trial: Trial) -> None:
     assert not Signature.objects.filter(act=SignedAct.MANIFEST).exists()
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
     assert AuditEvent.objects.filter(action=AuditAction.SIGN_FAILED).count() == 1
+    assert printed == []  # the signer is checked before anything is made
 
 
 @pytest.mark.parametrize(
@@ -366,3 +369,21 @@ def test_only_an_investigator_makes_a_copy(trial: Trial, role: Role) -> None:
 
     assert response.status_code == 403
     assert not Signature.objects.filter(act=SignedAct.MANIFEST).exists()
+
+
+def test_a_casebook_that_cannot_be_printed_leaves_no_copy_and_no_signature(
+    trial: Trial, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(html: Path, pdf: Path) -> Path:
+        raise PdfError("cannot make the PDF: Chromium failed (exit code 1)")
+
+    monkeypatch.setattr(services, "print_pdf", broken)
+    investigator = _investigator(trial)
+
+    response = _download(client_for(investigator), trial)
+
+    assert response.status_code == 503
+    assert "could not be printed" in response.text
+    assert "Nothing was signed" in response.text
+    assert not Signature.objects.filter(act=SignedAct.MANIFEST).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
