@@ -27,6 +27,8 @@ from django.test import Client
 from django.urls import reverse
 from tests.builders import client_for, make_member, make_site, make_study
 from tests.exports.trial import ARM_IDS, ARM_NAMES, DOSES_MG, Trial, make_trial
+from tests.web.test_blinding_pages import leaks
+from tests.web.test_blinding_pages import make_trial as blinding_trial
 
 from diarytrial.audit.models import AuditAction, AuditEvent
 from diarytrial.core.errors import PermissionDeniedError
@@ -387,3 +389,47 @@ def test_a_casebook_that_cannot_be_printed_leaves_no_copy_and_no_signature(
     assert "Nothing was signed" in response.text
     assert not Signature.objects.filter(act=SignedAct.MANIFEST).exists()
     assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()
+
+
+def _without_schemas(name: str, text: str) -> str:
+    """`text` without datapackage.json's table schemas: the same for every study and export,
+    they describe the columns in the example's words ('e.g. ldn-placebo', the conditions)."""
+    if not name.endswith("datapackage.json"):
+        return text
+    package = json.loads(text)
+    for resource in package["resources"]:
+        resource.pop("schema", None)
+    return json.dumps(package)
+
+
+def test_the_blinding_checks_find_no_allocation_in_a_copy() -> None:
+    """The staff pages' blinding check (two participants on different sequences, with side
+    effects, an adverse event and a dose change each) run over the copy's files and casebooks."""
+    checked = blinding_trial()
+    investigator = make_member(
+        study=checked.study, role=Role.INVESTIGATOR, username="dr_blind", password=PASSWORD
+    ).user
+    response = client_for(investigator).post(
+        reverse("exports:certified_copy", kwargs={"study": checked.study.slug}),
+        {"meaning": "responsible", "password": PASSWORD},
+    )
+    archive = _archive(response)
+
+    found = {
+        name: leaks(_without_schemas(name, archive.read(name).decode()), checked.protocol)
+        for name in archive.namelist()
+        if not name.endswith((".pdf", "protocol.toml"))  # the protocol lists the arms
+    }
+    for participant in (checked.first, checked.second):
+        assert f"casebooks/{participant.code}.pdf" in archive.namelist()
+        html = casebook_html(
+            casebook_page(participant, unblinded=False),
+            protocol=checked.protocol,
+            unblinded=False,
+            made_at=participant.enrolled_at,
+            made_by="dr_blind",
+        )
+        found[participant.code] = leaks(html, checked.protocol)
+    assert not {name: leak for name, leak in found.items() if leak}
+    # The check would see them: the shipped protocol names the arms and doses.
+    assert leaks(archive.read("dataset/protocol.toml").decode(), checked.protocol)
