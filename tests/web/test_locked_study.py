@@ -44,6 +44,7 @@ ALLOWED_ACTIONS = {
     "exports:unlock": "the way back when data must still change",
     "exports:unblind": "unblinding comes after the lock",
     "exports:download": "exports read the locked data",
+    "exports:certified_copy": "a certified copy reads the locked data; its signature is not data",
     "devices:revoke": "a lost phone is still taken away (device_revoke changes no trial data)",
     "phone:pin": "typing the PIN opens the phone; it changes no trial data",
     "accounts:invitation": "an invited person's password and device, not trial data",

@@ -332,8 +332,11 @@ def adverse_events_rows(scope: ExportScope) -> list[Row]:
     ]
 
 
-def dataset_build(*, study: Study, user: AnyUser, blinded: bool) -> TrialDataset:
-    """The trial dataset of `study` as `user` may see it (their sites), blinded or not.
+def dataset_build(
+    *, study: Study, user: AnyUser, blinded: bool, sites: QuerySet[Site] | None = None
+) -> TrialDataset:
+    """The trial dataset of `study` as `user` may see it (their sites), blinded or not;
+    `sites` narrows it to those of them (a certified copy of one site).
 
     Not audited: use ``exports.services.dataset_export``. Raises PermissionDeniedError for an
     unblinded build by a reader who is not unblinded.
@@ -345,6 +348,8 @@ def dataset_build(*, study: Study, user: AnyUser, blinded: bool) -> TrialDataset
         )
     version = study_current_protocol(study)
     visible = sites_visible_to(user, study)
+    if sites is not None:
+        visible = visible.filter(pk__in=sites.values("pk"))
     scope = export_scope(study=study, sites=visible)
     sequences: dict[int, tuple[str, ...]] | None = None
     if blinded:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from diarytrial.core.errors import ConflictError, InvalidInputError
+from diarytrial.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    RequestTooLargeError,
+    ServiceUnavailableError,
+)
 
 
 class StudyNotLockedError(ConflictError):
@@ -27,3 +32,15 @@ class UnblindReasonRequiredError(InvalidInputError):
     """Unblinding a study without saying why."""
 
     code = "reason_required"
+
+
+class CertifiedCopyTooLargeError(RequestTooLargeError):
+    """A certified copy of more participants than one copy holds."""
+
+    code = "certified_copy_too_large"
+
+
+class CertifiedCopyPrintError(ServiceUnavailableError):
+    """A casebook's PDF could not be printed."""
+
+    code = "certified_copy_print_failed"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
 
 from diarytrial.signatures.forms import SignatureForm
+from diarytrial.studies.models import Site
 
 
 class UnlockForm(SignatureForm):
@@ -68,3 +72,27 @@ class ExportForm(forms.Form):
     """Which dataset to download."""
 
     kind = forms.ChoiceField(choices=(("blinded", "Blinded"), ("unblinded", "Unblinded")))
+
+
+class CertifiedCopyForm(SignatureForm):
+    """An investigator's certified copy: which of their sites (all of them by default), signed."""
+
+    site = forms.ChoiceField(
+        label="Sites",
+        required=False,
+        help_text="One copy holds every participant of the sites chosen.",
+        error_messages={"invalid_choice": "Choose one of your sites, or all of them."},
+    )
+
+    def __init__(self, *args: Any, sites: Sequence[Site], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sites = {site.code: site for site in sites}
+        choices = [("", "All my sites")] if len(sites) != 1 else []
+        choices += [(site.code, f"{site.name} ({site.code})") for site in sites]
+        site_field = self.fields["site"]
+        assert isinstance(site_field, forms.ChoiceField)
+        site_field.choices = choices
+
+    def chosen_site(self) -> Site | None:
+        """The site chosen (after `is_valid`); None for all of them."""
+        return self.sites.get(self.cleaned_data.get("site") or "")

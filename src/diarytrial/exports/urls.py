@@ -1,5 +1,6 @@
 """URLs of the database page, under ``/studies/<study>/database/``, and of a participant's
-casebook sign-off (``casebooks/<participant>/``)."""
+casebook sign-off (``casebooks/<participant>/``) and the investigator's certified copy
+(``certified-copy/``)."""
 
 from __future__ import annotations
 
@@ -15,5 +16,6 @@ urlpatterns = [
     path("unlock/", views.unlock, name="unlock"),
     path("unblind/", views.unblind, name="unblind"),
     path("download/", views.download, name="download"),
+    path("certified-copy/", views.certified_copy, name="certified_copy"),
     path("casebooks/<str:participant>/", views.casebook, name="casebook"),
 ]

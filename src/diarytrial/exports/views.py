@@ -21,22 +21,36 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import FileResponse, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from diarytrial.core.errors import ConflictError, InvalidInputError, PermissionDeniedError
+from diarytrial.core.errors import (
+    ConflictError,
+    InvalidInputError,
+    PermissionDeniedError,
+    RequestTooLargeError,
+    ServiceUnavailableError,
+)
 from diarytrial.dataset import write_dataset
+from diarytrial.exports.certified import CERTIFIED_COPY_LIMIT
 from diarytrial.exports.forms import (
     CasebookSignForm,
+    CertifiedCopyForm,
     ExportForm,
     LockForm,
     UnblindForm,
     UnlockForm,
 )
-from diarytrial.exports.services import BLINDED_EXPORT_ROLES, dataset_export, study_unblind
+from diarytrial.exports.services import (
+    BLINDED_EXPORT_ROLES,
+    certified_copy_make,
+    dataset_export,
+    study_unblind,
+)
 from diarytrial.exports.signing import (
     casebook_content,
     casebook_sign,
@@ -299,4 +313,48 @@ def casebook(request: StudyRequest, study: str, participant: str) -> HttpRespons
             },
             "page_zone": staff_zone(site=found.site),
         },
+    )
+
+
+COPY_REFUSALS = (*REFUSALS, RequestTooLargeError, ServiceUnavailableError)
+
+
+@require_http_methods(["GET", "POST"])
+@study_role_required(Role.INVESTIGATOR)
+def certified_copy(request: StudyRequest, study: str) -> HttpResponseBase:
+    """The investigator's certified copy of their sites' data: the form (GET), and on a valid
+    signature the signed ZIP (POST); a refusal shows the form again with what to do."""
+    sites = list(sites_visible_to(request.user, request.study).order_by("code"))
+    posted = request.method == "POST"
+    form = CertifiedCopyForm(request.POST if posted else None, signer=request.user, sites=sites)
+    status = 200
+    if form.is_valid():
+        try:
+            copy = certified_copy_make(
+                study=request.study, credentials=form.credentials(), site=form.chosen_site()
+            )
+        except COPY_REFUSALS as error:
+            form.add_error(None, error.message)
+            status = error.http_status
+        else:
+            response = FileResponse(
+                copy.file,
+                as_attachment=True,
+                filename=copy.name,
+                content_type="application/zip",
+            )
+            response["Cache-Control"] = "no-store"
+            return response
+    elif posted:
+        status = 422
+    return render(
+        request,
+        "exports/certified_copy.html",
+        {
+            "form": form,
+            "sites": sites,
+            "limit": CERTIFIED_COPY_LIMIT,
+            "page_zone": staff_zone(sites=sites),
+        },
+        status=status,
     )

@@ -17,6 +17,11 @@ def register() -> None:
                 "protocol_version": "Protocol version",
                 "sites": "Sites",
                 "rows": "Rows by table",
+                "certified_copy": "Certified copy",
+                "participants": "Participants",
+                "files": "Files",
+                "manifest_sha256": "Manifest SHA-256",
+                "signature": "Signature",
             },
         )
     )

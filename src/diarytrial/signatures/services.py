@@ -244,22 +244,30 @@ def signed_act(
     return result, signature
 
 
-def manifest_sign(
-    *, credentials: SigningCredentials, study: Study, manifest: bytes, name: str
-) -> Signature:
-    """The investigator signs a certified copy's manifest: its bytes as they are are hashed.
-
-    Investigators of `study` only (PermissionDeniedError). `name` names the copy (e.g. its
-    file name); verify later with `signature_matches(signature, manifest)`.
-    """
-    require_role(credentials.signer, study, Role.INVESTIGATOR)
-    record = SignedRecord(
+def manifest_record(*, manifest: bytes, name: str) -> SignedRecord:
+    """The `SignedRecord` of a certified copy's manifest: its bytes as they are; `name` names
+    the copy (e.g. its file name)."""
+    return SignedRecord(
         act=SignedAct.MANIFEST,
         object_type="signatures.manifest",
         object_id=content_sha256(manifest)[:64],
         object_repr=f"manifest of {name}"[:200],
         content=manifest,
     )
+
+
+def manifest_sign(
+    *, credentials: SigningCredentials, study: Study, manifest: bytes, name: str
+) -> Signature:
+    """The investigator signs a certified copy's manifest: its bytes as they are are hashed.
+
+    Investigators of `study` only (PermissionDeniedError). `name` names the copy (e.g. its
+    file name); verify later with `signature_matches(signature, manifest)`. (A copy that takes
+    long to make checks the signer first, `signer_verify`, and applies the signature to
+    `manifest_record` once made, `signature_apply`: ``exports.services.certified_copy_make``.)
+    """
+    require_role(credentials.signer, study, Role.INVESTIGATOR)
+    record = manifest_record(manifest=manifest, name=name)
     _, signature = signed_act(
         credentials=credentials, study=study, intended=record, perform=lambda: (None, record)
     )
