@@ -43,7 +43,7 @@ from diarytrial.safety.models import AdverseEvent, EventStatus
 from diarytrial.signatures.models import Signature, SignedAct
 from diarytrial.signatures.selectors import signature_matches
 from diarytrial.signatures.services import SigningCredentials
-from diarytrial.studies.models import Role
+from diarytrial.studies.models import Role, Site
 
 pytestmark = [
     pytest.mark.django_db,
@@ -59,10 +59,12 @@ def trial() -> Trial:
     return make_trial(participants=4)
 
 
-def _investigator(trial: Trial) -> User:
-    # An investigator sees every site of the study (``studies.access.sites_visible_to``); the
-    # copy holds the sites chosen on its form.
-    user = make_member(study=trial.study, role=Role.INVESTIGATOR, username="dr_north").user
+def _investigator(trial: Trial, sites: list[Site] | None = None) -> User:
+    # An investigator whose role lists no site sees every site of the study
+    # (``studies.access.sites_visible_to``); the copy holds the sites chosen on its form.
+    user = make_member(
+        study=trial.study, role=Role.INVESTIGATOR, username="dr_north", sites=sites
+    ).user
     user.first_name, user.last_name = "Nora", "North"
     user.set_password(PASSWORD)
     user.save()
@@ -251,6 +253,28 @@ def test_a_copy_of_all_sites_holds_every_sites_participants(trial: Trial) -> Non
     }
     manifest = json.loads(archive.read("manifest.json"))
     assert [s["code"] for s in manifest["sites"]] == sorted(s.code for s in trial.sites)
+
+
+def test_a_site_investigators_copy_holds_their_site_only(trial: Trial) -> None:
+    """An investigator whose role is at one site keeps a copy of that site's data, never of
+    another's, whatever the form says."""
+    here, there = trial.sites[0], trial.sites[1]
+    investigator = _investigator(trial, sites=[here])
+    client = client_for(investigator)
+
+    page = client.get(_url(trial)).content.decode()
+    assert f"({here.code})" in page
+    assert f"({there.code})" not in page
+    assert "All my sites" not in page
+    refused = _download(client, trial, site=there.code)
+    assert refused.status_code == 422
+
+    archive = _archive(_download(client, trial))
+    assert {n for n in archive.namelist() if n.startswith("casebooks/")} == {
+        f"casebooks/{p.code}.pdf" for p in _site_participants(trial)
+    }
+    manifest = json.loads(archive.read("manifest.json"))
+    assert [s["code"] for s in manifest["sites"]] == [here.code]
 
 
 def test_the_service_refuses_a_site_the_signer_does_not_see(trial: Trial) -> None:

@@ -99,14 +99,19 @@ def test_a_coordinator_sees_only_the_sites_of_their_membership(study: Study) -> 
     limited = make_member(study=study, role=Role.COORDINATOR, sites=[stanford, oslo])
     everywhere = make_member(study=study, role=Role.COORDINATOR, username="everywhere")
     investigator = make_member(study=study, role=Role.INVESTIGATOR, sites=[stanford])
+    principal = make_member(study=study, role=Role.INVESTIGATOR, username="principal")
+    statistician = make_member(study=study, role=Role.STATISTICIAN, sites=[oslo])
 
     def codes(user: User) -> list[str]:
         return [site.code for site in sites_visible_to(user, study)]
 
     assert codes(limited.user) == ["oslo", "stanford"]
     assert codes(everywhere.user) == ["boston", "oslo", "stanford"]
-    # Only a coordinator's membership is limited to its sites.
-    assert codes(investigator.user) == ["boston", "oslo", "stanford"]
+    # An investigator's role is held at sites too (a site's investigator)...
+    assert codes(investigator.user) == ["stanford"]
+    assert codes(principal.user) == ["boston", "oslo", "stanford"]
+    # ...the other roles work for the whole study, whatever their membership lists.
+    assert codes(statistician.user) == ["boston", "oslo", "stanford"]
 
 
 def test_sites_of_another_study_are_never_visible(study: Study) -> None:

@@ -73,12 +73,11 @@ def test_the_participant_filter_finds_staff_actions_not_only_the_phones(trial: T
     assert "dispensed a kit" in page.text
 
 
-def test_a_coordinator_reads_only_their_sites_participants(trial: Trial) -> None:
+@pytest.mark.parametrize("role", [Role.COORDINATOR, Role.INVESTIGATOR])
+def test_a_site_role_reads_only_their_sites_participants(trial: Trial, role: Role) -> None:
     other = site_create(study=trial.study, code="south", name="South", actor=None)
     elsewhere = make_participant(study=trial.study, site=other)
-    client = client_for(
-        make_member(study=trial.study, role=Role.COORDINATOR, sites=[trial.site]).user
-    )
+    client = client_for(make_member(study=trial.study, role=role, sites=[trial.site]).user)
 
     study_page = client.get(_url(trial, "audit:trail"))
     refused = client.get(_url(trial, "audit:participant", participant=elsewhere.code))

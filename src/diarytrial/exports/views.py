@@ -62,6 +62,7 @@ from diarytrial.exports.signing import (
 from diarytrial.participants.pages import CARE_ROLES, participant_of_reader
 from diarytrial.studies.access import (
     ALL_ROLES,
+    SITE_ROLES,
     StudyRequest,
     sites_visible_to,
     study_role_required,
@@ -98,7 +99,7 @@ class ChecklistLine:
 def _checklist(request: StudyRequest) -> list[ChecklistLine]:
     study, role = request.study, request.membership.role
     visible = sites_visible_to(request.user, study)
-    everywhere = role != Role.COORDINATOR or visible.count() == study.sites.count()
+    everywhere = role not in SITE_ROLES or visible.count() == study.sites.count()
     lines = []
     for item in lock_readiness(study, sites=None if everywhere else list(visible)):
         url = ""

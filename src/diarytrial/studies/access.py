@@ -145,17 +145,22 @@ def require_role(user: AnyUser, study: Study, *roles: Role) -> StudyMembership:
     raise PermissionDeniedError(_DENIED, extra={"study": study.slug})
 
 
+SITE_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR})
+"""Roles held at sites: the sites a membership lists limit what it sees."""
+
+
 def sites_visible_to(user: AnyUser, study: Study) -> QuerySet[Site]:
     """The sites of `study` whose data `user` may see.
 
-    A coordinator sees the sites their membership lists (all when it lists none); every other
-    role sees all sites; a user without a role sees none.
+    A coordinator or an investigator sees the sites their membership lists (all when it lists
+    none: a site's team, or the study's principal investigator); every other role works for the
+    whole study and sees all sites; a user without a role sees none.
     """
     membership = membership_of(user, study)
     sites = Site.objects.filter(study=study).order_by("code")
     if membership is None:
         return sites.none()
-    if membership.role == Role.COORDINATOR and membership.pk is not None:
+    if membership.role in SITE_ROLES and membership.pk is not None:
         listed = membership.sites.values("pk")
         if listed.exists():
             return sites.filter(pk__in=listed)

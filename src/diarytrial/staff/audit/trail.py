@@ -1,9 +1,10 @@
 """Who reads which trail, and the trail's rows as a reader sees them.
 
-- Investigators, statisticians and administrators read the study's whole trail.
-- Coordinators read what concerns the participants of their sites (all sites when their role
-  lists none): events about no participant (roles, the lock, kits in the pharmacy) are not
-  theirs.
+- Statisticians and administrators read the study's whole trail, and so do investigators whose
+  role covers every site (lists none, or all of them).
+- Coordinators, and investigators whose role lists some of the sites, read what concerns the
+  participants of their sites: events about no participant (roles, the lock, kits in the
+  pharmacy) are not theirs.
 - Pharmacists do not read the trail here: their unblinded work is audited, and its reading is
   for the others.
 
@@ -36,7 +37,8 @@ TRAIL_ROLES = (Role.INVESTIGATOR, Role.STATISTICIAN, Role.ADMINISTRATOR, Role.CO
 """Who reads an audit trail; a coordinator only their sites' participants'."""
 
 WHOLE_STUDY_ROLES = (Role.INVESTIGATOR, Role.STATISTICIAN, Role.ADMINISTRATOR)
-"""Who reads the study's whole trail."""
+"""Who reads the study's whole trail (an investigator only when their role covers every
+site)."""
 
 PRINT_LIMIT = 5000
 """The most events a PDF holds; more asks the reader to narrow the filter."""
@@ -60,7 +62,9 @@ def trail_scope(request: StudyRequest, *, site: Site | None = None) -> TrailScop
     """The reader's scope; `site` sets the zone (a participant's page)."""
     sites = tuple(sites_visible_to(request.user, request.study).order_by("code"))
     codes: QuerySet[Participant, str] | None = None
-    if request.membership.role not in WHOLE_STUDY_ROLES:
+    role = request.membership.role
+    everywhere = role != Role.INVESTIGATOR or len(sites) == request.study.sites.count()
+    if role not in WHOLE_STUDY_ROLES or not everywhere:
         codes = Participant.objects.filter(study=request.study, site__in=sites).values_list(
             "code", flat=True
         )
