@@ -128,7 +128,7 @@ def study_seed(slug: str, *, participants: int, nights: int, seed: int) -> dict[
 
     rng = random.Random(seed)
     text = load_example(EXAMPLE).text.replace('id = "ldn_fibromyalgia"', f'id = "{slug}"', 1)
-    admin = User.objects.create_user(f"{slug}-admin")
+    admin = User.objects.create_superuser(f"{slug}-admin")  # the installation's administrator
     study = study_create_from_protocol(text=text, source=f"{EXAMPLE}.toml", created_by=admin)
     sites = [site_create(study=study, code=code, name=code.title(), actor=admin) for code in SITES]
     coordinator = User.objects.create_user(f"{slug}-coordinator")

@@ -171,7 +171,7 @@ def seed_study(env: dict[str, str]) -> tuple[int, int, int]:
         study_create_from_protocol,
     )
 
-    admin = User.objects.create_user("admin", "admin@example.org", is_staff=True)
+    admin = User.objects.create_superuser("admin", "admin@example.org")  # grants the roles
     coordinator = User.objects.create_user("coordinator", "coordinator@example.org")
     study = study_create_from_protocol(
         text=load_example(EXAMPLE).text, source=f"examples/{EXAMPLE}.toml", created_by=admin
