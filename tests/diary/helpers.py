@@ -12,7 +12,8 @@ import uuid
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.migrations.executor import MigrationExecutor
 
 from diarytrial.audit.models import AuditEvent
 from diarytrial.diary.models import DiaryEntry
@@ -112,3 +113,18 @@ def two_sequences(study: Study, *, start: dt.date = START) -> tuple[Participant,
         if sequence(second) != sequence(first):
             return first, second
     raise AssertionError("the allocation list gave one sequence seven times running")
+
+
+def migrate_to(target: list[tuple[str, str]]) -> MigrationExecutor:
+    """Migrate the test database to `target` (app, migration) and return an executor that
+    knows the state it reached (``.loader.project_state(target).apps``)."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(target)
+    return MigrationExecutor(connection)
+
+
+def migrate_to_latest() -> None:
+    """Every app forward to its latest migration (going back also takes back the migrations
+    of other apps that depend on the one going back)."""
+    migrate_to(MigrationExecutor(connection).loader.graph.leaf_nodes())

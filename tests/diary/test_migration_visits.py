@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from tests.builders import make_allocation, make_participant
-from tests.diary.helpers import START
+from tests.diary.helpers import START, migrate_to, migrate_to_latest
 
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.randomization.models import AllocationSlot
 
 BEFORE = [("diary", "0002_entry_device_time")]
 AFTER = [("diary", "0003_answers_by_visit")]
-
-
-def _migrate(target: list[tuple[str, str]]) -> MigrationExecutor:
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(target)
-    return MigrationExecutor(connection)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -35,7 +26,7 @@ def test_answers_by_period_move_to_the_visit_on_the_period_s_last_day(
     # LDN first (AB): period 1 ends on treatment day 84, visit 4; placebo first: day 28, visit 2.
     visit_of_period_one = 4 if code == "AB" else 2
     try:
-        old = _migrate(BEFORE).loader.project_state(BEFORE).apps
+        old = migrate_to(BEFORE).loader.project_state(BEFORE).apps
         answer = old.get_model("diary", "PgicAnswer").objects.create(
             participant_id=randomized.pk, period=1, score=3, answered_on=START
         )
@@ -43,17 +34,14 @@ def test_answers_by_period_move_to_the_visit_on_the_period_s_last_day(
             participant_id=randomized.pk, period=2, guess="drug", answered_on=START
         )
 
-        new = _migrate(AFTER).loader.project_state(AFTER).apps
+        new = migrate_to(AFTER).loader.project_state(AFTER).apps
         assert new.get_model("diary", "PgicAnswer").objects.get(pk=answer.pk).visit == (
             visit_of_period_one
         )
         assert new.get_model("diary", "BlindingGuess").objects.get(pk=guess.pk).visit == 6
 
-        back = _migrate(BEFORE).loader.project_state(BEFORE).apps
+        back = migrate_to(BEFORE).loader.project_state(BEFORE).apps
         assert back.get_model("diary", "PgicAnswer").objects.get(pk=answer.pk).period == 1
         assert back.get_model("diary", "BlindingGuess").objects.get(pk=guess.pk).period == 2
     finally:
-        # Every app forward to its latest migration: going back to BEFORE also took back the
-        # migrations of other apps that depend on the diary's (the data queries' tables, say).
-        latest = MigrationExecutor(connection)
-        _migrate(latest.loader.graph.leaf_nodes())
+        migrate_to_latest()  # going back also took back the data queries' tables, say

@@ -590,23 +590,42 @@ def test_the_entry_list_and_get(participant: Participant) -> None:
 # --- the week tallies -----------------------------------------------------------------------------
 
 
-def _tallies() -> dict[tuple[int, dt.date], tuple[int, int, dt.date]]:
+Tally = tuple[int, int, int, dt.date, int, int]
+"""A week's tally: site, entries, late ones, the last, the days with one, with a late one."""
+
+
+def _tallies() -> dict[tuple[int, dt.date], Tally]:
     return {
-        (t.participant_id, t.week): (t.entries, t.late, t.last_entry)
+        (t.participant_id, t.week): (
+            t.site_id,
+            t.entries,
+            t.late,
+            t.last_entry,
+            t.nights,
+            t.late_nights,
+        )
         for t in DiaryWeekTally.objects.all()
     }
 
 
-def _tallies_of_the_entries() -> dict[tuple[int, dt.date], tuple[int, int, dt.date]]:
+def _tallies_of_the_entries() -> dict[tuple[int, dt.date], Tally]:
     """The week tallies counted afresh from the entries."""
-    counted: dict[tuple[int, dt.date], tuple[int, int, dt.date]] = {}
-    for entry in DiaryEntry.objects.all():
-        key = (
-            entry.participant_id,
-            entry.diary_date - dt.timedelta(days=entry.diary_date.weekday()),
+    counted: dict[tuple[int, dt.date], Tally] = {}
+    for entry in DiaryEntry.objects.select_related("participant"):
+        day = entry.diary_date
+        key = (entry.participant_id, day - dt.timedelta(days=day.weekday()))
+        site, n, late, last, nights, lates = counted.get(
+            key, (entry.participant.site_id, 0, 0, day, 0, 0)
         )
-        n, late, last = counted.get(key, (0, 0, entry.diary_date))
-        counted[key] = (n + 1, late + entry.late, max(last, entry.diary_date))
+        bit = 1 << day.weekday()
+        counted[key] = (
+            site,
+            n + 1,
+            late + entry.late,
+            max(last, day),
+            nights | bit,
+            lates | (bit if entry.late else 0),
+        )
     return counted
 
 
@@ -632,8 +651,10 @@ def test_each_new_entry_is_counted_once_in_its_weeks_tally(participant: Particip
         client_id=late.client_id,
     )
 
+    site = participant.site_id
     assert _tallies() == _tallies_of_the_entries()
     assert _tallies() == {
-        (participant.pk, sunday - dt.timedelta(days=6)): (1, 0, sunday),
-        (participant.pk, D): (2, 1, tuesday),
+        # Sunday is bit 6; Monday bit 0 and Tuesday (late) bit 1.
+        (participant.pk, sunday - dt.timedelta(days=6)): (site, 1, 0, sunday, 0b1000000, 0),
+        (participant.pk, D): (site, 2, 1, tuesday, 0b11, 0b10),
     }

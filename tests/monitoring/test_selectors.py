@@ -34,7 +34,7 @@ from tests.monitoring.helpers import (
 from diarytrial.devices.services import device_revoke
 from diarytrial.diary.models import DiaryEntry
 from diarytrial.monitoring.selectors import GridQuery, study_dashboard
-from diarytrial.monitoring.selectors.positions import whole_weeks
+from diarytrial.monitoring.selectors.positions import WHOLE_WEEK, week_masks
 from diarytrial.monitoring.selectors.summaries import missed_runs
 from diarytrial.participants.services import participant_complete, participant_withdraw
 from diarytrial.protocol.compliance import diary_compliance_nights
@@ -260,8 +260,8 @@ def test_the_longest_runs_are_listed_and_all_are_counted(study: Study, site: Sit
 def test_the_grids_counts_are_the_entries_whatever_the_weekday(
     study: Study, site: Site, noon: time_machine.Traveller, later: int
 ) -> None:
-    """The grid's whole weeks come from the diary's week tallies and the other nights from
-    the entries: the sums are the entries' own counts on every day of the week."""
+    """The grid's nights are summed from the diary's week tallies (the weeks at either end by
+    the days their bits mark): the sums are the entries' own counts on every day of the week."""
     steady = enrolled(study, site, start=day(1))
     fill(steady, [night for night in nights(day(1), day(19)) if night.day % 3])
     fill_late(steady, day(18))
@@ -287,14 +287,15 @@ def test_the_grids_counts_are_the_entries_whatever_the_weekday(
     first=st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2099, 1, 1)),
     length=st.integers(min_value=1, max_value=100),
 )
-def test_whole_weeks_and_the_nights_around_them_cover_each_night_once(
-    first: dt.date, length: int
-) -> None:
+def test_the_weeks_days_marked_cover_each_night_once(first: dt.date, length: int) -> None:
     last = first + dt.timedelta(days=length - 1)
-    weeks, runs = whole_weeks(first, last)
-    covered = [w + dt.timedelta(days=k) for w in weeks for k in range(7)]
-    covered += [night for start, end in runs for night in nights(start, end)]
-    assert sorted(covered) == nights(first, last)
-    assert all(week.weekday() == 0 for week in weeks)
-    assert len(runs) <= 2
-    assert all(start <= end for start, end in runs)
+    weeks = week_masks(first, last)
+    covered = [
+        monday + dt.timedelta(days=weekday)
+        for monday, mask in weeks
+        for weekday in range(7)
+        if mask >> weekday & 1
+    ]
+    assert covered == nights(first, last)
+    assert all(monday.weekday() == 0 and mask for monday, mask in weeks)
+    assert sum(mask != WHOLE_WEEK for _monday, mask in weeks) <= 2  # the weeks at either end

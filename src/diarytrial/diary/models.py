@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils.timezone import now
 
 from diarytrial.participants.models import Participant
+from diarytrial.studies.models import Site
 
 
 class EntryStatus(models.TextChoices):
@@ -188,13 +189,25 @@ class DiaryWeekTally(models.Model):
     of its 28 nights, instead of counting every entry. Each participant writes only their own
     rows, so recording entries of different participants at once never waits on a shared
     counter.
+
+    `nights` and `late_nights` say which days of the week have an entry (bit 0 Monday to bit 6
+    Sunday), so the nights of a week that only partly falls among the dashboard's nights are
+    counted from the tally too. The participant's site (which never changes) is kept beside
+    them, so that the sums of a site's tallies read this table alone.
     """
 
     participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="+")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
     week = models.DateField(help_text="The Monday of the week (of diary dates).")
     entries = models.PositiveIntegerField(help_text="Entries with a diary date in the week.")
     late = models.PositiveIntegerField(help_text="Of those, the late ones.")
     last_entry = models.DateField(help_text="The latest diary date among them.")
+    nights = models.PositiveSmallIntegerField(
+        default=0, help_text="The days with an entry: bit 0 Monday ... bit 6 Sunday."
+    )
+    late_nights = models.PositiveSmallIntegerField(
+        default=0, help_text="The days with a late entry, likewise."
+    )
 
     class Meta:
         ordering = ("participant", "week")
@@ -207,9 +220,9 @@ class DiaryWeekTally(models.Model):
             # The dashboard sums a few weeks of every participant's tallies (PostgreSQL reads
             # the sums from the index alone).
             models.Index(
-                fields=["week", "participant"],
-                include=["entries", "late", "last_entry"],
-                name="diary_week_tally_by_week",
+                fields=["week", "site"],
+                include=["participant", "entries", "late", "last_entry", "nights", "late_nights"],
+                name="diary_week_tally_by_site",
             ),
         )
 

@@ -15,64 +15,122 @@ here reads allocation or periods: visits fall on the same days for every sequenc
 
 from __future__ import annotations
 
-from collections import defaultdict
+import datetime as dt
+import zoneinfo
 from collections.abc import Sequence
 
-from django.db.models import Max
+from django.db import connections
+from django.db.models import Case, DateField, Value, When
+from django.utils import timezone
 
 from diarytrial.diary.models import BlindingGuess, PgicAnswer
-from diarytrial.diary.selectors.days import last_diary_day
 from diarytrial.diary.selectors.tonight import QUESTION_STATUSES
-from diarytrial.diary.selectors.visits import answer_visits
+from diarytrial.diary.selectors.visits import answer_visit_offsets
 from diarytrial.participants.models import Participant
-from diarytrial.participants.selectors import participant_today
+from diarytrial.participants.selectors import schedule_end_of
 from diarytrial.protocol.visits import QUESTIONS_DUE_DAYS
-from diarytrial.studies.models import Site, Study
+from diarytrial.studies.models import ProtocolVersion, Site, Study
 from diarytrial.studies.readiness import ReadinessItem
 from diarytrial.studies.selectors import protocol_version_load
 
 
-def end_of_period_answers_missing(study: Study, sites: Sequence[Site] | None) -> int:
+def _plus_days(vendor: str, column: str, days: int) -> str:
+    """SQL for the date `days` after the date `column` (PostgreSQL adds days to a date; SQLite
+    keeps dates as ISO text, which its date() function moves and which compare as dates)."""
+    if vendor == "sqlite":
+        return f"date({column}, '{int(days):+d} days')"
+    return f"({column} + {int(days)})"
+
+
+def end_of_period_answers_missing(
+    study: Study, sites: Sequence[Site] | None, *, now: dt.datetime | None = None
+) -> int:
     """How many PGIC and blinding-guess answers of `study` (at `sites`) are missing for good.
 
-    Four queries, whatever the number of participants: the participants with the end of their
-    planned schedule, the protocol versions they started on, the PGIC answers, the guesses.
+    Counted by the database, whatever the number of participants (three queries: the protocol
+    versions and time zones of the participants, their protocols, then the count). A
+    participant's visits whose days ran out within their diary are always the first few of
+    their visits (a later visit's days run out later, and falls later in the diary): the count
+    finds the last of them for each participant (by protocol version, time zone and start),
+    then counts the answers given up to it on the index of answers by participant and visit.
     """
-    rows = (
-        Participant.objects.filter(study=study, status__in=QUESTION_STATUSES)
-        .annotate(schedule_end=Max("phases__end"))
-        .filter(schedule_end__isnull=False, start_date__isnull=False)
-        .select_related("protocol_version")
+    moment = now or timezone.now()
+    participants = Participant.objects.filter(
+        study=study, status__in=QUESTION_STATUSES, start_date__isnull=False
     )
     if sites is not None:
-        rows = rows.filter(site__in=list(sites))
-    participants = list(rows)
-    if not participants:
+        participants = participants.filter(site__in=list(sites))
+    participants = participants.annotate(schedule_end=schedule_end_of()).order_by()
+    pairs = list(participants.values_list("protocol_version_id", "timezone").distinct())
+    if not pairs:
         return 0
-    ids = [participant.pk for participant in participants]
-    pgic_done: dict[int, set[int]] = defaultdict(set)
-    for participant_id, number in PgicAnswer.objects.filter(participant__in=ids).values_list(
-        "participant_id", "visit"
-    ):
-        pgic_done[participant_id].add(number)
-    guess_done: dict[int, set[int]] = defaultdict(set)
-    for participant_id, number in BlindingGuess.objects.filter(participant__in=ids).values_list(
-        "participant_id", "visit"
-    ):
-        guess_done[participant_id].add(number)
-    missing = 0
-    for participant in participants:
-        protocol = protocol_version_load(participant.protocol_version).protocol
-        today = participant_today(participant)
-        last = last_diary_day(participant, participant.schedule_end)
-        for visit in answer_visits(participant=participant, protocol=protocol):
-            if not visit.asked(last) or visit.last_answer_day >= today:
-                continue
-            if visit.pgic and visit.number not in pgic_done[participant.pk]:
-                missing += 1
-            if visit.number not in guess_done[participant.pk]:
-                missing += 1
-    return missing
+    protocols = {
+        version.pk: protocol_version_load(version).protocol
+        for version in ProtocolVersion.objects.filter(pk__in={version for version, _ in pairs})
+    }
+    visits = {version: answer_visit_offsets(protocol) for version, protocol in protocols.items()}
+    connection = connections[Participant.objects.db]
+    vendor = connection.vendor
+    # Each participant's today, from their time zone (participant_today).
+    todays = {zone: moment.astimezone(zoneinfo.ZoneInfo(zone)).date() for _, zone in pairs}
+    participants = participants.annotate(
+        today=Case(
+            *(When(timezone=zone, then=Value(day)) for zone, day in todays.items()),
+            output_field=DateField(),
+        )
+    )
+    # The last visit whose answering days ran out within the diary (the later visits first),
+    # and the answers due up to it; by protocol version.
+    last_visit, due, pgic_given, params, due_params = [], [], [], [], []
+    for version, offsets in visits.items():
+        for index in range(len(offsets) - 1, -1, -1):
+            number, offset, _pgic = offsets[index]
+            day = _plus_days(vendor, "s", offset)
+            ran_out = _plus_days(vendor, "s", offset + QUESTIONS_DUE_DAYS)
+            last_visit.append(
+                f"WHEN version = %s AND {ran_out} < t AND {day} <= e"
+                f" AND (w IS NULL OR {day} < w) AND (c IS NULL OR {day} <= c)"
+                f" THEN {int(number)}"
+            )
+            params.append(version)
+            answers = sum(1 + pgic for _n, _o, pgic in offsets[: index + 1])
+            due.append(f"WHEN version = %s AND last_visit = {int(number)} THEN {answers}")
+            due_params.append(version)
+        asked = ", ".join(str(int(number)) for number, _o, pgic in offsets if pgic) or "NULL"
+        pgic_given.append(
+            f"WHEN version = %s THEN (SELECT COUNT(*) FROM {{pgic}} a"
+            f" WHERE a.participant_id = k.id AND a.visit <= k.last_visit AND a.visit IN ({asked}))"
+        )
+    base, base_params = participants.values_list(
+        "pk",
+        "protocol_version_id",
+        "start_date",
+        "withdrawn_on",
+        "completed_on",
+        "schedule_end",
+        "today",
+    ).query.sql_with_params()
+    quote = connection.ops.quote_name
+    sql = (
+        f"""
+        WITH p (id, version, s, w, c, e, t) AS MATERIALIZED ({base}),
+        k AS MATERIALIZED (
+            SELECT id, version, CASE {" ".join(last_visit)} ELSE 0 END AS last_visit
+            FROM p WHERE e IS NOT NULL
+        )
+        SELECT
+            COALESCE(SUM(CASE {" ".join(due)} ELSE 0 END), 0),
+            COALESCE(SUM(CASE {" ".join(pgic_given)} ELSE 0 END), 0),
+            COALESCE(SUM((SELECT COUNT(*) FROM {{guesses}} g
+                WHERE g.participant_id = k.id AND g.visit <= k.last_visit)), 0)
+        FROM k WHERE last_visit > 0
+        """
+    ).replace("{pgic}", quote(PgicAnswer._meta.db_table))
+    sql = sql.replace("{guesses}", quote(BlindingGuess._meta.db_table))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*base_params, *params, *due_params, *visits])
+        expected, pgic, guesses = cursor.fetchone()
+    return int(expected) - int(pgic) - int(guesses)
 
 
 def end_of_period_answers_missing_check(

@@ -80,6 +80,17 @@ def participant_today(participant: Participant, *, now: dt.datetime | None = Non
     return moment.astimezone(zoneinfo.ZoneInfo(participant.timezone)).date()
 
 
+def schedule_end_of() -> models.Subquery:
+    """The end of a participant's planned schedule (its last phase's last diary date; None
+    before randomization), as an annotation of a query of participants: one probe of the
+    index of phases by end each (``participant_phase_by_end``), however many participants."""
+    return models.Subquery(
+        ParticipantPhase.objects.filter(participant=models.OuterRef("pk"))
+        .order_by("-end")
+        .values("end")[:1]
+    )
+
+
 def participant_schedule(*, participant: Participant) -> list[ParticipantPhase]:
     """The planned phases (without arms), in order; empty before randomization."""
     return list(ParticipantPhase.objects.filter(participant=participant).order_by("index"))

@@ -29,9 +29,20 @@ def _last_diary_day(participant: Participant, phases: list[ParticipantPhase]) ->
 def last_diary_day(participant: Participant, schedule_end: dt.date | None) -> dt.date | None:
     """The last diary date of `participant` whose planned schedule ends on `schedule_end`
     (None: no schedule): that end, or the day before withdrawal, or completion, if earlier."""
+    return diary_last_day(
+        schedule_end=schedule_end,
+        withdrawn_on=participant.withdrawn_on,
+        completed_on=participant.completed_on,
+    )
+
+
+def diary_last_day(
+    *, schedule_end: dt.date | None, withdrawn_on: dt.date | None, completed_on: dt.date | None
+) -> dt.date | None:
+    """`last_diary_day` from the dates alone (for many participants read as rows)."""
     ends = [schedule_end] if schedule_end is not None else []
-    if participant.withdrawn_on is not None:
-        ends.append(participant.withdrawn_on - dt.timedelta(days=1))
-    if participant.completed_on is not None:
-        ends.append(participant.completed_on)
+    if withdrawn_on is not None:
+        ends.append(withdrawn_on - dt.timedelta(days=1))
+    if completed_on is not None:
+        ends.append(completed_on)
     return min(ends) if ends else None

@@ -50,6 +50,12 @@ def answer_visits(*, participant: Participant, protocol: Protocol) -> tuple[Answ
     start = participant.start_date
     if start is None:
         return ()
+    return answer_visits_from(start=start, protocol=protocol)
+
+
+def answer_visits_from(*, start: dt.date, protocol: Protocol) -> tuple[AnswerVisit, ...]:
+    """The visits after the first, in order, of a participant whose first baseline day is
+    `start` (the same for everyone who started that day)."""
     calendar = visit_calendar(protocol)
     asked = set(pgic_visits(protocol, calendar))
     found: list[AnswerVisit] = []
@@ -67,3 +73,15 @@ def answer_visits(*, participant: Participant, protocol: Protocol) -> tuple[Answ
             )
         )
     return tuple(found)
+
+
+_REFERENCE_START = dt.date(2001, 1, 1)
+
+
+def answer_visit_offsets(protocol: Protocol) -> tuple[tuple[int, int, bool], ...]:
+    """Each visit of `answer_visits_from` as (number, days from the start, PGIC asked): the
+    visit falls on the start plus those days, for every participant of `protocol`."""
+    return tuple(
+        (visit.number, (visit.day - _REFERENCE_START).days, visit.pgic)
+        for visit in answer_visits_from(start=_REFERENCE_START, protocol=protocol)
+    )

@@ -83,13 +83,25 @@ def _week_tally_add(participant: Participant, day: dt.date, *, late: bool) -> No
     table = connection.ops.quote_name(DiaryWeekTally._meta.db_table)
     later = "GREATEST" if connection.vendor == "postgresql" else "MAX"  # of two values
     week = day - dt.timedelta(days=day.weekday())
+    night = 1 << day.weekday()  # the day's bit in `nights` (and `late_nights`)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (participant_id, week, entries, late, last_entry) "
-            f"VALUES (%s, %s, 1, %s, %s) ON CONFLICT (participant_id, week) DO UPDATE SET "
+            f"INSERT INTO {table} (participant_id, site_id, week, entries, late, last_entry, "
+            f"nights, late_nights) VALUES (%s, %s, %s, 1, %s, %s, %s, %s) "
+            f"ON CONFLICT (participant_id, week) DO UPDATE SET "
             f"entries = {table}.entries + 1, late = {table}.late + excluded.late, "
-            f"last_entry = {later}({table}.last_entry, excluded.last_entry)",
-            [participant.pk, week, int(late), day],
+            f"last_entry = {later}({table}.last_entry, excluded.last_entry), "
+            f"nights = {table}.nights | excluded.nights, "
+            f"late_nights = {table}.late_nights | excluded.late_nights",
+            [
+                participant.pk,
+                participant.site_id,
+                week,
+                int(late),
+                day,
+                night,
+                night if late else 0,
+            ],
         )
 
 

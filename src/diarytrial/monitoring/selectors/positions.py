@@ -5,23 +5,40 @@ span (start date and last diary day, as `participants.selectors.participant_rows
 tonight's diary date and window in their own time zone, their last entry, and their entries
 among the grid's nights. Nothing of the allocation is read: no period, arm or sequence.
 
-The database sums the grid's whole weeks from the diary's week tallies and counts the other
-nights' entries by participant (and finds the last of them) on the index of entries by date,
-finds the last entry of those without one among those nights and the end of every schedule
-with one index probe each; so the number of queries does not grow with the participants.
+The database sums the grid's nights from the diary's week tallies (whole weeks by their
+counts, the weeks at either end by the days their bits mark), finds the last entry of those
+without one in those weeks and the end of every schedule with one index probe each; so the
+number of queries does not grow with the participants.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 import zoneinfo
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import (
+    Case,
+    Expression,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.lookups import GreaterThan
 
 from diarytrial.diary.models import DiaryEntry, DiaryWeekTally
-from diarytrial.participants.models import Participant, ParticipantPhase, ParticipantStatus
+from diarytrial.participants.models import Participant, ParticipantStatus
+from diarytrial.participants.selectors import schedule_end_of
 from diarytrial.protocol import diary_date_at, next_window_opening, window_bounds
 from diarytrial.protocol.compliance import due_span, last_night_due
 from diarytrial.protocol.schema import Diary
@@ -70,12 +87,13 @@ def zone_night(now: dt.datetime, zone: zoneinfo.ZoneInfo, diary: Diary) -> ZoneN
     )
 
 
-@dataclass(frozen=True, slots=True)
-class DiaryPosition:
+class DiaryPosition(NamedTuple):
     """One participant's diary now, blinded: span, tonight, last entry, the grid's counts.
 
     Built by `diary_positions`, which derives the last night due, tonight's expectation, the
-    run of missed nights and the nights due in the grid once for each participant.
+    run of missed nights and the nights due in the grid once for each participant. A named
+    tuple (immutable, and made ten thousand times per dashboard at a third of the cost of a
+    frozen dataclass).
     """
 
     participant_id: int
@@ -93,6 +111,8 @@ class DiaryPosition:
     """Tonight's entry is in (no entry is ever dated after tonight)."""
     as_of: dt.date
     """The last night due: the last whose window closed, or tonight once its entry is in."""
+    due: tuple[dt.date, dt.date] | None
+    """The first and the last night due up to `as_of` (`due_span`), None while none is."""
     in_diary_tonight: bool
     """Tonight is a night of the participant's diary: an entry is expected tonight."""
     missed_run: int
@@ -109,8 +129,14 @@ class DiaryPosition:
         return max(0, self.grid_due - self.grid_filled)
 
 
+RecentEntries = tuple[int, int, dt.date | None]
+"""A participant's entries among the grid's nights, the late ones among them, and their last
+entry of all (None: no entry yet)."""
+
+_NO_ENTRIES: RecentEntries = (0, 0, None)
+
+
 def _position(
-    *,
     participant_id: int,
     code: str,
     site_code: str,
@@ -123,13 +149,13 @@ def _position(
     grid: tuple[dt.date, dt.date],
     recent: RecentEntries,
 ) -> DiaryPosition:
-    last_entry = recent.last_entry
+    filled, late, last_entry = recent
     tonight = night.tonight
-    tonight_filled = last_entry is not None and last_entry == tonight
+    tonight_filled = last_entry == tonight
     as_of = last_night_due(
         latest_closed=night.latest_closed, filled=(tonight,) if tonight_filled else ()
     )
-    running = status in RUNNING_STATUSES and start is not None
+    running = start is not None and status in RUNNING_STATUSES
     in_diary_tonight = (
         running
         and start is not None
@@ -137,6 +163,7 @@ def _position(
         and (last_day is None or tonight <= last_day)
     )
     missed_run = grid_due = 0
+    span = None
     if start is not None:
         if running and start <= as_of and (last_day is None or as_of <= last_day):
             since = start if last_entry is None else max(start, last_entry + ONE_DAY)
@@ -145,23 +172,24 @@ def _position(
         if span is not None:
             grid_due = max(0, (min(span[1], grid[1]) - max(span[0], grid[0])).days + 1)
     return DiaryPosition(
-        participant_id=participant_id,
-        code=code,
-        site_code=site_code,
-        status=status,
-        timezone=zone,
-        start=start,
-        last_day=last_day,
-        withdrawn_on=withdrawn_on,
-        last_entry=last_entry,
-        night=night,
-        tonight_filled=tonight_filled,
-        as_of=as_of,
-        in_diary_tonight=in_diary_tonight,
-        missed_run=missed_run,
-        grid_due=grid_due,
-        grid_filled=recent.filled,
-        grid_late=recent.late,
+        participant_id,
+        code,
+        site_code,
+        status,
+        zone,
+        start,
+        last_day,
+        withdrawn_on,
+        last_entry,
+        night,
+        tonight_filled,
+        as_of,
+        span,
+        in_diary_tonight,
+        missed_run,
+        grid_due,
+        filled,
+        late,
     )
 
 
@@ -193,35 +221,33 @@ def zone_nights(
     }
 
 
-@dataclass(frozen=True, slots=True)
-class RecentEntries:
-    """A participant's entries among the grid's nights, and their last entry of all."""
-
-    filled: int = 0
-    late: int = 0
-    last_entry: dt.date | None = None
+WHOLE_WEEK = 0b1111111
+"""Every day of a week, Monday (bit 0) to Sunday (bit 6), as the week tallies mark them."""
 
 
-def _nights(first: dt.date, last: dt.date) -> list[dt.date]:
-    return [first + dt.timedelta(days=k) for k in range((last - first).days + 1)]
+def week_masks(first: dt.date, last: dt.date) -> list[tuple[dt.date, int]]:
+    """The Monday of each calendar week with nights among `first` to `last`, and which of its
+    days are among them (bit 0 Monday ... bit 6 Sunday; `WHOLE_WEEK` for all seven)."""
+    found = []
+    monday = first - dt.timedelta(days=first.weekday())
+    while monday <= last:
+        mask = 0
+        for weekday in range(7):
+            if first <= monday + dt.timedelta(days=weekday) <= last:
+                mask |= 1 << weekday
+        found.append((monday, mask))
+        monday += dt.timedelta(weeks=1)
+    return found
 
 
-def whole_weeks(
-    first: dt.date, last: dt.date
-) -> tuple[list[dt.date], list[tuple[dt.date, dt.date]]]:
-    """The Mondays of the calendar weeks wholly inside the nights `first` to `last`, and the
-    runs of nights outside them (at most two: before the first whole week, after the last)."""
-    monday = first + dt.timedelta(days=(7 - first.weekday()) % 7)
-    sunday = last - dt.timedelta(days=(last.weekday() + 1) % 7)
-    if monday + dt.timedelta(days=6) > sunday:
-        return [], [(first, last)]
-    weeks = [monday + dt.timedelta(weeks=k) for k in range((sunday - monday).days // 7 + 1)]
-    runs = []
-    if first < monday:
-        runs.append((first, monday - ONE_DAY))
-    if sunday < last:
-        runs.append((sunday + ONE_DAY, last))
-    return weeks, runs
+def _days_marked(field: str, mask: int) -> Expression:
+    """How many of the days in `mask` the bits of the tally's `field` mark (0 to 7)."""
+    days = [
+        Case(When(GreaterThan(F(field).bitand(1 << weekday), 0), then=Value(1)), default=Value(0))
+        for weekday in range(7)
+        if mask >> weekday & 1
+    ]
+    return functools.reduce(operator.add, days)
 
 
 def recent_entries(
@@ -235,51 +261,44 @@ def recent_entries(
     """The entries and late entries on the nights `first` to `last` and the last entry of each
     of `participant_ids` (enrolled at `sites`).
 
-    The whole weeks among those nights are summed from the diary's week tallies
-    (`DiaryWeekTally`, one row per participant and week), the nights outside them (at most
-    six at each end) counted from the entries on the index of entries by date: two queries
-    however many participants. A third finds the last entry of those without one among those
-    nights (one probe each of the index by participant and date; no query when every
-    participant has one).
+    Summed from the diary's week tallies (`DiaryWeekTally`, one row per participant and week)
+    of the weeks with nights among those (five at most for 28 nights): a week wholly among
+    them by its counts, another by the days its bits mark. One query however many
+    participants, on the index of tallies by week and site. A second finds the last entry of
+    those without one in these weeks (one probe each of the index by participant and date; no
+    query when every participant has one).
     """
-    enrolled = _enrolled(study, sites).values("pk")
-    weeks, runs = whole_weeks(first, last)
-    found: dict[int, RecentEntries] = {}
+    weeks = week_masks(first, last)
 
-    def add(participant_id: int, filled: int, late: int, latest: dt.date) -> None:
-        before = found.get(participant_id)
-        if before is None:
-            found[participant_id] = RecentEntries(filled, late, latest)
-        else:
-            newest = max(latest, before.last_entry) if before.last_entry else latest
-            found[participant_id] = RecentEntries(
-                before.filled + filled, before.late + late, newest
+    def counted(total: str, days: str) -> Sum:
+        return Sum(
+            Case(
+                *(
+                    When(
+                        week=monday,
+                        then=F(total) if mask == WHOLE_WEEK else _days_marked(days, mask),
+                    )
+                    for monday, mask in weeks
+                ),
+                default=Value(0),
+                output_field=IntegerField(),
             )
+        )
 
-    if weeks:
-        for row in (
-            DiaryWeekTally.objects.filter(participant__in=enrolled, week__in=weeks)
-            .order_by()
-            .values("participant_id")
-            .annotate(filled=Sum("entries"), late=Sum("late"), latest=Max("last_entry"))
-            .values_list("participant_id", "filled", "late", "latest")
-        ):
-            add(*row)
-    if runs:
-        # The nights listed, not ranges: an index-only scan of the index of entries by date.
-        nights = [day for start, end in runs for day in _nights(start, end)]
-        for row in (
-            DiaryEntry.objects.filter(diary_date__in=nights, participant__in=enrolled)
+    found: dict[int, RecentEntries] = {
+        participant_id: (filled, late, latest)
+        for participant_id, filled, late, latest in (
+            DiaryWeekTally.objects.filter(site__in=sites, week__in=[monday for monday, _ in weeks])
             .order_by()
             .values("participant_id")
             .annotate(
-                filled=Count("diary_date"),
-                late=Count("late", filter=Q(late=True)),
-                latest=Max("diary_date"),
+                filled=counted("entries", "nights"),
+                late=counted("late", "late_nights"),
+                latest=Max("last_entry"),
             )
             .values_list("participant_id", "filled", "late", "latest")
-        ):
-            add(*row)
+        )
+    }
     older = (
         Participant.objects.filter(pk__in=[pk for pk in participant_ids if pk not in found])
         .annotate(
@@ -293,11 +312,8 @@ def recent_entries(
         .values_list("pk", "latest")
     )
     for participant_id, latest in older:
-        found[participant_id] = RecentEntries(last_entry=latest)
+        found[participant_id] = (0, 0, latest)
     return found
-
-
-_NO_ENTRIES = RecentEntries()
 
 
 def diary_positions(
@@ -314,11 +330,7 @@ def diary_positions(
     query = (
         _enrolled(study, sites)
         .annotate(
-            schedule_end=Subquery(
-                ParticipantPhase.objects.filter(participant=OuterRef("pk"))
-                .order_by("-end")
-                .values("end")[:1]
-            ),
+            schedule_end=schedule_end_of(),
         )
         .order_by("code")
         .values_list(
@@ -342,6 +354,7 @@ def diary_positions(
         first=first,
         last=last,
     )
+    grid = (first, last)
     positions = []
     for (
         pk,
@@ -366,17 +379,17 @@ def diary_positions(
             ends.append(completed_on)
         positions.append(
             _position(
-                participant_id=pk,
-                code=code,
-                site_code=site_code,
-                status=_STATUSES[status],
-                zone=zone,
-                start=start,
-                last_day=min(ends) if ends else None,
-                withdrawn_on=withdrawn_on,
-                night=night,
-                grid=(first, last),
-                recent=recent.get(pk, _NO_ENTRIES),
+                pk,
+                code,
+                site_code,
+                _STATUSES[status],
+                zone,
+                start,
+                min(ends) if ends else None,
+                withdrawn_on,
+                night,
+                grid,
+                recent.get(pk, _NO_ENTRIES),
             )
         )
     return positions

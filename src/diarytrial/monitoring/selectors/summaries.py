@@ -15,7 +15,6 @@ from diarytrial.devices.models import Device
 from diarytrial.diary.models import DiaryWeekTally
 from diarytrial.monitoring.selectors.positions import DiaryPosition
 from diarytrial.participants.models import Participant, ParticipantStatus
-from diarytrial.protocol.compliance import due_span
 from diarytrial.studies.models import Site, Study
 
 WEEKS = 12
@@ -163,7 +162,7 @@ def weekly_compliance(
     *, study: Study, sites: Sequence[Site], positions: Sequence[DiaryPosition], last: dt.date
 ) -> tuple[WeekCompliance, ...]:
     """The `WEEKS` calendar weeks up to the one of `last`: nights due (by the one definition:
-    each diary's `due_span`) and entries received.
+    each diary's `due_span`, in its position) and entries received.
 
     Entries are summed from the diary's week tallies (`DiaryWeekTally`); the diary takes no
     entry outside a participant's span or after tonight, so they are the nights filled that
@@ -177,9 +176,7 @@ def weekly_compliance(
     first, end = weeks[0], spans[-1][1]
     change: collections.Counter[dt.date] = collections.Counter()
     for p in positions:
-        if p.start is None:
-            continue
-        span = due_span(start=p.start, last_day=p.last_day, as_of=p.as_of)
+        span = p.due
         if span is None or span[1] < first or span[0] > end:
             continue
         change[max(span[0], first)] += 1
@@ -193,9 +190,9 @@ def weekly_compliance(
     # and week: far fewer than the entries).
     by_week = dict(
         DiaryWeekTally.objects.filter(
-            participant__in=Participant.objects.filter(study=study, site__in=sites).values("pk"),
-            week__gte=weeks[0],
-            week__lte=weeks[-1],
+            # The Mondays listed and the sites: the index of tallies by week and site alone.
+            site__in=sites,
+            week__in=weeks,
         )
         .order_by()
         .values("week")
