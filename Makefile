@@ -68,17 +68,22 @@ chromium:
 		fi; \
 	fi
 
-# The dataset's R round-trip test and `make reference` use R with lme4 and nlme, from Debian.
+# The dataset's R round-trip test and `make reference` use R with lme4 and nlme, the statistics
+# files' read-back test haven; all from Debian.
+R_PACKAGES = r-base-core r-cran-lme4 r-cran-nlme r-cran-jsonlite r-cran-haven
+R_LIBRARIES = "lme4", "nlme", "jsonlite", "haven"
+
 r:
-	@if ! command -v Rscript >/dev/null; then \
+	@if ! Rscript -e 'for (p in c($(R_LIBRARIES))) library(p, character.only = TRUE)' \
+			>/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
 			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-				r-base-core r-cran-lme4 r-cran-nlme r-cran-jsonlite; \
+				$(R_PACKAGES); \
 		elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
 			sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-				r-base-core r-cran-lme4 r-cran-nlme r-cran-jsonlite; \
+				$(R_PACKAGES); \
 		else \
-			echo "R is missing and cannot be installed here: the R round-trip test will be skipped."; \
+			echo "R or one of its packages is missing and cannot be installed here: the R tests will be skipped or fail."; \
 		fi; \
 	fi
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from diarytrial.commands import (
     analyze_commands,
+    convert_commands,
     demo_commands,
     power_commands,
     protocol_commands,
@@ -32,6 +33,7 @@ OWN_COMMANDS: dict[str, Register] = {
     "power": power_commands.register,
     "demo": demo_commands.register,
     "report": report_commands.register,
+    "convert": convert_commands.register,
 }
 
 

@@ -1,6 +1,6 @@
-"""`diarytrial analyze` and `diarytrial report` given bad dataset files: exit 2, one plain line.
+"""`diarytrial analyze`, `report` and `convert` given bad dataset files: exit 2, one plain line.
 
-Every case of tests/commands/bad_inputs.py runs through both commands, most with
+Every case of tests/commands/bad_inputs.py runs through each command, most with
 --allow-modified so that the damage itself is what gets reported (without it, any edited file
 is refused first as changed after export; tests/commands/test_provenance.py covers that).
 """
@@ -20,7 +20,8 @@ from diarytrial.dataset.validate import MAX_ROWS_PER_CHECK
 from diarytrial.protocol import load_example
 from diarytrial.simulate import simulate_trial
 
-COMMANDS = ("analyze", "report")
+COMMANDS = ("analyze", "report", "convert")
+EMPTY_DIARY = "a table with its header only"
 
 
 @pytest.fixture(scope="module")
@@ -33,11 +34,20 @@ def valid_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(command: str, folder: Path, out: Path, *, allow_modified: bool = True) -> list[str]:
     args = [command, str(folder)] + (["--allow-modified"] if allow_modified else [])
     args += ["--out", str(out / "report.html")] if command == "report" else []
+    args += ["--to", "sav", "--out", str(out / "converted")] if command == "convert" else []
     return args
 
 
-@pytest.mark.parametrize("command", COMMANDS)
-@pytest.mark.parametrize("case", DATASET_CASES, ids=[c.id for c in DATASET_CASES])
+@pytest.mark.parametrize(
+    ("case", "command"),
+    [
+        pytest.param(case, command, id=f"{case.id}-{command}")
+        for case in DATASET_CASES
+        for command in COMMANDS
+        # A dataset without diary entries converts (tests/interop): no error for convert.
+        if not (command == "convert" and case.id == EMPTY_DIARY)
+    ],
+)
 def test_a_bad_dataset_exits_2_with_a_plain_line(
     case: DatasetCase,
     command: str,
@@ -62,6 +72,7 @@ def test_a_bad_dataset_exits_2_with_a_plain_line(
         assert err.startswith(f"{folder}: the trial dataset has problems"), err
         assert f"  {case.file}" in err, err
     assert not (tmp_path / "report.html").exists()
+    assert not (tmp_path / "converted").exists()
 
 
 @pytest.mark.parametrize("command", COMMANDS)

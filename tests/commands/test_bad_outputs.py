@@ -28,7 +28,7 @@ def _a_file(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "command", ["analyze --json", "report --out", "simulate --out", "power --csv"]
+    "command", ["analyze --json", "report --out", "simulate --out", "power --csv", "convert --out"]
 )
 def test_an_output_path_it_cannot_write_exits_2(
     command: str, dataset_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -38,6 +38,7 @@ def test_an_output_path_it_cannot_write_exits_2(
     args = {
         "analyze --json": ["analyze", str(dataset_dir), "--json", str(blocked)],
         "report --out": ["report", str(dataset_dir), "--out", str(blocked)],
+        "convert --out": ["convert", str(dataset_dir), "--to", "dta", "--out", str(blocked)],
         "simulate --out": [
             "simulate",
             "--protocol",

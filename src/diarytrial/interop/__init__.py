@@ -1,0 +1,5 @@
+"""The trial dataset in other programs' formats (a pure package: no Django).
+
+- `statfiles`: the analysis-ready tables as SAS transport (XPT v5), SPSS (.sav) and Stata
+  (.dta) files with variable and value labels, written by pyreadstat.
+"""
