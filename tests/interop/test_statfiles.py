@@ -29,16 +29,9 @@ from diarytrial.interop.statfiles import (
     written_labels,
     written_names,
 )
-from diarytrial.protocol import load_example
-from diarytrial.simulate import simulate_trial
 
 READ_BACK = Path(__file__).with_name("read_back.R")
 READERS = {"xpt": pyreadstat.read_xport, "sav": pyreadstat.read_sav, "dta": pyreadstat.read_dta}
-
-
-@pytest.fixture(scope="module")
-def dataset() -> TrialDataset:
-    return simulate_trial(load_example("ldn-fibromyalgia"), participants=8, seed=11)
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,15 @@
 
 FORMAT ``xpt``, ``sav`` or ``dta``: the analysis-ready tables as SAS transport (v5), SPSS and
 Stata files with their labels, one file per table in the folder PATH
-(`diarytrial.interop.statfiles`).
+(`diarytrial.interop.statfiles`). ``fhir``: the diary as a FHIR Questionnaire and a Bundle of
+QuestionnaireResponses per participant, JSON files in PATH (`diarytrial.interop.fhir`).
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import cast
 
 import pyreadstat
 from rich.console import Console
@@ -22,13 +24,16 @@ from diarytrial.commands.problems import (
     warn_if_modified,
 )
 from diarytrial.dataset import DatasetError, read_dataset
+from diarytrial.interop.fhir import write_fhir
 from diarytrial.interop.statfiles import STAT_FORMATS, StatFormat, write_stat_files
 
 FORMAT_NAMES: dict[str, str] = {
     "xpt": "SAS transport (XPT version 5)",
     "sav": "SPSS",
     "dta": "Stata (version 15)",
+    "fhir": "FHIR R4 (JSON)",
 }
+FORMATS = (*STAT_FORMATS, "fhir")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -40,8 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--to",
         dest="format",
         required=True,
-        choices=STAT_FORMATS,
-        help="xpt (SAS transport v5), sav (SPSS) or dta (Stata): a file per table",
+        choices=FORMATS,
+        help="xpt (SAS transport v5), sav (SPSS) or dta (Stata): a file per table; "
+        "fhir: a Questionnaire and a Bundle per participant",
     )
     parser.add_argument(
         "--out", metavar="PATH", type=Path, required=True, help="the folder to write to"
@@ -58,9 +64,12 @@ def convert(args: argparse.Namespace) -> int:
         dataset = read_dataset(args.directory, allow_modified=args.allow_modified)
     except DatasetError as error:
         return report_dataset_error(error)
-    fmt: StatFormat = args.format
+    fmt: str = args.format
     try:
-        written = write_stat_files(dataset, args.out, fmt)
+        if fmt == "fhir":
+            written = write_fhir(dataset, args.out)
+        else:
+            written = write_stat_files(dataset, args.out, cast(StatFormat, fmt))
     except OSError as error:
         return report_write_error(args.out, error, what="folder")
     except (ValueError, pyreadstat.ReadstatError) as error:
