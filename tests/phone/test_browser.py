@@ -13,6 +13,7 @@ window, 18:00 to 03:00) or midday (closed). Skipped without /usr/bin/chromium or
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import zoneinfo
 from collections.abc import Iterator
@@ -73,6 +74,13 @@ def phone(browser: Any) -> Iterator[Any]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
+    # Let the page's last requests finish before the live server's database is emptied: a
+    # request still writing (an outbox sent again on a reload, say) while the tables are
+    # truncated can deadlock with it on PostgreSQL.
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_load_state("networkidle", timeout=5_000)
     context.close()
     assert errors == []
 

@@ -69,6 +69,8 @@ def end_of_period_answers_missing(
         for version in ProtocolVersion.objects.filter(pk__in={version for version, _ in pairs})
     }
     visits = {version: answer_visit_offsets(protocol) for version, protocol in protocols.items()}
+    if not any(visits.values()):  # no visit closes a stretch: no question is ever asked
+        return 0
     connection = connections[Participant.objects.db]
     vendor = connection.vendor
     # Each participant's today, from their time zone (participant_today).
