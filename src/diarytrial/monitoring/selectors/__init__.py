@@ -122,7 +122,7 @@ def study_dashboard(
         grid=night_grid(positions=positions, query=query or GridQuery(), last=last),
         missed_runs=runs,
         missed_runs_total=runs_total,
-        weeks=weekly_compliance(study=study, sites=site_list, positions=positions, last=last),
+        weeks=weekly_compliance(sites=site_list, positions=positions, last=last),
         enrolment=enrolment(study=study, sites=site_list, target=target, all_sites=all_sites),
         pending=lock_readiness(study, sites=site_list),
     )

@@ -159,7 +159,7 @@ class WeekCompliance:
 
 
 def weekly_compliance(
-    *, study: Study, sites: Sequence[Site], positions: Sequence[DiaryPosition], last: dt.date
+    *, sites: Sequence[Site], positions: Sequence[DiaryPosition], last: dt.date
 ) -> tuple[WeekCompliance, ...]:
     """The `WEEKS` calendar weeks up to the one of `last`: nights due (by the one definition:
     each diary's `due_span`, in its position) and entries received.
