@@ -16,6 +16,7 @@ from diarytrial.commands import (
     analyze_commands,
     convert_commands,
     demo_commands,
+    import_commands,
     power_commands,
     protocol_commands,
     report_commands,
@@ -34,6 +35,7 @@ OWN_COMMANDS: dict[str, Register] = {
     "demo": demo_commands.register,
     "report": report_commands.register,
     "convert": convert_commands.register,
+    "import": import_commands.register,
 }
 
 

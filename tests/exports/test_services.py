@@ -208,6 +208,7 @@ def test_each_export_is_an_audit_event_with_counts_and_no_allocation(trial: Tria
     assert changes["protocol_version"] == 1
     assert changes["sites"] == ["north"]  # the coordinator's site
     assert changes["rows"]["participants"] == len(blinded.participants)
+    assert changes["format"] == "dataset"
     assert changes["rows"]["periods"] == len(blinded.periods)
     assert changes["rows"]["doses"] == len(blinded.doses)
     second_changes = {c["field"]: c["new"] for c in second.changes}

@@ -7,7 +7,9 @@ import csv
 import io
 import re
 import zipfile
+from pathlib import Path
 
+import pyreadstat
 import pytest
 from django.test import Client
 from tests.builders import (
@@ -21,6 +23,7 @@ from tests.builders import (
 )
 
 from diarytrial.audit.models import AuditAction, AuditEvent
+from diarytrial.interop.formats import FORMATS
 from diarytrial.participants.models import ParticipantStatus
 from diarytrial.studies.models import Role, Study
 from diarytrial.studies.services import study_lock
@@ -199,3 +202,62 @@ def test_the_pharmacist_sees_the_state_and_cannot_export(study: Study) -> None:
     assert "Open: data can change" in text
     assert "<form" not in text.split("<main")[1]
     assert response.status_code == 403
+
+
+def _unblinded_statistician(study: Study) -> Client:
+    from diarytrial.exports.services import study_unblind
+
+    statistician_user = make_member(study=study, role=Role.STATISTICIAN).user
+    administrator = make_member(study=study, role=Role.ADMINISTRATOR).user
+    study_lock(study=study, reason="analysis", actor=administrator, override_reason=LEFT_OPEN)
+    study_unblind(study=study, reason="final analysis", actor=statistician_user)
+    return client_for(statistician_user)
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_the_statistician_downloads_every_format_after_unblinding(study: Study, fmt: str) -> None:
+    statistician = _unblinded_statistician(study)
+
+    text = statistician.get(page(study)).text
+    response = statistician.post(page(study, "download/"), {"kind": "unblinded", "format": fmt})
+
+    assert f'<option value="{fmt}">{FORMATS[fmt].name}</option>' in text
+    assert response.status_code == 200
+    assert f"-unblinded-{fmt}-" in response["Content-Disposition"]
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        names = archive.namelist()
+        assert names
+        assert all(archive.read(name) for name in names)
+    assert "participants.csv" not in names
+    export = AuditEvent.objects.get(action=AuditAction.EXPORT)
+    assert {c["field"]: c["new"] for c in export.changes}["format"] == fmt
+
+
+@pytest.mark.parametrize("fmt", ["xpt", "sav", "dta"])
+def test_a_blinded_download_in_a_statistics_format_names_no_sequence(
+    study: Study, fmt: str, tmp_path: Path
+) -> None:
+    coordinator = client(study, Role.COORDINATOR)
+
+    response = coordinator.post(page(study, "download/"), {"kind": "blinded", "format": fmt})
+
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        archive.extract(f"participants.{fmt}", tmp_path)
+    path = str(tmp_path / f"participants.{fmt}")
+    if fmt == "xpt":
+        frame, _ = pyreadstat.read_xport(path)
+    else:
+        read = pyreadstat.read_sav if fmt == "sav" else pyreadstat.read_dta
+        frame, _ = read(path, apply_value_formats=True)
+    sequences = {str(value) for value in frame[next(c for c in frame if c.lower() == "sequence")]}
+    assert sequences <= {"S1", "S2", "S3"}
+
+
+def test_an_unknown_format_is_refused_with_a_message(study: Study) -> None:
+    coordinator = client(study, Role.COORDINATOR)
+
+    response = coordinator.post(page(study, "download/"), {"kind": "blinded", "format": "xls"})
+
+    assert response.status_code == 302
+    assert "a format listed" in coordinator.get(response["Location"]).text
+    assert not AuditEvent.objects.filter(action=AuditAction.EXPORT).exists()

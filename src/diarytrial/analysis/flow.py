@@ -68,7 +68,7 @@ def participant_flow(dataset: TrialDataset, *, analysed: pd.Series | None = None
             {
                 "stage": "analysed",
                 "sequence": code,
-                "n": int(members.map(analysed).fillna(False).astype(bool).sum()),
+                "n": int(members.isin(analysed.index[analysed]).sum()),
             }
         )
     return pd.DataFrame(rows, columns=["stage", "sequence", "n"])

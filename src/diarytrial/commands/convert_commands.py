@@ -1,18 +1,14 @@
 """`diarytrial convert DIR --to FORMAT --out PATH`: the trial dataset in another program's format.
 
-FORMAT ``xpt``, ``sav`` or ``dta``: the analysis-ready tables as SAS transport (v5), SPSS and
-Stata files with their labels, one file per table in the folder PATH
-(`diarytrial.interop.statfiles`). ``fhir``: the diary as a FHIR Questionnaire and a Bundle of
-QuestionnaireResponses per participant, JSON files in PATH (`diarytrial.interop.fhir`).
+The formats and their writers are listed once, in `diarytrial.interop.formats` (the
+statistician's export page offers the same list): each writes its files into the folder PATH.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import cast
 
-import pyreadstat
 from rich.console import Console
 
 from diarytrial.commands.problems import (
@@ -24,16 +20,8 @@ from diarytrial.commands.problems import (
     warn_if_modified,
 )
 from diarytrial.dataset import DatasetError, read_dataset
-from diarytrial.interop.fhir import write_fhir
-from diarytrial.interop.statfiles import STAT_FORMATS, StatFormat, write_stat_files
-
-FORMAT_NAMES: dict[str, str] = {
-    "xpt": "SAS transport (XPT version 5)",
-    "sav": "SPSS",
-    "dta": "Stata (version 15)",
-    "fhir": "FHIR R4 (JSON)",
-}
-FORMATS = (*STAT_FORMATS, "fhir")
+from diarytrial.interop.formats import FORMATS
+from diarytrial.interop.formats import convert as convert_to
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,9 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--to",
         dest="format",
         required=True,
-        choices=FORMATS,
-        help="xpt (SAS transport v5), sav (SPSS) or dta (Stata): a file per table; "
-        "fhir: a Questionnaire and a Bundle per participant",
+        choices=tuple(FORMATS),
+        help="; ".join(f"{fmt.key}: {fmt.name}, {fmt.holds}" for fmt in FORMATS.values()),
     )
     parser.add_argument(
         "--out", metavar="PATH", type=Path, required=True, help="the folder to write to"
@@ -57,26 +44,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def convert(args: argparse.Namespace) -> int:
-    """Read DIR and write its tables as FORMAT files in PATH."""
+    """Read DIR and write it as FORMAT files in PATH."""
     if args.out.exists() and not args.out.is_dir():
         return report_message(f"{args.out}: exists and is not a folder; name a folder to write to")
     try:
         dataset = read_dataset(args.directory, allow_modified=args.allow_modified)
     except DatasetError as error:
         return report_dataset_error(error)
-    fmt: str = args.format
+    fmt = FORMATS[args.format]
     try:
-        if fmt == "fhir":
-            written = write_fhir(dataset, args.out)
-        else:
-            written = write_stat_files(dataset, args.out, cast(StatFormat, fmt))
+        written = convert_to(dataset, fmt.key, args.out)
     except OSError as error:
         return report_write_error(args.out, error, what="folder")
-    except (ValueError, pyreadstat.ReadstatError) as error:
-        return report_message(f"{args.directory}: cannot be written as {fmt}: {error}")
+    except ValueError as error:
+        return report_message(f"{args.directory}: cannot be written as {fmt.key}: {error}")
     console = Console(highlight=False, soft_wrap=True)
     warn_if_modified(read_files(dataset), console)
-    console.print(f"{FORMAT_NAMES[fmt]} files of the dataset {args.directory}:", markup=False)
+    console.print(f"{fmt.name} files of the dataset {args.directory}:", markup=False)
     for path in written:
         console.print(f"  {path}", markup=False)
     return 0

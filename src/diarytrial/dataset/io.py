@@ -142,16 +142,9 @@ def read_dataset(
         frames[table.name] = _read_table_file(directory, table, issues)
     if issues:
         raise DatasetError(source, issues)
-    dataset = TrialDataset(
-        protocol=protocol,
-        participants=frames["participants"],
-        periods=frames["periods"],
-        diary=frames["diary"],
-        side_effects=frames["side_effects"],
-        doses=frames["doses"],
-        adverse_events=frames["adverse_events"],
-        pgic=frames["pgic"],
-        blinding=frames["blinding"],
+    dataset = TrialDataset.from_tables(
+        protocol,
+        frames,
         provenance=descriptor.get("diarytrial", {}).get("provenance", {}),
         files=files,
     )

@@ -14,6 +14,7 @@ datetime  ``datetime64`` with tz UTC
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,23 @@ class TrialDataset:
     blinding: pd.DataFrame = field(default_factory=lambda: empty_table(TABLES[7]))
     provenance: dict[str, Any] = field(default_factory=dict)
     files: DatasetFiles | None = None
+
+    @classmethod
+    def from_tables(
+        cls,
+        protocol: ProtocolFile,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        provenance: dict[str, Any],
+        files: DatasetFiles | None = None,
+    ) -> TrialDataset:
+        """The dataset of `frames`, one per table of `TABLES` by its name (a reader's result)."""
+        return cls(
+            protocol=protocol,
+            **{table.name: frames[table.name] for table in TABLES},
+            provenance=provenance,
+            files=files,
+        )
 
     def table(self, name: str) -> pd.DataFrame:
         """The DataFrame of the table called `name`."""

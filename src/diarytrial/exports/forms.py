@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from diarytrial.interop.formats import FORMATS
 from diarytrial.signatures.forms import SignatureForm
 from diarytrial.studies.models import Site
 
@@ -68,10 +69,31 @@ class CasebookSignForm(SignatureForm):
     """An investigator's sign-off of a participant's casebook: the signature's fields only."""
 
 
+DATASET_FORMAT = "dataset"
+"""The trial dataset's own folder: the CSV files, the protocol and ``datapackage.json``."""
+
+
+EXPORT_FORMATS: tuple[tuple[str, str], ...] = (
+    (DATASET_FORMAT, "Trial dataset (CSV files and datapackage.json)"),
+    *((fmt.key, fmt.name) for fmt in FORMATS.values()),
+)
+"""What a dataset can be downloaded as: its own folder, or each of the interop formats."""
+
+
 class ExportForm(forms.Form):
-    """Which dataset to download."""
+    """Which dataset to download (blinded or not), and in which format."""
 
     kind = forms.ChoiceField(choices=(("blinded", "Blinded"), ("unblinded", "Unblinded")))
+    format = forms.ChoiceField(
+        label="Format",
+        required=False,
+        choices=EXPORT_FORMATS,
+        error_messages={"invalid_choice": "Choose one of the formats listed."},
+    )
+
+    def clean_format(self) -> str:
+        """No format chosen: the trial dataset's own folder."""
+        return str(self.cleaned_data.get("format") or DATASET_FORMAT)
 
 
 class CertifiedCopyForm(SignatureForm):

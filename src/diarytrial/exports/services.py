@@ -154,8 +154,12 @@ def _snapshot() -> Iterator[None]:
         yield
 
 
-def dataset_export(*, study: Study, actor: User, blinded: bool) -> TrialDataset:
-    """The trial dataset of `study`, blinded or not, as `actor` may see it; audited (EXPORT).
+def dataset_export(
+    *, study: Study, actor: User, blinded: bool, fmt: str = "dataset"
+) -> TrialDataset:
+    """The trial dataset of `study`, blinded or not, as `actor` may see it; audited (EXPORT),
+    with the format `fmt` it is downloaded in (``dataset``: its own folder, or a key of
+    `diarytrial.interop.formats.FORMATS`).
 
     Blinded: coordinator, investigator, statistician or administrator, at any time; sequences
     are S1, S2, ... (one per participant), treatment phases have no arm and the condition
@@ -182,6 +186,7 @@ def dataset_export(*, study: Study, actor: User, blinded: bool) -> TrialDataset:
                 "protocol_version": (None, dataset.provenance["protocol_version"]),
                 "sites": (None, dataset.provenance.get("sites", "all")),
                 "rows": (None, rows),
+                "format": (None, fmt),
             },
             reason="blinded dataset export" if blinded else "unblinded dataset export",
         )

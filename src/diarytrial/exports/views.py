@@ -38,6 +38,8 @@ from diarytrial.core.errors import (
 from diarytrial.dataset import write_dataset
 from diarytrial.exports.certified import CERTIFIED_COPY_LIMIT
 from diarytrial.exports.forms import (
+    DATASET_FORMAT,
+    EXPORT_FORMATS,
     CasebookSignForm,
     CertifiedCopyForm,
     ExportForm,
@@ -59,6 +61,7 @@ from diarytrial.exports.signing import (
     study_lock_signed,
     study_unlock_signed,
 )
+from diarytrial.interop.formats import FORMATS, convert
 from diarytrial.participants.pages import CARE_ROLES, participant_of_reader
 from diarytrial.studies.access import (
     ALL_ROLES,
@@ -155,6 +158,7 @@ def _page(
             and study.unblinded_at is None
             and (study.locked_at is not None or unblind_form is not None),
             "can_export_blinded": role in BLINDED_EXPORT_ROLES,
+            "export_formats": EXPORT_FORMATS,
             "can_export_unblinded": role == Role.STATISTICIAN
             and study.locked_at is not None
             and study.unblinded_at is not None,
@@ -240,27 +244,40 @@ def unblind(request: StudyRequest, study: str) -> HttpResponse:
 @study_role_required(*BLINDED_EXPORT_ROLES)
 @require_POST
 def download(request: StudyRequest, study: str) -> HttpResponse:
-    """The trial dataset as a ZIP of its folder (CSV files, protocol, datapackage.json)."""
+    """The trial dataset as a ZIP: of its folder (CSV files, protocol, datapackage.json), or of
+    the files of another format (`diarytrial.interop.formats`), written from the same dataset,
+    blinded or not."""
     form = ExportForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose the blinded or the unblinded dataset.")
+        messages.error(request, "Choose the blinded or the unblinded dataset, and a format listed.")
         return redirect(_page_url(request))
     blinded = form.cleaned_data["kind"] == "blinded"
+    fmt: str = form.cleaned_data["format"]
     try:
-        dataset = dataset_export(study=request.study, actor=request.user, blinded=blinded)
+        dataset = dataset_export(study=request.study, actor=request.user, blinded=blinded, fmt=fmt)
     except REFUSALS as error:
         messages.error(request, error.message)
         return redirect(_page_url(request))
     buffer = io.BytesIO()
     with tempfile.TemporaryDirectory() as folder:
         written = Path(folder) / "dataset"
-        write_dataset(dataset, written)
+        if fmt == DATASET_FORMAT:
+            write_dataset(dataset, written)
+        else:
+            try:
+                convert(dataset, fmt, written)
+            except ValueError as error:
+                messages.error(
+                    request, f"The dataset cannot be written as {FORMATS[fmt].name}: {error}"
+                )
+                return redirect(_page_url(request))
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(written.rglob("*")):
                 if path.is_file():
                     archive.write(path, path.relative_to(written).as_posix())
     kind = "blinded" if blinded else "unblinded"
-    name = f"{request.study.slug}-{kind}-{timezone.now():%Y%m%d-%H%M}.zip"
+    suffix = "" if fmt == DATASET_FORMAT else f"-{fmt}"
+    name = f"{request.study.slug}-{kind}{suffix}-{timezone.now():%Y%m%d-%H%M}.zip"
     response = HttpResponse(buffer.getvalue(), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"

@@ -294,11 +294,16 @@ def _write(table: LabelledTable, path: Path, fmt: StatFormat) -> None:
 
 def write_stat_files(dataset: TrialDataset, directory: Path, fmt: StatFormat) -> list[Path]:
     """Write each analysis-ready table of `dataset` to `directory` as a `fmt` file (``xpt``,
-    ``sav`` or ``dta``); return the files written, in the order of the tables."""
+    ``sav`` or ``dta``); return the files written, in the order of the tables.
+
+    Raises ValueError when a table cannot be written in `fmt` (pyreadstat's refusal)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for table in analysis_tables(dataset):
         path = directory / f"{table.name}.{fmt}"
-        _write(table, path, fmt)
+        try:
+            _write(table, path, fmt)
+        except pyreadstat.ReadstatError as error:
+            raise ValueError(f"{table.name}: {error}") from error
         written.append(path)
     return written

@@ -37,6 +37,7 @@ from django.db.models import (
 from django.db.models.lookups import GreaterThan
 
 from diarytrial.diary.models import DiaryEntry, DiaryWeekTally
+from diarytrial.diary.selectors.days import diary_last_day
 from diarytrial.participants.models import Participant, ParticipantStatus
 from diarytrial.participants.selectors import schedule_end_of
 from diarytrial.protocol import diary_date_at, next_window_opening, window_bounds
@@ -371,12 +372,6 @@ def diary_positions(
         night = nights.get((zone, version))
         if night is None:  # enrolled, or moved to another zone, since `nights` was read
             continue
-        # The last diary day as participant_rows and the phone define it.
-        ends = [schedule_end] if schedule_end is not None else []
-        if withdrawn_on is not None:
-            ends.append(withdrawn_on - ONE_DAY)
-        if completed_on is not None:
-            ends.append(completed_on)
         positions.append(
             _position(
                 pk,
@@ -385,7 +380,9 @@ def diary_positions(
                 _STATUSES[status],
                 zone,
                 start,
-                min(ends) if ends else None,
+                diary_last_day(
+                    schedule_end=schedule_end, withdrawn_on=withdrawn_on, completed_on=completed_on
+                ),
                 withdrawn_on,
                 night,
                 grid,
