@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 from tests.clock import clocked_command
+from tests.interop.validators import check_written
 
 from diarytrial.dataset import read_dataset
 from diarytrial.demo.live import DEMO_LOCK_OVERRIDE
+from diarytrial.interop.formats import FORMATS
 
 
 @pytest.mark.slow
@@ -47,3 +49,7 @@ def test_demo_runs_the_live_system_end_to_end(tmp_path: Path) -> None:
     assert lock["override_reason"] == expected
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
     assert (tmp_path / "demo.sqlite3").exists()
+    # Every other format, written from the same dataset, passes its standard's validator.
+    for key in FORMATS:
+        files = sorted(path for path in (tmp_path / "formats" / key).rglob("*") if path.is_file())
+        check_written(key, files, dataset, tmp_path / "checks" / key)

@@ -2,7 +2,8 @@
 
 It creates the demo study in a database of its own (SQLite in the output folder, made anew on
 each run), runs the simulated participants through the live system's services, locks,
-unblinds and exports the trial dataset, analyses it, writes the results report, and then
+unblinds and exports the trial dataset (also in every format of `diarytrial.interop.formats`),
+analyses it, writes the results report, and then
 serves the web app with one account per role (unless ``--no-serve``).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -64,6 +66,7 @@ def demo(args: argparse.Namespace) -> int:
     from diarytrial.analysis.results import analyze_trial
     from diarytrial.dataset import read_dataset, write_dataset
     from diarytrial.demo.live import run_live_demo
+    from diarytrial.interop.formats import FORMATS, convert
     from diarytrial.report import write_report
 
     console.print("[bold]diarytrial demo[/]: the LDN fibromyalgia trial, through the live system")
@@ -78,6 +81,11 @@ def demo(args: argparse.Namespace) -> int:
     folder = out / "dataset"
     write_dataset(live.dataset, folder)
     console.print(f"   Trial dataset: {folder}")
+    formats = out / "formats"
+    for key in FORMATS:
+        shutil.rmtree(formats / key, ignore_errors=True)
+        convert(live.dataset, key, formats / key)
+    console.print(f"   The same in other formats: {formats}/{{{','.join(FORMATS)}}}")
     # The analysis reads the dataset back from disk, as it would read any trial's export.
     dataset = read_dataset(folder)
     results = analyze_trial(dataset)

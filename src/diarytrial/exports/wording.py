@@ -17,6 +17,7 @@ def register() -> None:
                 "protocol_version": "Protocol version",
                 "sites": "Sites",
                 "rows": "Rows by table",
+                "format": "Format",
                 "certified_copy": "Certified copy",
                 "participants": "Participants",
                 "files": "Files",
