@@ -112,17 +112,13 @@ def analysis_populations(
     members = _memberships(dataset, item, improvement, responders, time_course)
     flow = participant_flow(dataset)
     period_stages = [
-        str(s)
-        for s in dict.fromkeys(flow["stage"].astype(str))
-        if str(s).startswith("period ")
+        str(s) for s in dict.fromkeys(flow["stage"].astype(str)) if str(s).startswith("period ")
     ]
     rows: list[dict[str, object]] = []
     for population in ("randomized", *period_stages):
         counts = flow[flow["stage"] == population].set_index("sequence")["n"]
         for code in codes:
-            rows.append(
-                {"population": population, "sequence": code, "n": int(counts.get(code, 0))}
-            )
+            rows.append({"population": population, "sequence": code, "n": int(counts.get(code, 0))})
         rows.append({"population": population, "sequence": "all", "n": int(counts.sum())})
     withdrawn = {
         pid for pid, gone in zip(ids, people["withdrawn_on"], strict=True) if not pd.isna(gone)
@@ -181,9 +177,7 @@ def _memberships(
             answers.loc[answers["condition"] == condition, "participant_id"]
         )
     out["pgic pairs"] = out["pgic active"] & out["pgic placebo"]
-    exposure = exposure_per_participant(
-        phase_spans(dataset, last_day=data_cut_day(dataset, None))
-    )
+    exposure = exposure_per_participant(phase_spans(dataset, last_day=data_cut_day(dataset, None)))
     for condition in _TREATMENT:
         out[f"exposed {condition}"] = _ids(exposure.index[exposure[condition] > 0])
     out["exposed both"] = out["exposed active"] & out["exposed placebo"]

@@ -238,9 +238,7 @@ def _analysis_box(counts: dict[tuple[str, str], int], code: str) -> Box:
             f"Analysed: n = {analysed}",
             (f"excluded: {randomized - analysed} (no primary outcome in every condition)",),
         )
-    lines = [
-        f"{name}: n = {counts.get((f'population {key}', code), 0)}" for key, name in _ANALYSES
-    ]
+    lines = [f"{name}: n = {counts.get((f'population {key}', code), 0)}" for key, name in _ANALYSES]
     return Box("Analysed (populations table)", tuple(lines))
 
 

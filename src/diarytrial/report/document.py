@@ -90,19 +90,18 @@ def _summary(protocol: Protocol, results: TrialResults) -> str:
             f"{fmt.estimate_with_interval(contrast.estimate, contrast.ci_low, contrast.ci_high)} "
             f"points ({fmt.p_statement(contrast.p)})."
         )
-    rates = results.responder_summary.set_index("condition")
-    if {"active", "placebo"} <= set(rates.index):
+    rates = {str(r["condition"]): r for r in results.responder_summary.to_dict("records")}
+    if {"active", "placebo"} <= set(rates):
         parts = [
-            f"{int(rates.loc[c, 'responders'])} of {int(rates.loc[c, 'n'])} "
-            f"({fmt.share(rates.loc[c, 'rate'])}) on {names[c]}"
+            f"{fmt.integer(rates[c]['responders'])} of {fmt.integer(rates[c]['n'])} "
+            f"({fmt.share(rates[c]['rate'])}) on {names[c]}"
             for c in TREATMENTS
         ]
         text += f" Responders: {parts[0]} and {parts[1]}"
         test = results.responder_test
         if test is not None:
             text += (
-                f" (exact McNemar on the {test.n} assessed under both, "
-                f"{fmt.p_statement(test.p)})"
+                f" (exact McNemar on the {test.n} assessed under both, {fmt.p_statement(test.p)})"
             )
         text += "."
     text += ' Every N is accounted for in the <a href="#populations">populations table</a>.'
@@ -160,7 +159,8 @@ def _pgic(protocol: Protocol, results: TrialResults) -> str:
     return _figure(
         pgic_figure(results.pgic, protocol),
         "Patient Global Impression of Change at the end of each treatment period, by "
-        "condition; numbers in the bars are answers.",
+        "condition; numbers in the bars are answers, n the participants who answered at the "
+        "end of a period on that condition (populations table).",
     ) + _pgic_text(protocol, results)
 
 
@@ -170,7 +170,7 @@ def _pgic_text(protocol: Protocol, results: TrialResults) -> str:
     if c.pairs == 0:
         return "<p>No participant answered the PGIC under both conditions.</p>"
     return (
-        f"<p>Among the {c.pairs} participants who answered under both conditions, "
+        f"<p>Among the {c.pairs} participants who answered under both conditions (PGIC pairs), "
         f"{c.improved_active} were much or very much improved on {names['active']} and "
         f"{c.improved_placebo} on {names['placebo']} ({c.only_active} only on "
         f"{names['active']}, {c.only_placebo} only on {names['placebo']}; exact McNemar "
@@ -202,9 +202,10 @@ def _daily(dataset: TrialDataset, results: TrialResults) -> str:
     )
     caption = (
         f"Daily {item.label.lower()} of every participant ({item.lowest}-{item.highest}, "
-        f"{'lower' if item.direction == 'higher_is_worse' else 'higher'} is better) by study day, "
-        "phases shaded by condition; panels ordered by sequence (in brackets) and participant. "
-        "Gaps are days without a diary entry."
+        f"{'lower' if item.direction == 'higher_is_worse' else 'higher'} is better) by study day "
+        "(the x axis: days since the participant's first day on study, day 0, the same in "
+        "every panel), phases shaded by condition; panels ordered by sequence (in brackets) and "
+        "participant. Gaps are days without a diary entry. All randomized participants."
     )
     return _figure(body, caption, css_class="small-multiples")
 

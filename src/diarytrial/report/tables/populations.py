@@ -132,8 +132,7 @@ def populations_table(results: TrialResults, protocol: Protocol) -> str:
         ]
     ]
     counts = {
-        (str(r["population"]), str(r["sequence"])): int(r["n"])
-        for r in frame.to_dict("records")
+        (str(r["population"]), str(r["sequence"])): int(r["n"]) for r in frame.to_dict("records")
     }
     body: list[list[CellLike]] = []
     for key, name, used in _rows(protocol, results):
