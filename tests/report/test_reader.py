@@ -160,7 +160,10 @@ def test_rate_ratios_are_finite_when_a_condition_has_no_event(ldn: Rendered) -> 
     assert (zero["rate_ratio_corrected_ci_high"] < float("inf")).all()
     table = _section(ldn.html, "safety").split("<table")[2]
     assert "∞" not in table
-    assert table.count(")†</td>") == len(zero)
+    assert table.count(")†<br>") == len(zero)
+    for row in zero.to_dict("records"):
+        # R: poisson.test(c(x_a, 0), c(T_a, T_p))$conf.int[1], the exact lower limit
+        assert f"exact lower limit {row['rate_ratio_ci_low']:.2f}" in table
     assert "Haldane-Anscombe" in table
 
 

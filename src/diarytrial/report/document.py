@@ -84,9 +84,15 @@ def _summary(protocol: Protocol, results: TrialResults) -> str:
         )
     contrast = results.primary.get(results.primary_item)
     if contrast is not None:
+        who = (
+            f"the {people}'s daily {_e(primary)}"
+            if contrast.n_participants == 1
+            else f"daily {_e(primary)} in the {contrast.n_participants} with a diary value on a "
+            "treatment day (mixed-model population)"
+        )
         text += (
-            f" The mixed model of daily {_e(primary)} in the {contrast.n_participants} with a "
-            f"diary value on a treatment day (mixed-model population) gave active − placebo "
+            f" The {'model' if contrast.n_participants == 1 else 'mixed model'} of {who} gave "
+            "active − placebo "
             f"{fmt.estimate_with_interval(contrast.estimate, contrast.ci_low, contrast.ci_high)} "
             f"points ({fmt.p_statement(contrast.p)})."
         )
@@ -133,10 +139,15 @@ def _time_course_caption(protocol: Protocol, results: TrialResults) -> str:
         f"Mean improvement of {item_label(protocol, results.primary_item).lower()} from "
         "baseline by week of each treatment period, with ±1 standard error; each week's mean is "
         f"over the participants with a baseline mean and at least one diary value that week "
-        f"({people} participants a week; population T in the populations table). The dashed "
+        f"({people} participants a week, of the time-course population). The dashed "
         f"line marks {threshold}% improvement."
     )
     conditions = [c for c in TREATMENTS if c in set(weekly["condition"])]
+    if len(conditions) > 1 and all(course.onset_week.get(c) is None for c in conditions):
+        return text + (
+            f" On neither condition does the mean stay at or above {threshold}% to the end of "
+            "the period, so no onset is marked."
+        )
     for condition in conditions:
         name = condition_label(protocol, condition)
         week = course.onset_week.get(condition)

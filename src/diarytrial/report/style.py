@@ -70,7 +70,7 @@ thead .num { text-align: right; }
 tfoot td { font-size: 8pt; color: var(--muted); padding-top: 4px; border: 0; }
 td.num { white-space: nowrap; }
 td.low { color: var(--low-text); font-weight: 600; }
-th .sub { font-weight: normal; color: var(--muted); font-size: 8pt; }
+th .sub, td .sub { font-weight: normal; color: var(--muted); font-size: 8pt; }
 table.outcome tbody th { width: 36%; }
 section.patient { break-before: page; page-break-before: always; }
 footer { margin-top: 32px; padding-top: 8px; border-top: 1px solid var(--rule); font-size: 8.5pt;

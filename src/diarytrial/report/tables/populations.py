@@ -124,6 +124,8 @@ def populations_table(results: TrialResults, protocol: Protocol) -> str:
     if frame.empty:
         return "<p>No participant was randomized.</p>"
     groups = [str(g) for g in dict.fromkeys(frame["sequence"].astype(str))]
+    if len(groups) == 2:  # one sequence: its column would repeat the whole
+        groups = ["all"]
     head: list[list[CellLike]] = [
         [
             "Population",

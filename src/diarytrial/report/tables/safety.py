@@ -130,20 +130,32 @@ def adverse_event_table(results: TrialResults, protocol: Protocol) -> str:
             "and p (events): the exact conditional test of the two Poisson rates. † No event "
             "under one condition: the exact interval is then unbounded on that side, so the "
             "ratio and its interval add 1/2 event to both conditions (Haldane-Anscombe "
-            "correction; Wald interval on the log scale). A dash: no event under either.",
+            "correction; Wald interval on the log scale). It is approximate: below it, the one "
+            "finite limit of the exact interval, which agrees with p (events), the exact test "
+            "(it needs no correction). A dash: no event under either.",
             f"Serious adverse events: {int(any_event['serious_events'].sum())}.",
         ],
     )
 
 
-def _rate_ratio(active: pd.Series | pd.DataFrame) -> str:
-    """The rate ratio with its interval; the corrected one, marked †, when a count is zero."""
+def _rate_ratio(active: pd.Series | pd.DataFrame) -> CellLike:
+    """The rate ratio with its interval; the corrected one, marked †, when a count is zero.
+
+    Under a corrected ratio, the exact conditional interval's one finite limit, which agrees
+    with the exact p-value of the row.
+    """
     if not fmt.is_missing(active.get("rate_ratio_corrected")):
         ratio = fmt.ratio(active["rate_ratio_corrected"])
         ci = fmt.ratio_interval(
             active["rate_ratio_corrected_ci_low"], active["rate_ratio_corrected_ci_high"]
         )
-        return f"{ratio} ({ci})†"
+        low, high = active["rate_ratio_ci_low"], active["rate_ratio_ci_high"]
+        exact = (
+            f"exact lower limit {fmt.ratio(low)}"
+            if fmt.is_missing(high)
+            else f"exact upper limit {fmt.ratio(high)}"
+        )
+        return Cell(f'{ratio} ({ci})†<br><span class="sub">{html.escape(exact)}</span>', html=True)
     if fmt.is_missing_nan(active["rate_ratio"]):
         return fmt.MISSING  # no event under either condition, or no exposure to one
     ratio = fmt.ratio(active["rate_ratio"])
