@@ -47,8 +47,9 @@ def baseline_table(results: TrialResults, protocol: Protocol) -> str:
                 cells.append(fmt.MISSING)
             elif fmt.is_missing(row["count"]):
                 text = fmt.mean_sd(row["mean"], row["sd"])
-                if int(row["n"]) != size.get(g, 0):  # not everybody has a value: say how many
-                    text += f" [{int(row['n'])}]"
+                n = fmt.integer(row["n"])
+                if n != str(size.get(g, 0)):  # not everybody has a value: say how many
+                    text += f" [{n}]"
                 cells.append(text)
             else:
                 cells.append(fmt.count_share(row["count"], row["n"]))
