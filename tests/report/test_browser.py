@@ -1,4 +1,5 @@
-"""Open the LDN report in headless Chromium: figures laid out, no console errors, a screenshot.
+"""Open the LDN report in headless Chromium: figures laid out, no console errors, a screenshot,
+and axe-core finds no accessibility violation.
 
 Skipped when /usr/bin/chromium or the ``playwright`` package is missing (never run
 ``playwright install``: the system Chromium is used).
@@ -64,3 +65,27 @@ def test_report_renders_in_a_browser(ldn: Rendered, tmp_path: Path) -> None:
     assert len(boxes) == len(ldn.dataset.participants) + 4  # panels, key, 3 figures
     assert all(width > 50 for width in printed)
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000
+
+
+def test_the_ldn_report_passes_axe_core(ldn: Rendered, tmp_path: Path) -> None:
+    """The 31-participant LDN report (as the demo makes it) has 0 axe-core violations."""
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="the playwright package is not installed"
+    )
+    axe_playwright = pytest.importorskip(
+        "axe_playwright_python.sync_playwright", reason="axe-playwright-python is not installed"
+    )
+    page_file = tmp_path / "report.html"
+    page_file.write_text(ldn.html, encoding="utf-8")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=pdf.CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 1400})
+            page.goto(page_file.as_uri(), wait_until="load")
+            results = axe_playwright.Axe().run(page)
+        finally:
+            browser.close()
+    assert results.violations_count == 0, results.generate_report()

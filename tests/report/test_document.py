@@ -23,8 +23,11 @@ def test_report_is_self_contained(ldn: Rendered) -> None:
     assert not re.search(r'\b(src|href)\s*=\s*"(https?:)?//', page)
     assert "@import" not in page
     assert "url(" not in page  # no fonts or images fetched from the CSS
-    # Every link is an anchor inside the page.
-    assert set(re.findall(r'href="([^"]*)"', page)) <= {f"#{a}" for a, _ in SECTIONS}
+    # Every link is an anchor to an element of the page: the sections and the populations table.
+    anchors = {f"#{a}" for a in re.findall(r'\bid="([^"]*)"', page)}
+    assert {f"#{a}" for a, _ in SECTIONS} <= anchors
+    assert set(re.findall(r'href="([^"]*)"', page)) <= anchors
+    assert "#populations" in set(re.findall(r'href="([^"]*)"', page))
 
 
 def test_report_prints_on_a4(ldn: Rendered) -> None:

@@ -34,6 +34,7 @@ from diarytrial.analysis.pgic import (
     pgic_improved,
     pgic_table,
 )
+from diarytrial.analysis.populations import analysis_populations
 from diarytrial.analysis.primary import PrimaryContrast, primary_contrast
 from diarytrial.analysis.safety import adverse_event_table, dose_reduction_table, side_effect_table
 from diarytrial.analysis.timecourse import TimeCourse, weekly_course
@@ -65,6 +66,7 @@ class TrialResults:
     code_version: str
     primary_item: str
     flow: pd.DataFrame
+    populations: pd.DataFrame
     baseline: pd.DataFrame
     improvement: pd.DataFrame
     improvement_summary: pd.DataFrame
@@ -124,6 +126,9 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
             problems[item] = str(error)
     compliance = diary_compliance(dataset)
     nof1 = protocol.design.kind == "nof1"
+    time_course = weekly_course(
+        dataset, item=items[0], threshold=protocol.analysis.clinically_important_difference_pct
+    )
     return TrialResults(
         study_id=protocol.study.id,
         title=protocol.study.title,
@@ -133,6 +138,12 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
         code_version=__version__,
         primary_item=items[0],
         flow=participant_flow(dataset),
+        populations=analysis_populations(
+            dataset,
+            improvement=improvement,
+            responders=responder_rows,
+            time_course=time_course.participants,
+        ),
         baseline=baseline_table(dataset),
         improvement=improvement,
         improvement_summary=_summarise_improvement(improvement),
@@ -143,11 +154,7 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
         responder_rule=parse_rule(protocol.responder.rule).describe(),
         primary=primary,
         primary_problems=problems,
-        time_course=weekly_course(
-            dataset,
-            item=items[0],
-            threshold=protocol.analysis.clinically_important_difference_pct,
-        ),
+        time_course=time_course,
         pgic=pgic_table(dataset),
         pgic_improved=pgic_improved(dataset),
         pgic_comparison=pgic_comparison(dataset),
@@ -231,6 +238,7 @@ def results_to_dict(results: TrialResults) -> dict[str, Any]:
         },
         "primary_item": results.primary_item,
         "flow": _records(results.flow),
+        "populations": _records(results.populations),
         "baseline": _records(results.baseline),
         "improvement": _records(results.improvement_summary),
         "improvement_tests": {

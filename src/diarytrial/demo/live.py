@@ -15,6 +15,7 @@ is replayed.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import heapq
 import uuid
@@ -165,6 +166,18 @@ def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None)
         statistician = staff[Role.STATISTICIAN]
         study_unblind(study=study, reason="database locked; primary analysis", actor=statistician)
         dataset = dataset_export(study=study, actor=statistician, blinded=False)
+    # The export knows the live system only; the nights it holds were simulated, from this seed.
+    dataset = dataclasses.replace(
+        dataset,
+        provenance={
+            **dataset.provenance,
+            "simulation": {
+                "generator": "diarytrial demo",
+                "seed": seed,
+                "participants": participants,
+            },
+        },
+    )
     log("database locked, study unblinded by the statistician, dataset exported")
     # At the real time: the try-out participant's diary window is open now.
     tryout = phone_tryout(protocol=protocol, staff=staff)

@@ -83,10 +83,25 @@ class _Columns:
 
 
 def consort_figure(
-    flow: pd.DataFrame, protocol: Protocol, participants: pd.DataFrame | None = None
+    flow: pd.DataFrame,
+    protocol: Protocol,
+    participants: pd.DataFrame | None = None,
+    *,
+    populations: pd.DataFrame | None = None,
 ) -> str:
-    """The flow diagram as SVG, from the ``stage``/``sequence``/``n`` rows of `flow`."""
+    """The flow diagram as SVG, from the ``stage``/``sequence``/``n`` rows of `flow`.
+
+    With `populations` (``results.populations``) the analysis boxes give the number of each
+    sequence in every analysis of the primary item; without it, the flow's ``analysed``.
+    """
     counts = {(str(r["stage"]), str(r["sequence"])): int(r["n"]) for r in flow.to_dict("records")}
+    if populations is not None:
+        counts.update(
+            {
+                (f"population {r['population']}", str(r["sequence"])): int(r["n"])
+                for r in populations.to_dict("records")
+            }
+        )
     sequences = [str(s) for s in flow.loc[flow["stage"] == "randomized", "sequence"]]
     periods = sorted(
         {
@@ -112,7 +127,13 @@ def consort_figure(
     title = "Participant flow (CONSORT 2010 extension to randomised crossover trials)"
     description = "; ".join(
         f"{sequence_label(protocol, s)}: {counts[('randomized', s)]} randomized, "
-        f"{counts.get(('withdrawn', s), 0)} withdrawn, {counts.get(('analysed', s), 0)} analysed"
+        f"{counts.get(('withdrawn', s), 0)} withdrawn, "
+        + (
+            f"{counts.get(('population mixed model', s), 0)} in the mixed model, "
+            f"{counts.get(('population paired', s), 0)} in the paired tests"
+            if ("population mixed model", s) in counts
+            else f"{counts.get(('analysed', s), 0)} analysed"
+        )
         for s in sequences
     )
     return svg.document(WIDTH, total, parts, title=title, description=description)
@@ -195,22 +216,30 @@ def _column_rows(
             ],
         )
     )
-    rows.append(
-        (
-            "Analysis",
-            [
-                Box(
-                    f"Analysed: n = {counts.get(('analysed', s), 0)}",
-                    (
-                        f"excluded: {counts[('randomized', s)] - counts.get(('analysed', s), 0)} "
-                        "(no primary outcome in every condition)",
-                    ),
-                )
-                for s in sequences
-            ],
-        )
-    )
+    rows.append(("Analysis", [_analysis_box(counts, s) for s in sequences]))
     return rows
+
+
+_ANALYSES = (
+    ("mixed model", "mixed model"),
+    ("paired", "paired tests"),
+    ("responder pairs", "responders (McNemar)"),
+    ("pgic pairs", "PGIC tests"),
+)
+"""The analyses of the primary item the flow diagram counts, with their names there."""
+
+
+def _analysis_box(counts: dict[tuple[str, str], int], code: str) -> Box:
+    """The analysis box of one sequence: each analysis with its n, or the flow's analysed."""
+    randomized = counts[("randomized", code)]
+    if ("population mixed model", code) not in counts:
+        analysed = counts.get(("analysed", code), 0)
+        return Box(
+            f"Analysed: n = {analysed}",
+            (f"excluded: {randomized - analysed} (no primary outcome in every condition)",),
+        )
+    lines = [f"{name}: n = {counts.get((f'population {key}', code), 0)}" for key, name in _ANALYSES]
+    return Box("Analysed (populations table)", tuple(lines))
 
 
 def _draw_rows(

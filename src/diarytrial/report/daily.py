@@ -176,9 +176,25 @@ def _plot(
     return parts
 
 
+def day_ticks(last_day: int, count: int = 5) -> list[int]:
+    """Study-day ticks every whole number of weeks, about `count` intervals from day 0.
+
+    >>> day_ticks(140)
+    [0, 28, 56, 84, 112, 140]
+    >>> day_ticks(20)
+    [0, 7, 14]
+    """
+    weeks = max(1, -(-last_day // (7 * count)))
+    return list(range(0, last_day + 1, 7 * weeks))
+
+
 def series_panel(series: Series, *, protocol: Protocol, item: Item, last_day: int) -> str:
-    """A small panel of one participant, for the grid of small multiples."""
-    width, height = 220.0, 104.0
+    """A small panel of one participant, for the grid of small multiples.
+
+    The y axis gives the scale's ends; the x axis the study day, every few weeks, the same
+    in every panel (`last_day` is the last day of any participant), so panels line up.
+    """
+    width, height = 220.0, 116.0
     left, right, top, bottom = 24.0, 214.0, 17.0, 98.0
     x = svg.Scale(-0.5, last_day + 0.5, left, right)
     y = svg.Scale(item.lowest, item.highest, bottom, top)
@@ -188,6 +204,9 @@ def series_panel(series: Series, *, protocol: Protocol, item: Item, last_day: in
     for value in (item.lowest, item.highest):
         parts.append(svg.text(left - 3, y(value) + 3, str(value), anchor="end", size=8))
     parts.append(svg.rect(left, top, right - left, bottom - top, fill="none", stroke=MUTED))
+    for day in day_ticks(last_day):
+        parts.append(svg.line(x(day), bottom, x(day), bottom + 3, stroke=MUTED))
+        parts.append(svg.text(x(day), bottom + 12, str(day), anchor="middle", size=8))
     return svg.document(
         width,
         height,

@@ -34,6 +34,7 @@ from diarytrial.report.tables import (
     side_effect_table,
 )
 from diarytrial.report.tables.blinding import blinding_table
+from diarytrial.report.tables.populations import population_n, populations_table
 
 _e = html.escape
 
@@ -63,44 +64,53 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 
 
 def _summary(protocol: Protocol, results: TrialResults) -> str:
-    """Three sentences with the main numbers, as an abstract would give them."""
-    flow = results.flow
-    randomized = int(flow.loc[flow["stage"] == "randomized", "n"].sum())
-    analysed = int(flow.loc[flow["stage"] == "analysed", "n"].sum())
+    """Three sentences with the main numbers, as an abstract would give them, each with its N."""
+    randomized = population_n(results, "randomized") or 0
+    withdrawn = population_n(results, "withdrawn") or 0
     primary = item_label(protocol, results.primary_item).lower()
-    names = {c: condition_label(protocol, c) for c in TREATMENTS}
-    summary = results.improvement_summary
-    means = {
-        str(r.condition): r.mean
-        for r in summary[summary["item"] == results.primary_item].itertuples(index=False)
-    }
+    names = {c: _e(condition_label(protocol, c)) for c in TREATMENTS}
     people = "patient" if protocol.design.kind == "nof1" else "participant"
-    text = (
-        f"{fmt.plural(randomized, people)} randomized, {analysed} analysed. "
-        f"{_e(primary.capitalize())} improved from baseline by "
-        f"{fmt.percent(means.get('active'))} on {_e(names['active'])} and by "
-        f"{fmt.percent(means.get('placebo'))} on {_e(names['placebo'])}"
-    )
+    text = f"{fmt.plural(randomized, people)} randomized"
+    text += f", {withdrawn} withdrew. " if withdrawn else ". "
     comparison = results.comparisons.get(results.primary_item)
-    if comparison is not None and comparison.t is not None:
-        text += f" (paired t-test {fmt.p_statement(comparison.t.p)})"
-    text += "."
+    t = comparison.t if comparison is not None else None
+    if t is not None:
+        text += (
+            f"In the {t.n} with a percent improvement on both conditions (paired population), "
+            f"{_e(primary)} improved from baseline by {fmt.percent(t.mean_a)} on "
+            f"{names['active']} and by {fmt.percent(t.mean_b)} on {names['placebo']} "
+            f"(difference {fmt.estimate_with_interval(t.mean_difference, t.ci_low, t.ci_high)}"
+            f" points; paired t-test {fmt.p_statement(t.p)})."
+        )
     contrast = results.primary.get(results.primary_item)
     if contrast is not None:
+        who = (
+            f"the {people}'s daily {_e(primary)}"
+            if contrast.n_participants == 1
+            else f"daily {_e(primary)} in the {contrast.n_participants} with a diary value on a "
+            "treatment day (mixed-model population)"
+        )
         text += (
-            f" The mixed model of daily {_e(primary)} gave active − placebo "
+            f" The {'model' if contrast.n_participants == 1 else 'mixed model'} of {who} gave "
+            "active − placebo "
             f"{fmt.estimate_with_interval(contrast.estimate, contrast.ci_low, contrast.ci_high)} "
             f"points ({fmt.p_statement(contrast.p)})."
         )
-    rates = results.responder_summary.set_index("condition")
-    if {"active", "placebo"} <= set(rates.index):
-        text += (
-            f" Responders: {fmt.share(rates.loc['active', 'rate'])} on {_e(names['active'])} "
-            f"and {fmt.share(rates.loc['placebo', 'rate'])} on {_e(names['placebo'])}"
-        )
-        if results.responder_test is not None:
-            text += f" (exact McNemar {fmt.p_statement(results.responder_test.p)})"
+    rates = {str(r["condition"]): r for r in results.responder_summary.to_dict("records")}
+    if {"active", "placebo"} <= set(rates):
+        parts = [
+            f"{fmt.integer(rates[c]['responders'])} of {fmt.integer(rates[c]['n'])} "
+            f"({fmt.share(rates[c]['rate'])}) on {names[c]}"
+            for c in TREATMENTS
+        ]
+        text += f" Responders: {parts[0]} and {parts[1]}"
+        test = results.responder_test
+        if test is not None:
+            text += (
+                f" (exact McNemar on the {test.n} assessed under both, {fmt.p_statement(test.p)})"
+            )
         text += "."
+    text += ' Every N is accounted for in the <a href="#populations">populations table</a>.'
     return f'<p class="summary">{text}</p>'
 
 
@@ -110,11 +120,48 @@ def _time_course(protocol: Protocol, results: TrialResults) -> str:
         return "<p>No participant has a baseline and a diary value in a treatment week.</p>"
     return _figure(
         time_course_figure(course, protocol),
-        f"Mean improvement of {item_label(protocol, results.primary_item).lower()} from "
-        "baseline by week of each treatment period, with ±1 standard error; the dashed "
-        f"line marks {fmt.decimal(course.threshold, 0)}% improvement and the dotted line the "
-        "onset (the first week from which the mean stays at or above it).",
+        _time_course_caption(protocol, results),
     )
+
+
+def _time_course_caption(protocol: Protocol, results: TrialResults) -> str:
+    """What the time-course figure draws: the onset line only where there is an onset."""
+    course = results.time_course
+    weekly = course.weekly
+    threshold = fmt.decimal(course.threshold, 0)
+    counts = weekly["n"].astype(int)
+    people = (
+        f"{int(counts.min())}"
+        if int(counts.min()) == int(counts.max())
+        else f"{int(counts.min())} to {int(counts.max())}"
+    )
+    text = (
+        f"Mean improvement of {item_label(protocol, results.primary_item).lower()} from "
+        "baseline by week of each treatment period, with ±1 standard error; each week's mean is "
+        f"over the participants with a baseline mean and at least one diary value that week "
+        f"({people} participants a week, of the time-course population). The dashed "
+        f"line marks {threshold}% improvement."
+    )
+    conditions = [c for c in TREATMENTS if c in set(weekly["condition"])]
+    if len(conditions) > 1 and all(course.onset_week.get(c) is None for c in conditions):
+        return text + (
+            f" On neither condition does the mean stay at or above {threshold}% to the end of "
+            "the period, so no onset is marked."
+        )
+    for condition in conditions:
+        name = condition_label(protocol, condition)
+        week = course.onset_week.get(condition)
+        if week is not None:
+            text += (
+                f" The dotted line marks the onset on {name}, week {week}: the first week from "
+                f"which the mean stays at or above {threshold}% to the end of the period."
+            )
+        else:
+            text += (
+                f" On {name} the mean does not stay at or above {threshold}% to the end of "
+                "the period, so no onset is marked."
+            )
+    return text
 
 
 def _pgic(protocol: Protocol, results: TrialResults) -> str:
@@ -123,7 +170,8 @@ def _pgic(protocol: Protocol, results: TrialResults) -> str:
     return _figure(
         pgic_figure(results.pgic, protocol),
         "Patient Global Impression of Change at the end of each treatment period, by "
-        "condition; numbers in the bars are answers.",
+        "condition; numbers in the bars are answers, n the participants who answered at the "
+        "end of a period on that condition (populations table).",
     ) + _pgic_text(protocol, results)
 
 
@@ -133,7 +181,7 @@ def _pgic_text(protocol: Protocol, results: TrialResults) -> str:
     if c.pairs == 0:
         return "<p>No participant answered the PGIC under both conditions.</p>"
     return (
-        f"<p>Among the {c.pairs} participants who answered under both conditions, "
+        f"<p>Among the {c.pairs} participants who answered under both conditions (PGIC pairs), "
         f"{c.improved_active} were much or very much improved on {names['active']} and "
         f"{c.improved_placebo} on {names['placebo']} ({c.only_active} only on "
         f"{names['active']}, {c.only_placebo} only on {names['placebo']}; exact McNemar "
@@ -165,9 +213,10 @@ def _daily(dataset: TrialDataset, results: TrialResults) -> str:
     )
     caption = (
         f"Daily {item.label.lower()} of every participant ({item.lowest}-{item.highest}, "
-        f"{'lower' if item.direction == 'higher_is_worse' else 'higher'} is better) by study day, "
-        "phases shaded by condition; panels ordered by sequence (in brackets) and participant. "
-        "Gaps are days without a diary entry."
+        f"{'lower' if item.direction == 'higher_is_worse' else 'higher'} is better) by study day "
+        "(the x axis: days since the participant's first day on study, day 0, the same in "
+        "every panel), phases shaded by condition; panels ordered by sequence (in brackets) and "
+        "participant. Gaps are days without a diary entry. All randomized participants."
     )
     return _figure(body, caption, css_class="small-multiples")
 
@@ -298,10 +347,14 @@ def _body(dataset: TrialDataset, results: TrialResults) -> list[str]:
             "flow",
             "Participant flow",
             _figure(
-                consort_figure(results.flow, protocol, dataset.participants),
+                consort_figure(
+                    results.flow, protocol, dataset.participants, populations=results.populations
+                ),
                 "Participant flow, after the CONSORT 2010 extension to randomised crossover "
-                "trials. Analysed: a mean of the primary item at baseline and on each condition.",
-            ),
+                "trials. Analysed: the participants of each analysis of the primary item, as "
+                "defined in the populations table below.",
+            )
+            + f'<div id="populations">{populations_table(results, protocol)}</div>',
         ),
         _section("baseline", "Baseline characteristics", baseline_table(results, protocol)),
         _section("primary", "Primary outcome", primary_table(results, protocol)),

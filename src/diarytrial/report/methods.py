@@ -27,9 +27,22 @@ def _e(text: object) -> str:
 
 
 def seed_text(provenance: dict[str, Any]) -> str:
-    """The recorded seed, or "not recorded"."""
+    """The recorded seed of the data, or why there is none.
+
+    A simulated dataset records it as ``seed``; the live demo's export, whose nights were
+    simulated and then run through the live system, as ``simulation.seed``. Data that the live
+    system collected from people have no seed ("none: collected data"); any other source
+    without one gives "not recorded".
+    """
     seed = provenance.get("seed")
-    return "not recorded" if seed is None else str(seed)
+    simulation = provenance.get("simulation")
+    if seed is None and isinstance(simulation, dict):
+        seed = simulation.get("seed")
+    if seed is not None:
+        return str(seed)
+    if provenance.get("generator") == "diarytrial export":
+        return "none: collected data"
+    return "not recorded"
 
 
 def _join(parts: list[str], last: str = "and") -> str:
@@ -220,8 +233,10 @@ def statistics_paragraph(protocol: Protocol, results: TrialResults) -> str:
         "signed-rank test and the exact McNemar test of “much or very much improved”. For adverse "
         "events, side effects and dose reductions, having at least one under active and under "
         "placebo was compared with the exact McNemar test, and event rates per exposure day with "
-        "the exact conditional test of two Poisson rates. Tests are two-sided with no adjustment "
-        "for multiple comparisons.</p>"
+        "the exact conditional test of two Poisson rates, whose exact interval gives the rate "
+        "ratio's; when one condition had no event, 1/2 was added to both counts for the ratio "
+        "and its Wald interval on the log scale (Haldane-Anscombe correction). Tests are "
+        "two-sided with no adjustment for multiple comparisons.</p>"
     )
     if nof1:
         text += (
@@ -239,23 +254,47 @@ def statistics_paragraph(protocol: Protocol, results: TrialResults) -> str:
     return text
 
 
+def _source(provenance: dict[str, Any]) -> str:
+    """Where the data came from, in words (HTML-escaped)."""
+    generator = provenance.get("generator")
+    if generator == "diarytrial export":
+        source = "The data were exported from the live trial system"
+        facts = []
+        if provenance.get("study"):
+            facts.append(f"study {_e(provenance['study'])}")
+        if provenance.get("protocol_version") is not None:
+            facts.append(f"protocol version {_e(provenance['protocol_version'])}")
+        lock = provenance.get("database_lock")
+        if isinstance(lock, dict) and lock.get("locked_at"):
+            facts.append(f"database locked {_e(str(lock['locked_at'])[:10])}")
+        if facts:
+            source += f" ({', '.join(facts)})"
+        simulation = provenance.get("simulation")
+        if isinstance(simulation, dict):
+            source += (
+                f"; the participants and their nights were simulated by "
+                f"{_e(simulation.get('generator', 'the simulator'))} and entered through the "
+                "system's services (the diary windows, the audit trail and the blinding applied)"
+            )
+        return source
+    if generator:
+        source = f"The data were produced by {_e(generator)}"
+        parameters = provenance.get("parameters")
+        if parameters:
+            source += f" ({_e(parameters)})"
+        return source
+    return "The data come from the trial dataset named in the footer"
+
+
 def provenance_paragraph(results: TrialResults) -> str:
     """Where the data came from, the seed and the code version."""
     provenance = results.provenance
-    generator = provenance.get("generator")
-    source = (
-        f"The data were produced by {_e(generator)}"
-        if generator
-        else "The data come from the trial dataset named in the footer"
-    )
-    parameters = provenance.get("parameters")
-    if generator and parameters:
-        source += f" ({_e(parameters)})"
+    seed = seed_text(provenance)
+    seed_sentence = "" if seed == "none: collected data" else f"; random seed {_e(seed)}"
     return (
-        f"<p><strong>Reproducibility.</strong> {source}; random seed "
-        f"{_e(seed_text(provenance))}. The analysis and this report were made by diarytrial "
-        f"{_e(results.code_version)}; the same dataset always gives the same report, byte for "
-        "byte.</p>"
+        f"<p><strong>Reproducibility.</strong> {_source(provenance)}{seed_sentence}. The "
+        f"analysis and this report were made by diarytrial {_e(results.code_version)}; the same "
+        "dataset always gives the same report, byte for byte.</p>"
     )
 
 

@@ -11,7 +11,8 @@ CSS = """
   @bottom-right { content: counter(page) " / " counter(pages); font: 8pt sans-serif;
     color: #5f5f5f; }
 }
-:root { --ink: #222; --muted: #5f5f5f; --rule: #bdbdbd; --accent: #0072B2; --low: #D55E00; }
+:root { --ink: #222; --muted: #5f5f5f; --rule: #bdbdbd; --accent: #0072B2; --low: #D55E00;
+  --low-text: #A84A00; }
 * { box-sizing: border-box; }
 html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 body {
@@ -68,8 +69,8 @@ tbody tr:last-child th, tbody tr:last-child td { border-bottom: 1.5px solid var(
 thead .num { text-align: right; }
 tfoot td { font-size: 8pt; color: var(--muted); padding-top: 4px; border: 0; }
 td.num { white-space: nowrap; }
-td.low { color: var(--low); font-weight: 600; }
-th .sub { font-weight: normal; color: var(--muted); font-size: 8pt; }
+td.low { color: var(--low-text); font-weight: 600; }
+th .sub, td .sub { font-weight: normal; color: var(--muted); font-size: 8pt; }
 table.outcome tbody th { width: 36%; }
 section.patient { break-before: page; page-break-before: always; }
 footer { margin-top: 32px; padding-top: 8px; border-top: 1px solid var(--rule); font-size: 8.5pt;

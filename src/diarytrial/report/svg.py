@@ -219,9 +219,13 @@ def marker(shape: str, x: float, y: float, *, colour: str, size: float = 3.5) ->
 
 
 def group(items: Iterable[str], *, label: str | None = None) -> str:
-    """Elements grouped in ``<g>``; `label` names the group for screen readers."""
-    name = f' aria-label="{esc(label)}"' if label else ""
-    return f"<g{name}>" + "".join(items) + "</g>"
+    """Elements grouped in ``<g>``; `label` names the group (its ``<title>``, shown on hover).
+
+    A ``<title>`` and not ``aria-label``: ARIA forbids a name on a ``<g>`` without a role, and
+    the figure as a whole is one image already named by its own title and description.
+    """
+    name = f"<title>{esc(label)}</title>" if label else ""
+    return "<g>" + name + "".join(items) + "</g>"
 
 
 def axis_left(

@@ -33,7 +33,12 @@ from diarytrial.analysis.safety.attribution import (
     phase_spans,
 )
 from diarytrial.analysis.safety.dose_reductions import dose_reduction_table, dose_reductions
-from diarytrial.analysis.safety.poisson import PoissonComparison, poisson_rate_comparison
+from diarytrial.analysis.safety.poisson import (
+    CorrectedRateRatio,
+    PoissonComparison,
+    poisson_rate_comparison,
+    rate_ratio_corrected,
+)
 from diarytrial.analysis.safety.side_effects import ANY_SIDE_EFFECT, side_effect_table
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "ANY_ADVERSE_EVENT",
     "ANY_SIDE_EFFECT",
     "OUTSIDE",
+    "CorrectedRateRatio",
     "PoissonComparison",
     "adverse_event_table",
     "attribute_to_phases",
@@ -50,5 +56,6 @@ __all__ = [
     "latest_data_date",
     "phase_spans",
     "poisson_rate_comparison",
+    "rate_ratio_corrected",
     "side_effect_table",
 ]

@@ -17,7 +17,7 @@ from diarytrial.analysis.safety._counting import (
     with_comparison,
 )
 from diarytrial.analysis.safety.attribution import attribute_rows, data_cut_day, phase_spans
-from diarytrial.analysis.safety.poisson import poisson_rate_comparison
+from diarytrial.analysis.safety.poisson import poisson_rate_comparison, rate_ratio_corrected
 from diarytrial.dataset.model import TrialDataset
 from diarytrial.dataset.tables import CONDITIONS
 
@@ -34,7 +34,11 @@ _COLUMNS = [
     "serious_events",
     *COMPARISON,
     *RATES,
+    "rate_ratio_corrected",
+    "rate_ratio_corrected_ci_low",
+    "rate_ratio_corrected_ci_high",
 ]
+_CORRECTED = _COLUMNS[-3:]
 
 
 def adverse_event_table(dataset: TrialDataset, *, as_of: dt.date | None = None) -> pd.DataFrame:
@@ -56,6 +60,10 @@ def adverse_event_table(dataset: TrialDataset, *, as_of: dt.date | None = None) 
       over all participants (:func:`poisson_rate_comparison`, R's ``poisson.test``), with
       ``rate_ratio`` (active over placebo) and its 95% interval. NaN when a condition has no
       exposure; 1 when neither has an event.
+    - ``rate_ratio_corrected`` and its interval: only when one of the two counts is zero (the
+      exact interval is then unbounded on one side), the ratio with 1/2 added to both counts
+      and its Wald interval on the log scale (:func:`rate_ratio_corrected`, as R's
+      ``metafor::escalc(measure = "IRR")``); NaN otherwise.
 
     Missing data: an event without an onset date raises ValueError; a missing ``serious``
     counts as not serious.
@@ -80,7 +88,9 @@ def adverse_event_table(dataset: TrialDataset, *, as_of: dt.date | None = None) 
         - ``participants``: participants with at least one event of the term
         - ``events``, ``serious_events``: numbers of events, and of serious ones
         - ``pairs`` (Int64), ``p_participants``, ``rate_ratio``, ``rate_ratio_ci_low``,
-          ``rate_ratio_ci_high``, ``p_events``: the comparison, on the active rows only
+          ``rate_ratio_ci_high``, ``p_events``, ``rate_ratio_corrected``,
+          ``rate_ratio_corrected_ci_low``, ``rate_ratio_corrected_ci_high``: the comparison,
+          on the active rows only
 
     Examples
     --------
@@ -106,7 +116,10 @@ def adverse_event_table(dataset: TrialDataset, *, as_of: dt.date | None = None) 
     for term in [ANY_ADVERSE_EVENT, *ordered]:
         chosen = events if term == ANY_ADVERSE_EVENT else events[events["term"] == term]
         rows += _term_rows(term, chosen, exposure)
-    return with_comparison(rows, _COLUMNS)
+    table = with_comparison(rows, _COLUMNS)
+    for column in _CORRECTED:
+        table[column] = table[column].astype(float)
+    return table
 
 
 def _counted_events(ae: pd.DataFrame, spans: pd.DataFrame, last_day: float) -> pd.DataFrame:
@@ -125,12 +138,14 @@ def _term_rows(term: str, chosen: pd.DataFrame, exposure: pd.DataFrame) -> list[
     counts = counts_per_participant(chosen, exposure.index)
     serious = counts_per_participant(chosen[chosen["serious"].to_numpy(dtype=bool)], exposure.index)
     pairs, p_participants = paired_p(counts, exposure)
-    rates = poisson_rate_comparison(
+    totals = (
         int(counts["active"].sum()),
         float(exposure["active"].sum()),
         int(counts["placebo"].sum()),
         float(exposure["placebo"].sum()),
     )
+    rates = poisson_rate_comparison(*totals)
+    corrected = rate_ratio_corrected(*totals)
     rows: list[dict[str, object]] = []
     for condition in CONDITIONS:
         row: dict[str, object] = {
@@ -144,6 +159,7 @@ def _term_rows(term: str, chosen: pd.DataFrame, exposure: pd.DataFrame) -> list[
             "pairs": pd.NA,
             "p_participants": math.nan,
             **dict.fromkeys(RATES, math.nan),
+            **dict.fromkeys(_CORRECTED, math.nan),
         }
         if condition == "active":
             row.update(
@@ -154,5 +170,11 @@ def _term_rows(term: str, chosen: pd.DataFrame, exposure: pd.DataFrame) -> list[
                 rate_ratio_ci_high=rates.ci_high,
                 p_events=rates.p,
             )
+            if corrected.corrected:
+                row.update(
+                    rate_ratio_corrected=corrected.rate_ratio,
+                    rate_ratio_corrected_ci_low=corrected.ci_low,
+                    rate_ratio_corrected_ci_high=corrected.ci_high,
+                )
         rows.append(row)
     return rows

@@ -46,7 +46,11 @@ def baseline_table(results: TrialResults, protocol: Protocol) -> str:
             if row is None:
                 cells.append(fmt.MISSING)
             elif fmt.is_missing(row["count"]):
-                cells.append(fmt.mean_sd(row["mean"], row["sd"]))
+                text = fmt.mean_sd(row["mean"], row["sd"])
+                n = fmt.integer(row["n"])
+                if n != str(size.get(g, 0)):  # not everybody has a value: say how many
+                    text += f" [{n}]"
+                cells.append(text)
             else:
                 cells.append(fmt.count_share(row["count"], row["n"]))
         body.append(cells)
@@ -56,6 +60,8 @@ def baseline_table(results: TrialResults, protocol: Protocol) -> str:
         body,
         notes=[
             "Diary baselines are each participant's mean over the baseline phase, with at least "
-            f"{fmt.share(protocol.analysis.min_completion, 0)} of its days completed."
+            f"{fmt.share(protocol.analysis.min_completion, 0)} of its days completed; [n]: the "
+            "participants with such a mean, where fewer than the column's n (for the primary "
+            "item, the baseline-mean row of the populations table)."
         ],
     )

@@ -30,6 +30,8 @@ CellLike = Cell | str
 
 def _cell(value: CellLike, tag: str, *, numeric: bool, scope: str | None = None) -> str:
     cell = value if isinstance(value, Cell) else Cell(value)
+    if tag == "th" and not cell.text.strip():
+        tag, scope = "td", None  # a header cell with no text heads nothing (WCAG, axe-core)
     content = cell.text if cell.html else html.escape(cell.text)
     classes = " ".join(c for c in (cell.css, "num" if numeric else "") if c)
     attributes = f' class="{classes}"' if classes else ""

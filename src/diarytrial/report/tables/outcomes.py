@@ -39,7 +39,7 @@ def primary_table(results: TrialResults, protocol: Protocol) -> str:
     placebo = _improvement(results, item_id, "placebo")
     body: list[list[CellLike]] = [
         [
-            "Improvement from baseline, %, mean (SD) [n]",
+            "Improvement from baseline, %, mean (SD) [n: improvement population]",
             _mean_sd_n(active),
             _mean_sd_n(placebo),
             "",
@@ -57,7 +57,9 @@ def primary_table(results: TrialResults, protocol: Protocol) -> str:
     ]
     notes = [
         "Improvement is the percent change from baseline, signed so that positive is better; "
-        "differences are active − placebo."
+        "differences are active − placebo. Each row names its population (populations table): "
+        "the improvement population has a percent improvement on that condition, the paired "
+        "population on both, the mixed-model population a daily value on a treatment day."
     ]
     comparison = results.comparisons.get(item_id)
     t = comparison.t if comparison else None
@@ -65,9 +67,10 @@ def primary_table(results: TrialResults, protocol: Protocol) -> str:
     if t is not None:
         body.append(
             [
-                f"Paired t-test: difference in % improvement ({t.n} pairs)",
-                "",
-                "",
+                f"Paired t-test: mean % improvement and the difference (paired population, "
+                f"{t.n} participants)",
+                fmt.decimal(t.mean_a),
+                fmt.decimal(t.mean_b),
                 fmt.estimate_with_interval(t.mean_difference, t.ci_low, t.ci_high),
                 f"t({t.df}) = {fmt.decimal(t.t, 2)}",
                 fmt.p_value(t.p),
@@ -76,7 +79,7 @@ def primary_table(results: TrialResults, protocol: Protocol) -> str:
     if w is not None:
         body.append(
             [
-                f"Wilcoxon signed-rank: Hodges-Lehmann estimate ({w.n} pairs)",
+                f"Wilcoxon signed-rank: Hodges-Lehmann estimate (paired population, {w.n})",
                 "",
                 "",
                 fmt.estimate_with_interval(w.pseudomedian, w.ci_low, w.ci_high),
@@ -91,9 +94,9 @@ def primary_table(results: TrialResults, protocol: Protocol) -> str:
         body.extend(_model_rows(contrast, item.label))
         notes.append(
             f"Mixed model ({contrast.model}) of the daily values on the {scale_label(item)}, "
-            f"{better_label(item)}; {contrast.n_participants} participants, "
-            f"{contrast.n_obs} diary days. ρ: correlation of residuals one day apart. "
-            f"Between-participant SD {fmt.decimal(contrast.sigma_b)}, residual SD "
+            f"{better_label(item)}; mixed-model population: {contrast.n_participants} "
+            f"participants, {contrast.n_obs} diary days. ρ: correlation of residuals one day "
+            f"apart. Between-participant SD {fmt.decimal(contrast.sigma_b)}, residual SD "
             f"{fmt.decimal(contrast.sigma)}."
             + (
                 " The random-intercept variance is at its boundary (zero)."
@@ -113,7 +116,8 @@ def _model_rows(contrast: PrimaryContrast, label: str) -> list[list[CellLike]]:
     """The mixed-model rows of the primary table: contrast, sensitivity, periods, carry-over."""
     rows: list[list[CellLike]] = [
         [
-            f"Mixed model of daily {label.lower()}: active − placebo, points",
+            f"Mixed model of daily {label.lower()}: active − placebo, points (mixed-model "
+            f"population, {contrast.n_participants})",
             "",
             "",
             _estimate(contrast),
@@ -158,7 +162,7 @@ def secondary_table(results: TrialResults, protocol: Protocol) -> str:
     head: list[list[CellLike]] = [
         [
             "",
-            Cell("Improvement from baseline, %: mean (SD) [n]", colspan=3),
+            Cell("Improvement from baseline, %: mean (SD) [n: improvement population]", colspan=3),
             Cell("Mixed model, points", colspan=2),
         ],
         [
@@ -194,7 +198,10 @@ def secondary_table(results: TrialResults, protocol: Protocol) -> str:
     notes.insert(
         0,
         "Mixed-model contrasts are on each item's own scale: for an item where lower is better a "
-        "negative difference favours active. No correction for multiple comparisons.",
+        "negative difference favours active. Each item has populations of its own: [n] is its "
+        "improvement population on the condition; the paired t-test uses those with both; the "
+        "mixed model those with a daily value of the item on a treatment day. No correction "
+        "for multiple comparisons.",
     )
     return html_table("Secondary outcomes", head, body, notes=notes, css_class="outcome")
 
@@ -203,7 +210,7 @@ def responder_table(results: TrialResults, protocol: Protocol) -> str:
     """Responders per condition under the protocol's rule, and the exact McNemar test."""
     names = condition_names(protocol)
     summary = results.responder_summary.set_index("condition")
-    head = [["Condition", "Assessed", "Responders", "Rate"]]
+    head = [["Condition", "Assessed (responder status decided)", "Responders", "Rate"]]
     body: list[list[CellLike]] = []
     for condition in TREATMENTS:
         if condition not in summary.index:
@@ -218,11 +225,17 @@ def responder_table(results: TrialResults, protocol: Protocol) -> str:
                 fmt.share(row["rate"]),
             ]
         )
-    notes = [f"Responder: {results.responder_rule} (protocol rule: {protocol.responder.rule})."]
+    notes = [
+        f"Responder: {results.responder_rule} (protocol rule: {protocol.responder.rule}). "
+        "Assessed: participants whose responder status their improvements decide (a missing "
+        "improvement meets no threshold; the status is undecided when a missing one could "
+        "change it)."
+    ]
     test = results.responder_test
     if test is not None:
         notes.append(
-            f"Exact McNemar test on the {test.n} participants assessed under both conditions: "
+            f"Exact McNemar test on the {test.n} participants assessed under both conditions "
+            "(responder pairs): "
             f"{test.only_a} responded only on {names['active']}, {test.only_b} only on "
             f"{names['placebo']}; {fmt.p_statement(test.p)}."
         )
