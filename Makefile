@@ -102,6 +102,7 @@ reference: $(STAMP) r
 	cd tests/analysis/fixtures/safety && Rscript make_fixtures.R
 	$(PY) tests/analysis/fixtures/primary/make_frame.py
 	cd tests/analysis/fixtures/primary && Rscript fit.R
+	cd tests/analysis/fixtures/pooled && Rscript make_reference.R
 
 clean:
 	rm -rf $(VENV) var/diarytrial.sqlite3 out .mypy_cache .ruff_cache .pytest_cache

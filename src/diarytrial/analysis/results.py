@@ -18,6 +18,7 @@ from diarytrial.analysis.flow import baseline_table, participant_flow
 from diarytrial.analysis.guesses import BlindingSummary, blinding_summary
 from diarytrial.analysis.improvement import percent_improvement, responders
 from diarytrial.analysis.nof1 import nof1_blocks, nof1_effects
+from diarytrial.analysis.nof1_pooled import NormalMixture, PooledEffects, pool_nof1
 from diarytrial.analysis.paired import (
     McNemar,
     PairedT,
@@ -90,6 +91,9 @@ class TrialResults:
     compliance_summary: pd.DataFrame
     nof1_blocks: pd.DataFrame | None
     nof1: pd.DataFrame | None
+    nof1_pooled: PooledEffects | str | None = None
+    """A series of n-of-1 trials pooled (`nof1_pooled.pool_nof1`), or why it could not be
+    (fewer than three participants...); None for a crossover trial."""
 
 
 def analyze_trial(dataset: TrialDataset) -> TrialResults:
@@ -167,7 +171,15 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
         compliance_summary=compliance_summary(dataset),
         nof1_blocks=nof1_blocks(dataset, item=items[0]) if nof1 else None,
         nof1=nof1_effects(dataset, item=items[0]) if nof1 else None,
+        nof1_pooled=_pooled(dataset, items[0]) if nof1 else None,
     )
+
+
+def _pooled(dataset: TrialDataset, item: str) -> PooledEffects | str:
+    try:
+        return pool_nof1(dataset, item=item)
+    except ValueError as error:
+        return str(error)
 
 
 def _compare(rows: pd.DataFrame, item: str) -> ItemComparison:
@@ -281,6 +293,7 @@ def results_to_dict(results: TrialResults) -> dict[str, Any]:
         out["nof1"] = {
             "effects": _records(results.nof1),
             "blocks": _records(results.nof1_blocks),
+            "pooled": _pooled_json(results.nof1_pooled),
         }
     return out
 
@@ -303,6 +316,37 @@ def _blinding(summary: BlindingSummary) -> dict[str, Any]:
         "james": _plain(summary.james),
         "other_visits": summary.other_visits,
         "by_visit": _records(summary.by_visit),
+    }
+
+
+def _posterior(mixture: NormalMixture, cid: float, credibility: float) -> dict[str, Any]:
+    tail = (1 - credibility) / 2
+    return {
+        "mean": mixture.mean,
+        "sd": mixture.sd,
+        "ci_low": mixture.quantile(tail),
+        "ci_high": mixture.quantile(1 - tail),
+        "p_benefit": mixture.prob_above(0.0),
+        "p_exceeds_cid": mixture.prob_above(cid),
+    }
+
+
+def _pooled_json(pooled: PooledEffects | str | None) -> dict[str, Any] | None:
+    if pooled is None:
+        return None
+    if isinstance(pooled, str):
+        return {"problem": pooled}
+    median, low, high = pooled.tau
+    return {
+        "model": "normal hierarchical model of the block benefits, flat priors on mu, tau and "
+        "log sigma, computed by numerical integration (docs/statistics.md)",
+        "cid": pooled.cid,
+        "credibility": pooled.credibility,
+        "participants": _records(pooled.participants),
+        "population": _posterior(pooled.population, pooled.cid, pooled.credibility),
+        "new_participant": _posterior(pooled.predictive, pooled.cid, pooled.credibility),
+        "between_participant_sd": {"median": median, "ci_low": low, "ci_high": high},
+        "grid_mass_at_edge": pooled.grid_mass_at_edge,
     }
 
 
