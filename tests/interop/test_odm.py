@@ -581,3 +581,21 @@ def test_a_signature_out_of_its_place_is_refused(signed_file: Path, tmp_path: Pa
     tree.write(str(tmp_path / "extra.xml"))
     with pytest.raises(OdmReadError, match=r"\(StudyEventData/Signature\): a Signature \(SIG.60\)"):
         read_odm(tmp_path / "extra.xml")
+
+
+def test_signatures_not_shaped_as_an_export_writes_them_stay_in_the_provenance(
+    signed: TrialDataset, tmp_path: Path
+) -> None:
+    [good, *_] = signed.provenance["signatures"]
+    odd = [
+        "a note",
+        {**good, "id": "3"},
+        {**good, "signed_at": "10 Feb 2026"},
+        {**good, "printed_name": "Ines\nGarcia"},
+        {**good, "record": "adverse event Headache"},
+        {key: value for key, value in good.items() if key != "state"},
+    ]
+    strange = dataclasses.replace(signed, provenance={**signed.provenance, "signatures": odd})
+    before, after = _round_trip(strange, tmp_path)
+    assert after == before
+    assert not list(etree.parse(str(tmp_path / "odm" / "odm.xml")).iter(f"{ODM_NS}Signature"))

@@ -190,24 +190,21 @@ def _signed(entry: object) -> _Signed | None:
     (a casebook or adverse event sign-off, every field as the export writes it)."""
     if not isinstance(entry, dict):
         return None
-    texts = {
-        key: entry.get(key)
-        for key in (
-            "act",
-            "record",
-            "participant",
-            "signer",
-            "printed_name",
-            "meaning",
-            "signed_at",
-            "content_sha256",
-            "state",
-        )
-    }
+    fields = (
+        "act",
+        "record",
+        "participant",
+        "signer",
+        "printed_name",
+        "meaning",
+        "signed_at",
+        "content_sha256",
+        "state",
+    )
+    text = {key: value for key in fields if isinstance(value := entry.get(key), str)}
     number = entry.get("id")
-    if not all(isinstance(text, str) for text in texts.values()):
+    if len(text) != len(fields):
         return None
-    text = {key: str(value) for key, value in texts.items()}
     if (
         isinstance(number, bool)
         or not isinstance(number, int)
