@@ -321,3 +321,281 @@ def test_import_into_a_file_exits_2(odm_file: Path, tmp_path: Path) -> None:
     (tmp_path / "taken").write_text("")
 
     assert main(["import", "odm", str(odm_file), "--out", str(tmp_path / "taken")]) == 2
+
+
+# --- signatures -------------------------------------------------------------------------------
+
+
+def _signature(
+    number: int, act: str, record: str, participant: str, signer: str, name: str, **rest: str
+) -> dict[str, object]:
+    """A signature as a live export's provenance gives it (``CheckedSignature.as_metadata``)."""
+    return {
+        "id": number,
+        "act": act,
+        "record": record,
+        "participant": participant,
+        "signer": signer,
+        "printed_name": name,
+        "meaning": rest.get("meaning", "Approved"),
+        "signed_at": rest["signed_at"],
+        "content_sha256": rest.get("sha256", f"{number:x}" * 64)[:64],
+        "state": rest.get("state", "valid"),
+    }
+
+
+@pytest.fixture(scope="module")
+def signed(dataset: TrialDataset) -> TrialDataset:
+    """The simulated dataset as a live export would give it, with its signatures: its events
+    numbered as the export numbers them (``AE-`` and six digits), a casebook signed twice (the
+    second time by a user with no full name), an event signed off, an event signed off then
+    removed, and the database lock."""
+    events = dataset.adverse_events.copy()
+    events["ae_id"] = [f"AE-{n:06d}" for n in range(11, 11 + len(events))]
+    first = str(events.loc[0, "participant_id"])
+    other = str(dataset.participants.loc[0, "participant_id"])
+    assert first != other
+    signatures = [
+        _signature(
+            3,
+            "adverse_event",
+            f"adverse event Headache of {first} (AE 11)",
+            first,
+            "igarcia",
+            "Ines Garcia",
+            meaning="Reviewed",
+            signed_at="2026-02-10T17:04:11.402913+00:00",
+        ),
+        _signature(
+            4,
+            "casebook",
+            f"casebook of {other}",
+            other,
+            "igarcia",
+            "Ines Garcia",
+            signed_at="2026-02-11T09:00:00+00:00",
+            state="invalid",
+        ),
+        _signature(
+            5,
+            "adverse_event",
+            f"adverse event Nausea of {first} (AE 99)",
+            first,
+            "igarcia",
+            "Ines Garcia",
+            signed_at="2026-02-12T08:30:00+00:00",
+        ),
+        _signature(
+            6,
+            "casebook",
+            f"casebook of {other}",
+            other,
+            "dr-y",
+            "dr-y",
+            meaning="Responsible for",
+            signed_at="2026-02-13T10:15:00+00:00",
+        ),
+        _signature(
+            7,
+            "database_lock",
+            "database lock of ldn",
+            "",
+            "ada",
+            "Ada Admin",
+            signed_at="2026-02-14T12:00:00+00:00",
+        ),
+    ]
+    provenance = {**dataset.provenance, "signatures": signatures}
+    return dataclasses.replace(dataset, adverse_events=events, provenance=provenance)
+
+
+@pytest.fixture(scope="module")
+def signed_file(signed: TrialDataset, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    [path] = write_odm(signed, tmp_path_factory.mktemp("signed") / "out", created_at=CREATED)
+    return path
+
+
+@pytest.mark.parametrize("schema", sorted(ODM_SCHEMAS))
+def test_a_file_with_signatures_is_valid_against_the_odm_schema(
+    signed_file: Path, schema: str
+) -> None:
+    assert odm_valid(signed_file, schema)[:3] == []
+
+
+def test_the_sign_offs_are_odm_signatures_whose_references_resolve(
+    signed: TrialDataset, signed_file: Path
+) -> None:
+    tree = etree.parse(str(signed_file)).getroot()
+    admin = tree.find(f"{ODM_NS}AdminData")
+    assert admin is not None
+    users = {u.get("OID"): u for u in admin.iter(f"{ODM_NS}User")}
+    locations = {loc.get("OID") for loc in admin.iter(f"{ODM_NS}Location")}
+    definitions = {d.get("OID"): d for d in admin.iter(f"{ODM_NS}SignatureDef")}
+    found = {}
+    for signature in tree.iter(f"{ODM_NS}Signature"):
+        owner = signature.getparent()
+        assert owner is not None
+        user = users[signature.find(f"{ODM_NS}UserRef").get("UserOID")]  # type: ignore[union-attr]
+        location = signature.find(f"{ODM_NS}LocationRef").get("LocationOID")  # type: ignore[union-attr]
+        definition = definitions[
+            signature.find(f"{ODM_NS}SignatureRef").get("SignatureOID")  # type: ignore[union-attr]
+        ]
+        [annotation] = [
+            a
+            for a in owner.iter(f"{ODM_NS}Annotation")
+            if (a.findtext(f"{ODM_NS}Comment") or "").startswith("diarytrial signature")
+        ]
+        assert location in locations
+        assert definition.get("Methodology") == "Electronic"
+        assert "21 CFR Part 11" in (definition.findtext(f"{ODM_NS}LegalReason") or "")
+        found[signature.get("ID")] = (
+            etree.QName(owner).localname,
+            owner.get("SubjectKey") or owner.get("ItemGroupOID"),
+            user.findtext(f"{ODM_NS}LoginName"),
+            user.findtext(f"{ODM_NS}DisplayName"),
+            user.findtext(f"{ODM_NS}FullName"),
+            user.get("UserType"),
+            location,
+            definition.findtext(f"{ODM_NS}Meaning"),
+            signature.findtext(f"{ODM_NS}DateTimeStamp"),
+            annotation.findtext(f"{ODM_NS}Comment"),
+            annotation.findtext(f"{ODM_NS}Flag/{ODM_NS}FlagValue"),
+        )
+    other = str(signed.participants.loc[0, "participant_id"])
+    # The newest casebook sign-off and the sign-off of the event in the dataset; not the
+    # older sign-off (a SubjectData holds one Signature), the removed event's or the lock's.
+    assert found == {
+        "SIG.6": (
+            "SubjectData",
+            other,
+            "dr-y",
+            "dr-y",
+            None,
+            "Investigator",
+            f"LOC.{signed.participants.loc[0, 'site']}",
+            "Responsible for",
+            "2026-02-13T10:15:00+00:00",
+            f"diarytrial signature SIG.6: content SHA-256 {'6' * 64}",
+            "valid",
+        ),
+        "SIG.3": (
+            "ItemGroupData",
+            "IG.AE",
+            "igarcia",
+            "Ines Garcia",
+            "Ines Garcia",
+            "Investigator",
+            f"LOC.{signed.participants.loc[0, 'site']}",
+            "Reviewed",
+            "2026-02-10T17:04:11.402913+00:00",
+            f"diarytrial signature SIG.3: content SHA-256 {'3' * 64}",
+            "valid",
+        ),
+    }
+    [event] = [
+        g for g in tree.iter(f"{ODM_NS}ItemGroupData") if g.find(f"{ODM_NS}Signature") is not None
+    ]
+    ae_ids = [i.get("Value") for i in event if i.get("ItemOID") == "IT.ADVERSE_EVENTS.AE_ID"]
+    assert ae_ids == ["AE-000011"]
+    # Staff users are apart from the participants' users; a meaning is one SignatureDef.
+    assert {oid for oid in users if not str(oid).startswith("USR.")} == {
+        "STAFF.igarcia",
+        "STAFF.dr-y",
+    }
+    assert sorted(str(oid) for oid in definitions) == ["SD.RESPONSIBLE_FOR", "SD.REVIEWED"]
+
+
+def test_a_dataset_with_signatures_round_trips(signed: TrialDataset, tmp_path: Path) -> None:
+    before, after = _round_trip(signed, tmp_path)
+    assert after == before
+    assert read_odm(tmp_path / "odm" / "odm.xml").provenance == signed.provenance
+
+
+def test_a_file_without_placed_signatures_has_no_signature_parts(tree: etree._Element) -> None:
+    for tag in ("Signature", "SignatureDef"):
+        assert not list(tree.iter(f"{ODM_NS}{tag}"))
+    assert "CL.SIGNATURE_STATE" not in {c.get("OID") for c in tree.iter(f"{ODM_NS}CodeList")}
+
+
+def _tampered(signed_file: Path, tmp_path: Path, change: str) -> Path:
+    tree = etree.parse(str(signed_file))
+    root = tree.getroot()
+    [casebook] = [s for s in root.iter(f"{ODM_NS}Signature") if s.get("ID") == "SIG.6"]
+    if change == "user":
+        casebook.find(f"{ODM_NS}UserRef").set("UserOID", "STAFF.igarcia")  # type: ignore[union-attr]
+    elif change == "participant user":
+        key = casebook.getparent().get("SubjectKey")  # type: ignore[union-attr]
+        casebook.find(f"{ODM_NS}UserRef").set("UserOID", f"USR.{key}")  # type: ignore[union-attr]
+    elif change == "date":
+        casebook.find(f"{ODM_NS}DateTimeStamp").text = "2026-02-13T10:16:00+00:00"  # type: ignore[union-attr]
+    elif change == "meaning":
+        casebook.find(f"{ODM_NS}SignatureRef").set("SignatureOID", "SD.REVIEWED")  # type: ignore[union-attr]
+    elif change == "hash":
+        for comment in root.iter(f"{ODM_NS}Comment"):
+            if (comment.text or "").startswith("diarytrial signature SIG.6"):
+                comment.text = comment.text.replace("6666", "6667", 1)  # type: ignore[union-attr]
+    elif change == "removed":
+        casebook.getparent().remove(casebook)  # type: ignore[union-attr]
+    elif change == "moved":
+        owner = casebook.getparent()
+        assert owner is not None
+        owner.remove(casebook)
+        event = owner.find(f"{ODM_NS}StudyEventData")
+        assert event is not None
+        event.insert(0, casebook)
+    path = tmp_path / f"{change}.xml"
+    tree.write(str(path))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "element", "said"),
+    [
+        ("user", r"SubjectData P-\w+/Signature/UserRef", "signed by 'igarcia'"),
+        ("participant user", r"SubjectData P-\w+/Signature/UserRef", "signed by None"),
+        ("date", r"SubjectData P-\w+/Signature/DateTimeStamp", "signed at '2026-02-13T10:16"),
+        ("meaning", r"SubjectData P-\w+/Signature/SignatureRef", "meaning 'Reviewed'"),
+        ("hash", r"SubjectData P-\w+/Annotation", "binds the content SHA-256 6666"),
+        ("removed", r"SubjectData P-\w+", "no Signature, but the provenance's signature 6"),
+        ("moved", r"SubjectData P-\w+", "no Signature"),
+    ],
+)
+def test_a_signature_that_disagrees_with_the_provenance_is_refused(
+    signed_file: Path, tmp_path: Path, change: str, element: str, said: str
+) -> None:
+    path = _tampered(signed_file, tmp_path, change)
+    with pytest.raises(OdmReadError, match=rf"\({element}\): .*{said}") as caught:
+        read_odm(path)
+    assert caught.value.element is not None
+
+
+def test_a_signature_out_of_its_place_is_refused(signed_file: Path, tmp_path: Path) -> None:
+    tree = etree.parse(str(signed_file))
+    root = tree.getroot()
+    [casebook] = [s for s in root.iter(f"{ODM_NS}Signature") if s.get("ID") == "SIG.6"]
+    copy = etree.fromstring(etree.tostring(casebook))
+    copy.set("ID", "SIG.60")
+    event = casebook.getparent().find(f"{ODM_NS}StudyEventData")  # type: ignore[union-attr]
+    assert event is not None
+    event.insert(0, copy)
+    tree.write(str(tmp_path / "extra.xml"))
+    with pytest.raises(OdmReadError, match=r"\(StudyEventData/Signature\): a Signature \(SIG.60\)"):
+        read_odm(tmp_path / "extra.xml")
+
+
+def test_signatures_not_shaped_as_an_export_writes_them_stay_in_the_provenance(
+    signed: TrialDataset, tmp_path: Path
+) -> None:
+    [good, *_] = signed.provenance["signatures"]
+    odd = [
+        "a note",
+        {**good, "id": "3"},
+        {**good, "signed_at": "10 Feb 2026"},
+        {**good, "printed_name": "Ines\nGarcia"},
+        {**good, "record": "adverse event Headache"},
+        {key: value for key, value in good.items() if key != "state"},
+    ]
+    strange = dataclasses.replace(signed, provenance={**signed.provenance, "signatures": odd})
+    before, after = _round_trip(strange, tmp_path)
+    assert after == before
+    assert not list(etree.parse(str(tmp_path / "odm" / "odm.xml")).iter(f"{ODM_NS}Signature"))

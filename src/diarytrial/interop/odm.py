@@ -15,14 +15,19 @@ Built and read with lxml's element API; the tests validate every file against th
   values has a ``CodeList``: the schema's lists, the protocol's side effects, dose levels and
   arms (the arms only in an unblinded dataset) and the PGIC's seven points with their labels.
 - **AdminData**: each site is a ``Location``; each participant a ``User`` (participants enter
-  their own diary; the dataset holds no staff identities).
+  their own diary). The staff who signed a casebook or an adverse event are ``User``s too, and
+  each meaning of their signatures is a ``SignatureDef``.
 - **ClinicalData**: a ``SubjectData`` per participant (its ``SiteRef`` the site). A diary
   answer is an ``ItemData`` whose ``AuditRecord`` says who entered it (the participant), where
   (their site) and when the server received it (``submitted_at``); a late entry carries an
   ``Annotation`` with the flag ``late``. Rows of the other tables are ``ItemGroupData``.
-- The dataset's provenance, as JSON, is the ODM element's ``Description``. Signatures a live
-  export records stay there: an ODM ``Signature`` needs the place the signer signed and a
-  ``SignatureDef`` needs a legal reason, and the dataset records neither.
+- **Signatures**: a casebook's sign-off is the ``Signature`` of the participant's
+  ``SubjectData``, an adverse event's that of the event's ``ItemGroupData`` (the newest one of
+  each, as an ODM data element holds one); an ``Annotation`` beside it gives the SHA-256 of
+  the content signed and the signature's state at the export. Database locks and unlocks
+  belong to no ODM data level and have no ``Signature``.
+- The dataset's provenance, as JSON, is the ODM element's ``Description``: it keeps every
+  signature, so reading cross-checks each ``Signature`` against it.
 
 Reading such a file gives the same dataset: written again it has the same SHA-256. Rows come
 back grouped by participant (in the order of ``participants.csv``) and by event; a table whose
@@ -34,6 +39,8 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +76,17 @@ LATE_FLAG = "late"
 DIARY_FLAGS_OID = "CL.DIARY_FLAG"
 DIARY_ITEM_PREFIX = "IT.DIARY."
 _TRUE, _FALSE = "true", "false"
+SIGNATURE_STATES_OID = "CL.SIGNATURE_STATE"
+SIGNATURE_STATES = ("valid", "invalid", "unknown")
+"""A signature's state at the export (docs/dataset.md): its Annotation's Flag."""
+SIGNATURE_PREFIX = "diarytrial signature "
+"""A signature's Annotation's comment: this, the Signature's ID, ': content SHA-256 ' and it."""
+LEGAL_REASON = (
+    "Electronic signature under 21 CFR Part 11 (11.50, 11.70, 11.200): the signer's password, "
+    "and their authenticator code when they use two-step sign-in, checked at the signature; "
+    "bound to the SHA-256 hash of the canonical content of the record signed"
+)
+"""Every SignatureDef's LegalReason: how diarytrial signs (docs/guide-staff.md)."""
 
 _DATA_TYPES = {
     "string": "text",
@@ -120,6 +138,175 @@ class _Layout:
         if self.event.key is not None:
             skip.add(self.event.key.name)
         return tuple(c for c in self.table.columns if c.name not in skip)
+
+
+_PLACED_ACTS = ("casebook", "adverse_event")
+"""The signed acts with a place in ODM's ClinicalData: a participant's casebook, an event."""
+_AE_RECORD = re.compile(r"\(AE (\d+)\)\Z")
+"""How a live export names a signed adverse event: ``adverse event <term> of <code> (AE 12)``."""
+_AE_ID = "AE-{:06d}"
+"""The event's ``ae_id`` in a live export's ``adverse_events.csv`` (``AE-000012``)."""
+_SIGNER = re.compile(r"[\w.@+-]+\Z")
+_DATETIME = re.compile(
+    r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})\Z", re.ASCII
+)
+_SHA256 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """A signature of the provenance that has a place in ClinicalData."""
+
+    id: int
+    act: str
+    participant: str
+    ae_id: str
+    """The event's ``ae_id`` for an adverse event's sign-off; '' for a casebook's."""
+    signer: str
+    printed_name: str
+    meaning: str
+    signed_at: str
+    content_sha256: str
+    state: str
+
+    @property
+    def element_id(self) -> str:
+        """The Signature's ``ID``: ``SIG.`` and the signature's id."""
+        return f"SIG.{self.id}"
+
+    @property
+    def place(self) -> tuple[str, str]:
+        """(participant, ae_id): the SubjectData (ae_id '') or the event's ItemGroupData."""
+        return (self.participant, self.ae_id)
+
+    @property
+    def comment(self) -> str:
+        """Its Annotation's comment."""
+        return f"{SIGNATURE_PREFIX}{self.element_id}: content SHA-256 {self.content_sha256}"
+
+
+def _signed(entry: object) -> _Signed | None:
+    """`entry` of the provenance's signatures, when it is a placeable signature of a live export
+    (a casebook or adverse event sign-off, every field as the export writes it)."""
+    if not isinstance(entry, dict):
+        return None
+    fields = (
+        "act",
+        "record",
+        "participant",
+        "signer",
+        "printed_name",
+        "meaning",
+        "signed_at",
+        "content_sha256",
+        "state",
+    )
+    text = {key: value for key in fields if isinstance(value := entry.get(key), str)}
+    number = entry.get("id")
+    if len(text) != len(fields):
+        return None
+    if (
+        isinstance(number, bool)
+        or not isinstance(number, int)
+        or number < 0
+        or text["act"] not in _PLACED_ACTS
+        or text["participant"] == ""
+        or not _SIGNER.match(text["signer"])
+        or not all(
+            text[key].isprintable() and text[key].strip() for key in ("printed_name", "meaning")
+        )
+        or not _DATETIME.match(text["signed_at"])
+        or not _SHA256.match(text["content_sha256"])
+        or text["state"] not in SIGNATURE_STATES
+    ):
+        return None
+    ae_id = ""
+    if text["act"] == "adverse_event":
+        found = _AE_RECORD.search(text["record"])
+        if found is None:
+            return None
+        ae_id = _AE_ID.format(int(found.group(1)))
+    return _Signed(
+        id=number,
+        act=text["act"],
+        participant=text["participant"],
+        ae_id=ae_id,
+        signer=text["signer"],
+        printed_name=text["printed_name"],
+        meaning=text["meaning"],
+        signed_at=text["signed_at"],
+        content_sha256=text["content_sha256"],
+        state=text["state"],
+    )
+
+
+def placed_signatures(
+    provenance: Mapping[str, Any], sites: Mapping[str, str], events: set[tuple[str, str]]
+) -> dict[tuple[str, str], _Signed]:
+    """The provenance's signatures that the ODM carries as ``Signature``s, by place.
+
+    `sites` gives each participant's site, `events` the (participant, ae_id) of every adverse
+    event. A casebook sign-off of a participant of the dataset goes to their SubjectData, an
+    adverse event's to the event's ItemGroupData when the event is in the dataset; a place holds
+    the newest (the last in the list, which is oldest first). Others stay in the provenance
+    only: study-level acts, a removed event's, one not shaped as a live export writes it.
+    """
+    entries = provenance.get("signatures")
+    if not isinstance(entries, list):
+        return {}
+    placed: dict[tuple[str, str], _Signed] = {}
+    for entry in entries:
+        signed = _signed(entry)
+        if signed is None or sites.get(signed.participant, "") == "":
+            continue
+        if signed.ae_id and signed.place not in events:
+            continue
+        placed.pop(signed.place, None)
+        placed[signed.place] = signed
+    ids = Counter(s.id for s in placed.values())
+    return {place: s for place, s in placed.items() if ids[s.id] == 1}
+
+
+def _signers(placed: Iterable[_Signed]) -> dict[tuple[str, str], str]:
+    """Each (signer, printed name)'s User OID: ``STAFF.<username>``, then ``#2`` ... when the
+    same username signed under another name."""
+    oids: dict[tuple[str, str], str] = {}
+    names: Counter[str] = Counter()
+    for signed in placed:
+        key = (signed.signer, signed.printed_name)
+        if key not in oids:
+            names[signed.signer] += 1
+            count = names[signed.signer]
+            oids[key] = f"STAFF.{signed.signer}" + (f"#{count}" if count > 1 else "")
+    return oids
+
+
+def _meanings(placed: Iterable[_Signed]) -> dict[str, str]:
+    """Each meaning's SignatureDef OID: ``SD.`` and the meaning in capitals (``SD.APPROVED``)."""
+    oids: dict[str, str] = {}
+    for signed in placed:
+        if signed.meaning in oids:
+            continue
+        slug = re.sub(r"[^A-Za-z0-9]+", "_", signed.meaning).strip("_").upper()
+        oid = f"SD.{slug}" if slug else "SD"
+        if oid in oids.values():
+            oid = f"{oid}.{len(oids) + 1}"
+        oids[signed.meaning] = oid
+    return oids
+
+
+@dataclass(frozen=True)
+class _Signing:
+    """What writing the Signatures needs: the placed signatures and the OIDs they refer to."""
+
+    placed: Mapping[tuple[str, str], _Signed]
+    users: Mapping[tuple[str, str], str]
+    meanings: Mapping[str, str]
+
+    @classmethod
+    def of(cls, placed: Mapping[tuple[str, str], _Signed]) -> _Signing:
+        ordered = sorted(placed.values(), key=lambda s: (s.signed_at, s.id))
+        return cls(placed, _signers(ordered), _meanings(ordered))
 
 
 def _column(table: str, name: str) -> Column:
@@ -241,11 +428,19 @@ def odm_document(dataset: TrialDataset, *, created_at: dt.datetime) -> etree._El
     _sub(variables, "StudyName").text = protocol.study.id
     _sub(variables, "StudyDescription").text = protocol.study.title
     _sub(variables, "ProtocolName").text = protocol.study.id
-    _metadata(study, dataset, mdv_oid, blinded=blinded)
     participants = cells["participants"]
+    events = cells["adverse_events"]
+    signing = _Signing.of(
+        placed_signatures(
+            dataset.provenance,
+            dict(zip(participants["participant_id"], participants["site"], strict=True)),
+            set(zip(events["participant_id"], events["ae_id"], strict=True)),
+        )
+    )
+    _metadata(study, dataset, mdv_oid, blinded=blinded, signed=bool(signing.placed))
     sites = _sites(participants)
-    _admin(root, study_oid, mdv_oid, participants, sites)
-    _clinical(root, study_oid, mdv_oid, cells, {item.id for item in protocol.diary.items})
+    _admin(root, study_oid, mdv_oid, participants, sites, signing)
+    _clinical(root, study_oid, mdv_oid, cells, {item.id for item in protocol.diary.items}, signing)
     return root
 
 
@@ -267,7 +462,9 @@ def _cells(dataset: TrialDataset, table: Table) -> _Cells:
     return cells
 
 
-def _metadata(study: etree._Element, dataset: TrialDataset, oid: str, *, blinded: bool) -> None:
+def _metadata(
+    study: etree._Element, dataset: TrialDataset, oid: str, *, blinded: bool, signed: bool
+) -> None:
     protocol = dataset.protocol.protocol
     version = _sub(
         study,
@@ -341,6 +538,8 @@ def _metadata(study: etree._Element, dataset: TrialDataset, oid: str, *, blinded
             _item_def(version, layout.table, column, codelists, protocol)
     for codelist in _unique(codelists.values()):
         version.append(codelist)
+    if signed:
+        version.append(_codelist(SIGNATURE_STATES_OID, "signature_state", SIGNATURE_STATES))
 
 
 def _diary_item_def(version: etree._Element, item_id: str, protocol: Protocol) -> None:
@@ -468,12 +667,20 @@ def _admin(
     mdv_oid: str,
     participants: _Cells,
     sites: Mapping[str, str],
+    signing: _Signing,
 ) -> None:
     admin = _sub(root, "AdminData", StudyOID=study_oid)
     for participant, site in zip(participants["participant_id"], participants["site"], strict=True):
         user = _sub(admin, "User", OID=_user_oid(participant), UserType="Other")
         _sub(user, "DisplayName").text = f"Participant {participant}"
         _sub(user, "LocationRef", LocationOID=sites[site])
+    for (signer, printed_name), oid in signing.users.items():
+        # Casebooks and adverse events are signed off by investigators only.
+        user = _sub(admin, "User", OID=oid, UserType="Investigator")
+        _sub(user, "LoginName").text = signer
+        _sub(user, "DisplayName").text = printed_name
+        if printed_name != signer:  # the printed name is the username when there is no name
+            _sub(user, "FullName").text = printed_name
     for site, oid in sites.items():
         starts = [
             start
@@ -490,6 +697,27 @@ def _admin(
             MetaDataVersionOID=mdv_oid,
             EffectiveDate=min(starts),
         )
+    for meaning, oid in signing.meanings.items():
+        definition = _sub(admin, "SignatureDef", OID=oid, Methodology="Electronic")
+        _sub(definition, "Meaning").text = meaning
+        _sub(definition, "LegalReason").text = LEGAL_REASON
+
+
+def _signature(element: etree._Element, signed: _Signed, signing: _Signing, site: str) -> None:
+    """`signed` as the Signature of the data element `element` (before its other children)."""
+    signature = _sub(element, "Signature", ID=signed.element_id)
+    _sub(signature, "UserRef", UserOID=signing.users[(signed.signer, signed.printed_name)])
+    _sub(signature, "LocationRef", LocationOID=f"LOC.{site}")
+    _sub(signature, "SignatureRef", SignatureOID=signing.meanings[signed.meaning])
+    _sub(signature, "DateTimeStamp").text = signed.signed_at
+
+
+def _signature_annotation(element: etree._Element, signed: _Signed) -> None:
+    """The content SHA-256 and the state of `signed`, as an Annotation of `element`."""
+    annotation = _sub(element, "Annotation", SeqNum="1")
+    _sub(annotation, "Comment").text = signed.comment
+    flag = _sub(annotation, "Flag")
+    _sub(flag, "FlagValue", CodeListOID=SIGNATURE_STATES_OID).text = signed.state
 
 
 def _event_key(event: _Event, text: str) -> tuple[int, str]:
@@ -505,6 +733,7 @@ def _clinical(
     mdv_oid: str,
     cells: Mapping[str, _Cells],
     items: set[str],
+    signing: _Signing,
 ) -> None:
     participants = cells["participants"]
     subject_of = {p: k for k, p in enumerate(participants["participant_id"])}
@@ -544,12 +773,19 @@ def _clinical(
         zip(participants["participant_id"], participants["site"], strict=True)
     ):
         data = _sub(clinical, "SubjectData", SubjectKey=participant)
+        casebook = signing.placed.get((participant, ""))
+        if casebook is not None:
+            _signature(data, casebook, signing, site)
         _sub(data, "SiteRef", LocationOID=f"LOC.{site}")
+        if casebook is not None:
+            _signature_annotation(data, casebook)
         events = sorted(
             rows[subject], key=lambda e: (event_order[e[0]], _event_key(by_oid[e[0]], e[1]))
         )
         for oid, key in events:
-            _event_data(data, by_oid[oid], key, rows[subject][(oid, key)], cells, site, items)
+            _event_data(
+                data, by_oid[oid], key, rows[subject][(oid, key)], cells, site, items, signing
+            )
     annotations: list[tuple[str, list[int]]] = []
     for layout in LAYOUTS:
         placed = orders[layout.table.name]
@@ -573,6 +809,7 @@ def _event_data(
     cells: Mapping[str, _Cells],
     site: str,
     items: set[str],
+    signing: _Signing,
 ) -> None:
     element = _sub(subject, "StudyEventData", StudyEventOID=event.oid)
     if event.repeating:
@@ -592,6 +829,11 @@ def _event_data(
             group = _sub(form, "ItemGroupData", ItemGroupOID=layout.group)
             if layout.repeating:
                 group.set("ItemGroupRepeatKey", str(number))
+            ae_id = frame["ae_id"][row] if layout.table.name == "adverse_events" else ""
+            signed = signing.placed.get((frame["participant_id"][row], ae_id)) if ae_id else None
+            if signed is not None:
+                _signature(group, signed, signing, site)
+                _signature_annotation(group, signed)
             for column in layout.columns:
                 value = frame[column.name][row]
                 if value != "":
@@ -665,6 +907,7 @@ def read_odm(path: Path, *, validate: bool = True) -> TrialDataset:
     provenance = reader.provenance(root.get("Description"))
     clinical = reader.child(root, "ClinicalData", "ODM")
     texts = reader.clinical_data(clinical)
+    reader.signatures(root, clinical, provenance, texts)
     frames = {table.name: reader.frame(table, texts[table.name]) for table in TABLES}
     dataset = TrialDataset.from_tables(protocol, frames, provenance=provenance)
     if validate:
@@ -711,6 +954,8 @@ class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.row_subjects: dict[str, list[str]] = {t.name: [] for t in TABLES}
+        self.signed_elements: list[tuple[tuple[str, str], etree._Element, str]] = []
+        """The data elements that may hold a Signature: (place, element, where)."""
 
     def fail(self, message: str, element: str) -> NoReturn:
         raise OdmReadError(self.path, message, element)
@@ -751,6 +996,7 @@ class _Reader:
                 site_ref.get("LocationOID", "").removeprefix("LOC.") if site_ref is not None else ""
             )
             participant: _Row | None = None
+            self.signed_elements.append(((key, ""), subject, where))
             for event_data in subject.iterfind(_q("StudyEventData")):
                 event = events.get(event_data.get("StudyEventOID", ""))
                 if event is None:
@@ -780,6 +1026,9 @@ class _Reader:
                             self.row_subjects[name].append(key)
                         continue
                     row = common | self.items(group, layout, context)
+                    if name == "adverse_events" and row.get("ae_id"):
+                        place = (key, str(row["ae_id"]))
+                        self.signed_elements.append((place, group, f"{context}[{place[1]}]"))
                     if name == "participants":
                         row["site"] = site or None
                         participant = row
@@ -789,6 +1038,121 @@ class _Reader:
                 self.fail("no participant record (StudyEventData SE.ENROLMENT)", where)
         self.reorder(clinical, texts)
         return texts
+
+    def signatures(
+        self,
+        root: etree._Element,
+        clinical: etree._Element,
+        provenance: Mapping[str, Any],
+        texts: Mapping[str, list[_Row]],
+    ) -> None:
+        """Check that the Signatures are those of the provenance, each where it belongs."""
+        sites = {
+            str(row["participant_id"]): str(row.get("site") or "") for row in texts["participants"]
+        }
+        events = {
+            (str(row["participant_id"]), str(row.get("ae_id") or ""))
+            for row in texts["adverse_events"]
+        }
+        placed = placed_signatures(provenance, sites, events)
+        admin = root.find(_q("AdminData"))
+        checked: list[etree._Element] = []
+        for place, element, where in self.signed_elements:
+            found = element.find(_q("Signature"))
+            expected = placed.get(place)
+            if expected is None:
+                if found is not None:
+                    self.fail(
+                        f"a Signature ({found.get('ID')}) that the provenance does not record here",
+                        f"{where}/Signature",
+                    )
+                continue
+            if found is None:
+                self.fail(
+                    f"no Signature, but the provenance's signature {expected.id} "
+                    f"({expected.act}) belongs here",
+                    where,
+                )
+            self.signature(found, expected, element, admin, sites[place[0]], where)
+            checked.append(found)
+        for found in clinical.iter(_q("Signature")):
+            if not any(found is done for done in checked):
+                parent = found.getparent()
+                owner = etree.QName(parent).localname if parent is not None else "ClinicalData"
+                self.fail(
+                    f"a Signature ({found.get('ID')}) in a {owner}: signatures are carried by a "
+                    "participant's SubjectData (casebook) or an adverse event's ItemGroupData",
+                    f"{owner}/Signature",
+                )
+
+    def signature(
+        self,
+        found: etree._Element,
+        expected: _Signed,
+        element: etree._Element,
+        admin: etree._Element | None,
+        site: str,
+        owner: str,
+    ) -> None:
+        """Check one Signature of the element `owner` against the provenance's `expected`."""
+        where = f"{owner}/Signature"
+        said = f"the provenance's signature {expected.id}"
+        if found.get("ID") != expected.element_id:
+            self.fail(
+                f"ID {found.get('ID')!r}, but {said} has the ID {expected.element_id}",
+                f"{where}/@ID",
+            )
+
+        def defined(tag: str, ref: str, attribute: str) -> etree._Element:
+            reference = found.find(_q(ref))
+            oid = reference.get(attribute) if reference is not None else None
+            for candidate in admin.iterfind(_q(tag)) if admin is not None else ():
+                if oid is not None and candidate.get("OID") == oid:
+                    return candidate
+            self.fail(f"{ref} {oid!r} is no {tag} of the AdminData", f"{where}/{ref}")
+
+        user = defined("User", "UserRef", "UserOID")
+        login, name = user.findtext(_q("LoginName")), user.findtext(_q("DisplayName"))
+        if (login, name) != (expected.signer, expected.printed_name):
+            self.fail(
+                f"signed by {login!r} ({name!r}), but {said} was signed by {expected.signer!r} "
+                f"({expected.printed_name!r})",
+                f"{where}/UserRef",
+            )
+        location = defined("Location", "LocationRef", "LocationOID")
+        if location.get("OID") != f"LOC.{site}":
+            self.fail(
+                f"signed at {location.get('OID')!r}, but the record signed is of the site {site!r}",
+                f"{where}/LocationRef",
+            )
+        meaning = defined("SignatureDef", "SignatureRef", "SignatureOID").findtext(_q("Meaning"))
+        if meaning != expected.meaning:
+            self.fail(
+                f"meaning {meaning!r}, but {said} means {expected.meaning!r}",
+                f"{where}/SignatureRef",
+            )
+        stamp = found.findtext(_q("DateTimeStamp"))
+        if stamp != expected.signed_at:
+            self.fail(
+                f"signed at {stamp!r}, but {said} was signed at {expected.signed_at!r}",
+                f"{where}/DateTimeStamp",
+            )
+        for annotation in element.iterfind(_q("Annotation")):
+            comment = annotation.findtext(_q("Comment")) or ""
+            if not comment.startswith(f"{SIGNATURE_PREFIX}{expected.element_id}:"):
+                continue
+            state = annotation.findtext(f"{_q('Flag')}/{_q('FlagValue')}")
+            if (comment, state) != (expected.comment, expected.state):
+                self.fail(
+                    f"{comment!r}, state {state!r}, but {said} binds the content SHA-256 "
+                    f"{expected.content_sha256} and was {expected.state} at the export",
+                    f"{owner}/Annotation",
+                )
+            return
+        self.fail(
+            f"no Annotation giving the content SHA-256 and the state of {expected.element_id}",
+            f"{owner}/Annotation",
+        )
 
     def items(self, group: etree._Element, layout: _Layout, context: str) -> _Row:
         columns = {item_oid(layout.table, c): c.name for c in layout.columns}
