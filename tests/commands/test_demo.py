@@ -43,6 +43,13 @@ def test_demo_runs_the_live_system_end_to_end(tmp_path: Path) -> None:
     assert len(dataset.participants) == 4
     assert set(dataset.participants["sequence"].dropna()) <= {"ldn-placebo", "placebo-ldn"}
     assert len(dataset.diary) > 0
+    # Each completed participant answered the PGIC at the end of both treatment periods.
+    completed = set(
+        dataset.participants.loc[dataset.participants["status"] == "completed", "participant_id"]
+    )
+    closing = dataset.pgic.dropna(subset=["period"])
+    for code in completed:
+        assert sorted(closing.loc[closing["participant_id"] == code, "period"]) == [1, 2], code
     # Locked as the simulation left it: an honest override when checklist items were open.
     lock = dataset.provenance["database_lock"]
     expected = DEMO_LOCK_OVERRIDE if lock["open_at_lock"] else None

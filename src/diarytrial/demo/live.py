@@ -139,12 +139,16 @@ def run_live_demo(*, participants: int, seed: int, log: Log = lambda line: None)
     for k in range(participants):
         start = FIRST_START + dt.timedelta(days=SPACING_DAYS * k)
         runs = {
-            code: simulate_trial(
+            code: _on_the_protocols_visits(
+                simulate_trial(
+                    variant,
+                    participants=1,
+                    seed=seed * 1000 + k,
+                    start=start,
+                    parameters=SimulationParameters(recruitment_days=1),
+                ),
                 variant,
-                participants=1,
-                seed=seed * 1000 + k,
-                start=start,
-                parameters=SimulationParameters(recruitment_days=1),
+                protocol,
             )
             for code, variant in variants.items()
         }
@@ -395,6 +399,27 @@ def _nights(run: TrialDataset) -> list[_Night]:
             )
         )
     return out
+
+
+def _on_the_protocols_visits(
+    run: TrialDataset, variant: ProtocolFile, protocol: ProtocolFile
+) -> TrialDataset:
+    """`run`, simulated under the one-sequence `variant`, with its end-of-visit answers
+    numbered as `protocol`'s visit calendar numbers them. The variant's calendar holds its own
+    sequence's visits only; the study's holds every sequence's, so the same day has another
+    number there (visit 2 of the variant "LDN, then placebo" is visit 4 of the study)."""
+    number = {
+        visit.treatment_day: visit.number for visit in visit_calendar(protocol.protocol).visits
+    }
+    renumbered = {
+        visit.number: number[visit.treatment_day]
+        for visit in visit_calendar(variant.protocol).visits
+    }
+    return dataclasses.replace(
+        run,
+        pgic=run.pgic.assign(visit=run.pgic["visit"].map(renumbered)),
+        blinding=run.blinding.assign(visit=run.blinding["visit"].map(renumbered)),
+    )
 
 
 def _single_sequence_protocols(protocol: ProtocolFile) -> dict[str, ProtocolFile]:
