@@ -54,7 +54,8 @@ class DatasetTables:
         for name, built in self.rows.items():
             table = TABLES_BY_NAME[name]
             frame = pd.DataFrame(built.rows)
-            for column in table.column_names:
+            # A table without rows has no columns yet, not even the helper `_item`.
+            for column in [*table.column_names, *_SORT_KEYS[name]]:
                 if column not in frame.columns:
                     frame[column] = pd.Series([None] * len(frame), dtype=object)
             frame["_line"] = pd.array(built.lines, dtype="Int64")
