@@ -153,6 +153,26 @@ def test_a_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     assert _import(tmp_path / "out", records=records, mapping=EXAMPLES / "mapping.toml") == 0
 
 
+def test_records_without_a_diary_night_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A project whose diary is still empty gives a dataset without diary rows."""
+
+    def drop_the_diaries(rows: list[list[str]]) -> None:
+        date = rows[0].index("diary_date")
+        rows[1:] = [row for row in rows[1:] if not row[date]]
+
+    records = _edited(tmp_path, "repeating-raw.csv", drop_the_diaries)
+    code = _import(tmp_path / "out", records=records, mapping=EXAMPLES / "mapping.toml")
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "12 participants, 0 diary nights, 13 adverse events." in captured.out
+    dataset = read_dataset(tmp_path / "out")
+    assert dataset.diary.empty
+    assert dataset.side_effects.empty
+    assert len(dataset.participants) == PARTICIPANTS
+
+
 # --- bad input: exit 2, the names in the message, never a traceback ---------------------------
 
 
