@@ -34,7 +34,7 @@ from diarytrial.analysis.pgic import (
     pgic_improved,
     pgic_table,
 )
-from diarytrial.analysis.primary import PrimaryContrast, primary_contrast
+from diarytrial.analysis.primary import PrimaryContrast, primary_contrasts
 from diarytrial.analysis.safety import adverse_event_table, dose_reduction_table, side_effect_table
 from diarytrial.analysis.timecourse import TimeCourse, weekly_course
 from diarytrial.dataset.model import TrialDataset
@@ -115,13 +115,7 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
     improvement = percent_improvement(dataset)
     comparisons = {item: _compare(improvement[improvement["item"] == item], item) for item in items}
     responder_rows = responders(dataset)
-    primary: dict[str, PrimaryContrast] = {}
-    problems: dict[str, str] = {}
-    for item in items:
-        try:
-            primary[item] = primary_contrast(dataset, item)
-        except ValueError as error:
-            problems[item] = str(error)
+    primary, problems = primary_contrasts(dataset, items)
     compliance = diary_compliance(dataset)
     nof1 = protocol.design.kind == "nof1"
     return TrialResults(

@@ -47,6 +47,9 @@ BATCH_RHO_GRID = np.array(
 ROUGH = {"xrtol": 1e-6, "xatol": 1e-12}
 BATCH_GAMMA_TOL = {"xrtol": 1e-11, "xatol": 1e-14}
 BATCH_RHO_TOL = {"xatol": 1e-10, "xrtol": 0.0}
+# Several full-precision fits at once (the items of one trial): rho to the
+# precision brentq gives a single fit (xtol 1e-14, rtol 1e-15).
+EXACT_RHO_TOL = {"xatol": 1e-14, "xrtol": 1e-15}
 
 
 class DegenerateFitError(ValueError):
@@ -240,6 +243,54 @@ def fit_single(sums: Sums, *, ar1: bool, random_intercept: bool) -> Optimum:
         rho=np.array([rho]),
         boundary=np.array([(random_intercept and gamma == 0.0) or rho_bound]),
         ok=np.array([True]),
+        evaluation=ev,
+    )
+
+
+# --- several full-precision fits at once -------------------------------------------
+
+
+def fit_several(sums: Sums, *, ar1: bool, random_intercept: bool) -> Optimum:
+    """Fit every trial in ``sums`` as :func:`fit_single` would, all at once.
+
+    The same rho grid, bracket and gamma solver as :func:`fit_single`, vectorised over the
+    trials (the root in rho by Chandrupatla's method at brentq's tolerance instead of brentq
+    itself, so rho agrees to about 1e-14).  ``ok`` is False where :func:`fit_single` would
+    take another path (a kink of the profile, a failure): refit those trials one by one.
+    """
+    n = sums.first_zq.shape[0]
+    everyone = np.arange(n)
+    rho = np.zeros(n)
+    rho_bound = np.zeros(n, dtype=bool)
+    ok: BoolArray = np.ones(n, dtype=bool)
+    if ar1:
+        r = RHO_GRID.shape[0]
+        values, slopes, _ = _profile(
+            sums, np.tile(RHO_GRID, n), np.repeat(everyone, r), random_intercept
+        )
+        values, slopes = values.reshape(n, r), slopes.reshape(n, r)
+        br = _bracket(RHO_GRID, values, slopes)
+        ok = np.isfinite(values).all(axis=1) & (br.refine | br.edge)
+        rho, rho_bound = br.start.copy(), br.edge & ~br.refine
+        todo = np.flatnonzero(ok & br.refine)
+        if todo.shape[0]:
+
+            def gprime(r: FloatArray, idx: IntArray) -> FloatArray:
+                return _profile(sums, r, idx, random_intercept)[1]
+
+            found = _find_roots(gprime, br.lo[todo], br.hi[todo], todo, EXACT_RHO_TOL)
+            ok[todo] &= np.isfinite(found)
+            rho[todo] = np.where(np.isfinite(found), found, rho[todo])
+    st = at_rho(sums, rho, everyone)
+    gamma = _gamma_hat(st) if random_intercept else np.zeros(n)
+    ok &= np.isfinite(gamma)
+    ev = evaluate(st, np.nan_to_num(gamma)[:, None], rho_derivative=ar1)
+    ok &= np.isfinite(ev.f[:, 0]) & np.isfinite(ev.rss[:, 0])
+    return Optimum(
+        gamma=gamma,
+        rho=rho,
+        boundary=(random_intercept & (gamma == 0.0)) | rho_bound,
+        ok=ok,
         evaluation=ev,
     )
 
