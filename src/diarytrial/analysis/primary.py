@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
+from diarytrial.analysis import _distributions as dist
 from diarytrial.analysis.mixed import (
     Correlation,
     MixedModelResult,
@@ -349,8 +349,8 @@ def _least_squares(frame: pd.DataFrame, fixed: list[str]) -> MixedModelResult:
     se = np.sqrt(np.diag(cov))
     t = beta / se
     df = float(n - p)
-    p_values = 2 * stats.t.sf(np.abs(t), df)
-    q = float(stats.t.ppf(0.975, df))
+    p_values = 2 * dist.t_sf(np.abs(t), df)
+    q = float(dist.t_ppf(0.975, df))
     return MixedModelResult(
         terms=("(Intercept)", *fixed),
         estimate=tuple(map(float, beta)),
@@ -382,4 +382,4 @@ def _joint_p(fit: MixedModelResult, terms: list[str]) -> float:
     beta = np.array([fit.estimate[i] for i in index])
     cov = np.array([[fit.vcov[i][j] for j in index] for i in index])
     wald = float(beta @ np.linalg.solve(cov, beta))
-    return float(stats.chi2.sf(wald, len(index)))
+    return dist.chi2_sf(wald, len(index))
