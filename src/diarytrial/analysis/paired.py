@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.optimize import brentq
 
 from diarytrial.analysis import _distributions as dist
+from diarytrial.analysis._roots import brentq
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -248,8 +248,8 @@ def _asymptotic_hodges_lehmann(d: FloatArray, alpha: float) -> tuple[float, floa
             break
         alpha *= 2
     if alpha < 1:
-        low = brentq(statistic, low_mu, high_mu, args=(z,), xtol=1e-10)
-        high = brentq(statistic, low_mu, high_mu, args=(-z,), xtol=1e-10)
+        low = brentq(lambda mu: statistic(mu, z), low_mu, high_mu, xtol=1e-10)
+        high = brentq(lambda mu: statistic(mu, -z), low_mu, high_mu, xtol=1e-10)
     else:
         low = high = median
 

@@ -6,7 +6,8 @@ one-dimensional problems are root-finding on exact derivatives.
 
 gamma: df/dgamma is evaluated on a log grid over [0, 1e8]; every upward
 sign change is solved (Chandrupatla's bracketing method,
-:func:`scipy.optimize.elementwise.find_root`, vectorised over trials and
+:func:`diarytrial.analysis._roots.find_roots`, the steps of SciPy's
+``elementwise.find_root`` without its overhead, vectorised over trials and
 brackets) and the candidate with the lowest criterion wins, the boundary
 ``gamma = 0`` being a candidate whenever df/dgamma(0) >= 0.  Chandrupatla's
 method, like Brent's, keeps a sign-changing bracket and converges to machine
@@ -14,7 +15,7 @@ precision.
 
 rho: the profile is evaluated on a grid over [-0.999, 0.999] (all grid
 points at once); the root of g' in the bracket around the grid minimum is
-then found with brentq (single fit) or find_root (batch).  A minimum at the
+then found with Brent's method (single fit) or Chandrupatla's (batch).  A minimum at the
 edge of the grid is reported as a boundary fit.
 """
 
@@ -22,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq, elementwise, minimize_scalar
+
+from diarytrial.analysis._roots import brentq, find_roots
 
 from ._design import BoolArray, FloatArray, IntArray
 from ._reml import Evaluation, evaluate
@@ -76,18 +77,10 @@ def _find_roots(
 ) -> FloatArray:
     """Roots of ``func(x, idx)`` in the brackets [lo, hi], NaN where not found.
 
-    ``find_root`` hands ``func`` only the still-active elements, with ``idx``
+    Chandrupatla's method hands ``func`` only the still-active elements, with ``idx``
     compressed alongside, so ``idx`` tells the criterion which trials to use.
     """
-
-    def scalar_func(x: FloatArray, *args: Any) -> FloatArray:
-        return func(x, args[0])
-
-    # The stubs type ``tolerances`` as a private TypedDict.
-    tol: Any = tolerances
-    res = elementwise.find_root(scalar_func, (lo, hi), args=(idx,), tolerances=tol)
-    found: FloatArray = np.where(res.success, res.x, np.nan)
-    return found
+    return find_roots(func, lo, hi, idx, **(tolerances or {}))
 
 
 def _gamma_hat(st: RhoState, tolerances: dict[str, float] | None = None) -> FloatArray:
@@ -222,12 +215,14 @@ def fit_single(sums: Sums, *, ar1: bool, random_intercept: bool) -> Optimum:
             return float(ev.f[0, 0]), float(ev.f_rho[0, 0])
 
         if br.refine[0]:
-            rho = float(brentq(lambda r: profile(r)[1], br.lo[0], br.hi[0], xtol=1e-14, rtol=1e-15))
+            rho = brentq(lambda r: profile(r)[1], br.lo[0], br.hi[0], xtol=1e-14, rtol=1e-15)
         elif br.edge[0]:
             rho, rho_bound = float(br.start[0]), True
         else:
             # g' did not bracket the grid minimum (a kink where gamma_hat
             # leaves the boundary): bounded Brent on g itself.
+            from scipy.optimize import minimize_scalar  # rare: not imported up front
+
             res = minimize_scalar(
                 lambda r: profile(float(r))[0],
                 bounds=(float(br.lo[0]), float(br.hi[0])),
