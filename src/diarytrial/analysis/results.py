@@ -29,6 +29,7 @@ from diarytrial.analysis.paired import (
 )
 from diarytrial.analysis.pgic import (
     PgicComparison,
+    pgic_answers,
     pgic_by_visit,
     pgic_comparison,
     pgic_improved,
@@ -117,6 +118,7 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
     responder_rows = responders(dataset)
     primary, problems = primary_contrasts(dataset, items)
     compliance = diary_compliance(dataset)
+    answers = pgic_answers(dataset)
     nof1 = protocol.design.kind == "nof1"
     return TrialResults(
         study_id=protocol.study.id,
@@ -142,16 +144,16 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
             item=items[0],
             threshold=protocol.analysis.clinically_important_difference_pct,
         ),
-        pgic=pgic_table(dataset),
-        pgic_improved=pgic_improved(dataset),
-        pgic_comparison=pgic_comparison(dataset),
+        pgic=pgic_table(dataset, answers=answers),
+        pgic_improved=pgic_improved(dataset, answers=answers),
+        pgic_comparison=pgic_comparison(dataset, answers=answers),
         pgic_by_visit=pgic_by_visit(dataset),
         blinding=blinding_summary(dataset),
         adverse_events=adverse_event_table(dataset),
         side_effects=side_effect_table(dataset),
         dose_reductions=dose_reduction_table(dataset),
         compliance=compliance,
-        compliance_summary=compliance_summary(dataset),
+        compliance_summary=compliance_summary(dataset, table=compliance),
         nof1_blocks=nof1_blocks(dataset, item=items[0]) if nof1 else None,
         nof1=nof1_effects(dataset, item=items[0]) if nof1 else None,
     )
