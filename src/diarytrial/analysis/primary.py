@@ -200,15 +200,15 @@ def primary_contrasts(
         except ValueError as error:
             problems[item] = str(error)
     fits: dict[tuple[str, str], MixedModelResult | ValueError] = {}
-    models: list[tuple[str, list[str], Correlation, list[str]]] = []
+    models: list[tuple[str, list[str], Correlation, str]] = []
     for item, setup in setups.items():
-        models.append(("main", setup.fixed, correlation, [item]))
+        models.append(("main", setup.fixed, correlation, item))
         if setup.sequence_terms and not setup.single:
-            models.append(("with_sequence", setup.with_sequence, correlation, [item]))
-        models.append(("sensitivity", setup.fixed, "none", [item]))
+            models.append(("with_sequence", setup.with_sequence, correlation, item))
+        models.append(("sensitivity", setup.fixed, "none", item))
     # One batch per model and set of terms; a single-participant series keeps its own fit.
-    batches: dict[tuple[str, tuple[str, ...], str], list[str]] = {}
-    for name, fixed, corr, (item,) in models:
+    batches: dict[tuple[str, tuple[str, ...], Correlation], list[str]] = {}
+    for name, fixed, corr, item in models:
         if setups[item].single:
             try:
                 fits[name, item] = _fit(setups[item].frame, fixed, correlation=corr, single=True)
@@ -223,7 +223,7 @@ def primary_contrasts(
             fixed=list(fixed_terms),
             group="participant_id",
             time="day",
-            correlation="ar1" if corr == "ar1" else "none",
+            correlation=corr,
         )
         fits.update({(name, item): result for item, result in zip(batch, results, strict=True)})
     contrasts: dict[str, PrimaryContrast] = {}
