@@ -13,6 +13,8 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from diarytrial import commands
+
 EXIT_USAGE = 2
 
 Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
@@ -33,7 +35,7 @@ OWN_COMMANDS: dict[str, str] = {
 
 def command_register(name: str) -> Register:
     """The ``register`` function of command `name`, its module imported on first use."""
-    module = importlib.import_module(f"diarytrial.commands.{OWN_COMMANDS[name]}")
+    module = importlib.import_module(f"{commands.__name__}.{OWN_COMMANDS[name]}")
     register: Register = module.register
     return register
 
