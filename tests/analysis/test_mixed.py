@@ -361,6 +361,15 @@ def test_several_fits_report_each_frames_own_error() -> None:
             mixed_model(frame, outcome="y", fixed=FIXED, group="id")
 
 
+def test_several_fits_when_no_frame_can_be_fitted() -> None:
+    good = _crossover(3, n_id=6, n_days=12)
+    frames = [good[good["id"] == "P0"], good.assign(y=2.0), good[good["id"] == "P1"]]
+    several = mixed_model_several(frames, outcome="y", fixed=FIXED, group="id")
+    assert all(isinstance(fit, ValueError) for fit in several)
+    assert "at least 2 participants" in str(several[0])
+    assert "no variation" in str(several[1])
+
+
 def test_several_fits_with_bad_data_in_one_frame() -> None:
     good = _crossover(2, n_id=6, n_days=12)
     broken = good.assign(y=good["y"].where(good.index != 3))  # a NaN outcome

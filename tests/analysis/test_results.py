@@ -197,3 +197,14 @@ def test_analysing_imports_neither_scipy_stats_nor_scipy_optimize(tmp_path: Path
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_items_that_cannot_be_fitted_are_problems_as_one_by_one() -> None:
+    # Three participants: in this trial period_2 is collinear with the other fixed effects, so
+    # no item's model can be fitted (this crashed the first version of fitting them together).
+    trial = simulate_trial(load_example("ldn-fibromyalgia"), participants=3, seed=9)
+    results = analyze_trial(trial)
+    assert results.primary == {}
+    for item, problem in results.primary_problems.items():
+        with pytest.raises(ValueError, match=f"^{re.escape(problem)}$"):
+            primary_contrast(trial, item)

@@ -276,31 +276,61 @@ def mixed_model_several(
 
     if len(frames) < 2:
         return [alone(frame) for frame in frames]
-    label = "_frame"
-    while any(label in frame.columns for frame in frames):
-        label += "_"
     try:
-        stacked = pd.concat(
-            [frame.assign(**{label: k}) for k, frame in enumerate(frames)], ignore_index=True
-        )
-        design = _design.from_frame(
-            stacked, outcome=outcome, fixed=fixed, group=group, time=time, trial=label
-        )
+        design = _stacked(frames, outcome=outcome, fixed=fixed, group=group, time=time)
+        if design is None:
+            return [alone(frame) for frame in frames]
+        sums = _sums.build(design, ar1=ar1)
+        problems = trial_problems(design, sums, random_intercept=True, ar1=ar1)
+        fine = [k for k, problem in enumerate(problems) if not problem]
+        if len(fine) < len(frames):
+            # Fit only the frames that can be fitted; the others give their own message.
+            chosen = [frames[k] for k in fine]
+            design = (
+                _stacked(chosen, outcome=outcome, fixed=fixed, group=group, time=time)
+                if len(chosen) > 1
+                else None
+            )
+            if design is None:
+                return [alone(frame) for frame in frames]
+            sums = _sums.build(design, ar1=ar1)
+        opt = _fit.fit_several(sums, ar1=ar1, random_intercept=True)
+        st = statistics(design, opt, random_intercept=True)
     except (ValueError, TypeError):
         # A problem with one frame's data: each frame on its own gives its own message.
         return [alone(frame) for frame in frames]
-    if design.n_trials != len(frames):  # an empty frame
-        return [alone(frame) for frame in frames]
-    sums = _sums.build(design, ar1=ar1)
-    problems = trial_problems(design, sums, random_intercept=True, ar1=ar1)
-    opt = _fit.fit_several(sums, ar1=ar1, random_intercept=True)
-    st = statistics(design, opt, random_intercept=True)
-    return [
-        _result(design, opt, st, k, ar1=ar1, random_intercept=True, conf_level=conf_level)
-        if opt.ok[k] and not problems[k]
-        else alone(frame)
-        for k, frame in enumerate(frames)
-    ]
+    out: list[MixedModelResult | ValueError] = []
+    position = dict(zip(fine, range(len(fine)), strict=True))
+    for k, frame in enumerate(frames):
+        t = position.get(k)
+        if t is not None and opt.ok[t]:
+            out.append(
+                _result(design, opt, st, t, ar1=ar1, random_intercept=True, conf_level=conf_level)
+            )
+        else:
+            out.append(alone(frame))
+    return out
+
+
+def _stacked(
+    frames: Sequence[pd.DataFrame],
+    *,
+    outcome: str,
+    fixed: list[str],
+    group: str,
+    time: str | None,
+) -> Design | None:
+    """One design with each frame as a trial; None if a frame has no rows."""
+    label = "_frame"
+    while any(label in frame.columns for frame in frames):
+        label += "_"
+    stacked = pd.concat(
+        [frame.assign(**{label: k}) for k, frame in enumerate(frames)], ignore_index=True
+    )
+    design = _design.from_frame(
+        stacked, outcome=outcome, fixed=fixed, group=group, time=time, trial=label
+    )
+    return design if design.n_trials == len(frames) else None
 
 
 def _contrast_vector(terms: tuple[str, ...], contrast: str | Mapping[str, float]) -> FloatArray:

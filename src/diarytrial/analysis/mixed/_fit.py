@@ -99,6 +99,8 @@ def _gamma_hat(st: RhoState, tolerances: dict[str, float] | None = None) -> Floa
         roots = _find_roots(fprime, grid[cols], grid[cols + 1], rows, tolerances)
     cand_rows = np.concatenate([rows, np.flatnonzero(at_zero)])
     cand = np.concatenate([roots, np.zeros(int(at_zero.sum()))])
+    if cand_rows.shape[0] == 0:
+        return np.full(k, np.nan)  # no root and no boundary optimum anywhere: degenerate
     values = evaluate(st, np.nan_to_num(cand)[:, None], idx=cand_rows).f[:, 0]
     values = np.where(np.isfinite(cand) & np.isfinite(values), values, np.inf)
     order = np.lexsort((values, cand_rows))
