@@ -8,38 +8,40 @@ runserver`` behave as ``manage.py`` would.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
 
-from diarytrial.commands import (
-    analyze_commands,
-    convert_commands,
-    demo_commands,
-    import_commands,
-    power_commands,
-    protocol_commands,
-    report_commands,
-    simulate_commands,
-)
+from diarytrial import commands
 
 EXIT_USAGE = 2
 
 Register = Callable[[argparse._SubParsersAction], None]  # type: ignore[type-arg]
 
-OWN_COMMANDS: dict[str, Register] = {
-    "protocol": protocol_commands.register,
-    "simulate": simulate_commands.register,
-    "analyze": analyze_commands.register,
-    "power": power_commands.register,
-    "demo": demo_commands.register,
-    "report": report_commands.register,
-    "convert": convert_commands.register,
-    "import": import_commands.register,
+# Each command's module (in diarytrial.commands), imported only when the command runs: the
+# modules pull in pandas, SciPy and the interchange formats, which take seconds to import.
+OWN_COMMANDS: dict[str, str] = {
+    "protocol": "protocol_commands",
+    "simulate": "simulate_commands",
+    "analyze": "analyze_commands",
+    "power": "power_commands",
+    "demo": "demo_commands",
+    "report": "report_commands",
+    "convert": "convert_commands",
+    "import": "import_commands",
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_register(name: str) -> Register:
+    """The ``register`` function of command `name`, its module imported on first use."""
+    module = importlib.import_module(f"{commands.__name__}.{OWN_COMMANDS[name]}")
+    register: Register = module.register
+    return register
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of command `only` alone (what running it needs)."""
     parser = argparse.ArgumentParser(
         prog="diarytrial",
         description=(
@@ -49,8 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for register in OWN_COMMANDS.values():
-        register(subparsers)
+    for name in OWN_COMMANDS if only is None else [only]:
+        command_register(name)(subparsers)
     return parser
 
 
@@ -58,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in OWN_COMMANDS or args[0] in {"-h", "--help"}:
-        parser = build_parser()
+        parser = build_parser(args[0] if args and args[0] in OWN_COMMANDS else None)
         namespace = parser.parse_args(args)
         if namespace.command is None:
             parser.print_help()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from diarytrial.analysis.mixed import (
     Correlation,
+    MixedModelResult,
     _design,
     _reml,
     _sums,
@@ -19,6 +21,7 @@ from diarytrial.analysis.mixed import (
     mixed_model,
     mixed_model_arrays,
     mixed_model_batch,
+    mixed_model_several,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "reml"
@@ -308,6 +311,72 @@ def test_batch_flags_unfittable_trials_without_raising() -> None:
     assert rows["T0"]["status"] == "ok"
     assert "at least 2 participants" in rows["T1"]["status"]
     assert np.isnan(rows["T1"]["estimate"])
+
+
+def _same_fit(a: MixedModelResult, b: MixedModelResult) -> None:
+    """Two fits of one model, rho found by different bracketing methods to 1e-14."""
+    assert a.terms == b.terms
+    for name in ("estimate", "se", "p", "ci_low", "ci_high"):
+        assert getattr(a, name) == pytest.approx(getattr(b, name), rel=1e-10, abs=1e-13), name
+    assert a.df == b.df
+    assert (a.sigma, a.sigma_b, a.loglik) == pytest.approx(
+        (b.sigma, b.sigma_b, b.loglik), rel=1e-10
+    )
+    assert a.rho == pytest.approx(b.rho, abs=1e-12)
+    assert (a.boundary, a.n_obs, a.n_groups, a.correlation) == (
+        b.boundary,
+        b.n_obs,
+        b.n_groups,
+        b.correlation,
+    )
+
+
+@pytest.mark.parametrize("correlation", ["ar1", "none"])
+def test_several_fits_at_once_are_the_single_fits(correlation: Correlation) -> None:
+    frames = [
+        _crossover(seed, n_id=8, n_days=14, rho=rho)
+        for seed, rho in enumerate((-0.4, 0.0, 0.5, 0.8))
+    ]
+    frames.append(pd.read_csv(FIXTURES / "boundary.csv"))
+    several = mixed_model_several(
+        frames, outcome="y", fixed=FIXED, group="id", correlation=correlation
+    )
+    assert len(several) == len(frames)
+    for frame, fit in zip(frames, several, strict=True):
+        assert isinstance(fit, MixedModelResult)
+        single = mixed_model(frame, outcome="y", fixed=FIXED, group="id", correlation=correlation)
+        _same_fit(fit, single)
+
+
+def test_several_fits_report_each_frames_own_error() -> None:
+    good = _crossover(1, n_id=6, n_days=12)
+    lonely = good[good["id"] == "P0"]
+    flat = good.assign(y=1.0)
+    several = mixed_model_several([good, lonely, flat], outcome="y", fixed=FIXED, group="id")
+    assert isinstance(several[0], MixedModelResult)
+    _same_fit(several[0], mixed_model(good, outcome="y", fixed=FIXED, group="id"))
+    for frame, fit in zip((lonely, flat), several[1:], strict=True):
+        assert isinstance(fit, ValueError)
+        with pytest.raises(ValueError, match=f"^{re.escape(str(fit))}$"):
+            mixed_model(frame, outcome="y", fixed=FIXED, group="id")
+
+
+def test_several_fits_when_no_frame_can_be_fitted() -> None:
+    good = _crossover(3, n_id=6, n_days=12)
+    frames = [good[good["id"] == "P0"], good.assign(y=2.0), good[good["id"] == "P1"]]
+    several = mixed_model_several(frames, outcome="y", fixed=FIXED, group="id")
+    assert all(isinstance(fit, ValueError) for fit in several)
+    assert "at least 2 participants" in str(several[0])
+    assert "no variation" in str(several[1])
+
+
+def test_several_fits_with_bad_data_in_one_frame() -> None:
+    good = _crossover(2, n_id=6, n_days=12)
+    broken = good.assign(y=good["y"].where(good.index != 3))  # a NaN outcome
+    several = mixed_model_several([good, broken], outcome="y", fixed=FIXED, group="id")
+    assert isinstance(several[0], MixedModelResult)
+    assert isinstance(several[1], ValueError)
+    assert "NaN" in str(several[1]) or "missing" in str(several[1])
 
 
 # --- errors ---------------------------------------------------------------------

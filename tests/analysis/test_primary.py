@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from diarytrial.analysis.primary import model_frame, primary_contrast
+from diarytrial.analysis.primary import model_frame, primary_contrast, primary_contrasts
 from diarytrial.dataset import TrialDataset, read_dataset
 from diarytrial.protocol import load_example
 from diarytrial.simulate import simulate_trial
@@ -71,3 +72,36 @@ def test_nof1_uses_blocks_and_gls() -> None:
 def test_unknown_item(trial: TrialDataset) -> None:
     with pytest.raises(ValueError, match="'stiffness' is not a diary item"):
         model_frame(trial, "stiffness")
+
+
+def test_all_items_at_once_are_the_item_by_item_contrasts(trial: TrialDataset) -> None:
+    items = [item.id for item in trial.protocol.protocol.diary.items]
+    together, problems = primary_contrasts(trial, items)
+    assert problems == {}
+    assert list(together) == items
+    # R: as test_contrast_matches_nlme, for pain
+    assert together["pain"].estimate == pytest.approx(REFERENCE["active_estimate"], rel=1e-5)
+    assert together["pain"].carryover_p == pytest.approx(REFERENCE["carryover_p"], rel=1e-4)
+    for item in items:
+        alone = primary_contrast(trial, item)
+        for name in ("estimate", "se", "p", "ci_low", "ci_high", "sigma", "sigma_b"):
+            assert getattr(together[item], name) == pytest.approx(
+                getattr(alone, name), rel=1e-10
+            ), (item, name)
+        assert together[item].carryover_p == pytest.approx(alone.carryover_p, rel=1e-9)
+        assert together[item].sensitivity_p == pytest.approx(alone.sensitivity_p, rel=1e-9)
+        assert together[item].rho == pytest.approx(alone.rho, abs=1e-12)
+        assert (together[item].df, together[item].n_obs, together[item].model) == (
+            alone.df,
+            alone.n_obs,
+            alone.model,
+        )
+
+
+def test_an_item_without_values_is_a_problem_not_a_failure(trial: TrialDataset) -> None:
+    diary = trial.diary[trial.diary["item"].astype(str) != "fatigue"]
+    contrasts, problems = primary_contrasts(
+        dataclasses.replace(trial, diary=diary), ["pain", "fatigue"]
+    )
+    assert list(contrasts) == ["pain"]
+    assert problems == {"fatigue": "no daily values of 'fatigue' fall in the treatment periods"}

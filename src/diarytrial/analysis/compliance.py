@@ -221,6 +221,7 @@ def compliance_summary(
     *,
     as_of: dt.date | None = None,
     min_completion: float | None = None,
+    table: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Diary compliance per condition: the spread of participants' shares of completed days.
 
@@ -238,6 +239,8 @@ def compliance_summary(
     min_completion : float, optional
         The share below which a participant is counted in ``below_min``; default: the
         protocol's ``analysis.min_completion``.
+    table : pandas.DataFrame, optional
+        ``diary_compliance(dataset, as_of=as_of)`` when the caller has it already.
 
     Returns
     -------
@@ -260,7 +263,8 @@ def compliance_summary(
         min_completion = dataset.protocol.protocol.analysis.min_completion
     if not 0 < min_completion <= 1:
         raise ValueError(f"min_completion is a share in (0, 1] (got {min_completion})")
-    table = diary_compliance(dataset, as_of=as_of)
+    if table is None:
+        table = diary_compliance(dataset, as_of=as_of)
     rows: list[dict[str, object]] = []
     for condition in (*CONDITIONS, ALL):
         chosen = table if condition == ALL else table[table["condition"] == condition]

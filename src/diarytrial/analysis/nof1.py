@@ -7,8 +7,8 @@ import math
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
+from diarytrial.analysis import _distributions as dist
 from diarytrial.analysis.improvement import percent_improvement
 from diarytrial.dataset.model import TrialDataset
 
@@ -117,10 +117,10 @@ def _participant_effect(
     sd = float(d.std(ddof=1)) if k > 1 else math.nan
     se = sd / math.sqrt(k) if k > 1 else math.nan
     if k > 1 and se > 0:
-        q = float(stats.t.ppf(0.5 + confidence / 2, k - 1))
+        q = float(dist.t_ppf(0.5 + confidence / 2, k - 1))
         ci = (mean - q * se, mean + q * se)
-        p_benefit = float(stats.t.sf(-mean / se, k - 1))
-        p_cid = float(stats.t.sf((cid - mean) / se, k - 1))
+        p_benefit = float(dist.t_sf(-mean / se, k - 1))
+        p_cid = float(dist.t_sf((cid - mean) / se, k - 1))
     else:
         ci, p_benefit, p_cid = (math.nan, math.nan), math.nan, math.nan
     return {

@@ -44,8 +44,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
+from diarytrial.analysis._roots import brentq
 from diarytrial.analysis.nof1 import nof1_blocks
 from diarytrial.dataset.model import TrialDataset
 
@@ -87,7 +88,7 @@ class NormalMixture:
         # Between the mean and 40 SDs of the whole mixture away, on the side q lies on.
         mean, sd = self.mean, self.sd
         low, high = (mean - 40 * sd, mean) if self.cdf(mean) > q else (mean, mean + 40 * sd)
-        return float(optimize.brentq(lambda x: self.cdf(x) - q, low, high, xtol=1e-9 * sd))
+        return brentq(lambda x: self.cdf(x) - q, low, high, xtol=1e-9 * sd)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
-from scipy.optimize import brentq
+
+from diarytrial.analysis import _distributions as dist
+from diarytrial.analysis._roots import brentq
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -87,7 +88,7 @@ def paired_t(a: npt.ArrayLike, b: npt.ArrayLike, *, confidence: float = 0.95) ->
     se = sd / math.sqrt(n)
     t = mean / se
     df = n - 1
-    q = float(stats.t.ppf(0.5 + confidence / 2, df))
+    q = float(dist.t_ppf(0.5 + confidence / 2, df))
     return PairedT(
         n=n,
         mean_a=float(x.mean()),
@@ -96,7 +97,7 @@ def paired_t(a: npt.ArrayLike, b: npt.ArrayLike, *, confidence: float = 0.95) ->
         sd_difference=sd,
         t=t,
         df=df,
-        p=float(2 * stats.t.sf(abs(t), df)),
+        p=float(2 * dist.t_sf(abs(t), df)),
         ci_low=mean - q * se,
         ci_high=mean + q * se,
         cohen_dz=mean / sd,
@@ -144,7 +145,7 @@ def wilcoxon_signed_rank(
     m = len(d)
     if m < 1:
         raise ValueError("every difference is zero: the signed-rank test is undefined")
-    ranks = stats.rankdata(np.abs(d))
+    ranks = dist.rankdata(np.abs(d))
     v = float(ranks[d > 0].sum())
     total = m * (m + 1) / 2
     ties = len(np.unique(np.abs(d))) < m
@@ -211,7 +212,7 @@ def _normal_signed_rank_p(v: float, d: FloatArray, ranks: FloatArray) -> float:
     sigma = math.sqrt(m * (m + 1) * (2 * m + 1) / 24 - np.sum(tie_counts**3 - tie_counts) / 48)
     z = v - m * (m + 1) / 4
     z = (z - math.copysign(0.5, z)) / sigma if z != 0 else 0.0
-    return float(min(1.0, 2 * min(stats.norm.cdf(z), stats.norm.sf(z))))
+    return float(min(1.0, 2 * min(dist.norm_cdf(z), dist.norm_sf(z))))
 
 
 def _asymptotic_hodges_lehmann(d: FloatArray, alpha: float) -> tuple[float, float, float]:
@@ -227,7 +228,7 @@ def _asymptotic_hodges_lehmann(d: FloatArray, alpha: float) -> tuple[float, floa
         shifted = d - mu
         shifted = shifted[shifted != 0]
         k = len(shifted)
-        ranks = stats.rankdata(np.abs(shifted))
+        ranks = dist.rankdata(np.abs(shifted))
         _, ties = np.unique(ranks, return_counts=True)
         centre = float(ranks[shifted > 0].sum()) - k * (k + 1) / 4
         sigma = math.sqrt(k * (k + 1) * (2 * k + 1) / 24 - np.sum(ties**3 - ties) / 48)
@@ -242,13 +243,13 @@ def _asymptotic_hodges_lehmann(d: FloatArray, alpha: float) -> tuple[float, floa
     if not (math.isfinite(at_low) and math.isfinite(at_high)):
         return math.nan, math.nan, (low_mu + high_mu) / 2
     while alpha < 1:
-        z = float(stats.norm.ppf(1 - alpha / 2))
+        z = float(dist.norm_ppf(1 - alpha / 2))
         if at_low - z >= 0 and at_high + z <= 0:
             break
         alpha *= 2
     if alpha < 1:
-        low = brentq(statistic, low_mu, high_mu, args=(z,), xtol=1e-10)
-        high = brentq(statistic, low_mu, high_mu, args=(-z,), xtol=1e-10)
+        low = brentq(lambda mu: statistic(mu, z), low_mu, high_mu, xtol=1e-10)
+        high = brentq(lambda mu: statistic(mu, -z), low_mu, high_mu, xtol=1e-10)
     else:
         low = high = median
 
@@ -294,7 +295,7 @@ def mcnemar_exact(a: npt.ArrayLike, b: npt.ArrayLike) -> McNemar:
     only_a = int(np.sum((x == 1) & (y == 0)))
     only_b = int(np.sum((x == 0) & (y == 1)))
     discordant = only_a + only_b
-    p = 1.0 if discordant == 0 else float(stats.binomtest(only_a, discordant, 0.5).pvalue)
+    p = 1.0 if discordant == 0 else dist.binomtest_p(only_a, discordant, 0.5)
     return McNemar(
         n=len(x), yes_a=int(x.sum()), yes_b=int(y.sum()), only_a=only_a, only_b=only_b, p=p
     )

@@ -128,8 +128,10 @@ def pgic_by_visit(dataset: TrialDataset) -> pd.DataFrame:
     )
 
 
-def pgic_table(dataset: TrialDataset) -> pd.DataFrame:
+def pgic_table(dataset: TrialDataset, *, answers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Distribution of the PGIC scores per condition.
+
+    ``answers``, if given, is :func:`pgic_answers` of `dataset`, computed once by the caller.
 
     Every answer counts (a participant of an n-of-1 trial answers once per block).
     ``share = count / n``, with n the answers in the condition (NaN when there are none).
@@ -153,7 +155,8 @@ def pgic_table(dataset: TrialDataset) -> pd.DataFrame:
     >>> table.groupby("condition")["share"].sum().round(6).tolist()
     [1.0, 1.0]
     """
-    answers = pgic_answers(dataset)
+    if answers is None:
+        answers = pgic_answers(dataset)
     rows: list[dict[str, object]] = []
     for condition in _TREATMENT:
         scores = answers.loc[answers["condition"] == condition, "score"]
@@ -173,8 +176,10 @@ def pgic_table(dataset: TrialDataset) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def pgic_improved(dataset: TrialDataset) -> pd.DataFrame:
+def pgic_improved(dataset: TrialDataset, *, answers: pd.DataFrame | None = None) -> pd.DataFrame:
     """Share of answers "much" or "very much improved" (score <= 2) per condition.
+
+    ``answers``, if given, is :func:`pgic_answers` of `dataset`, computed once by the caller.
 
     Returns
     -------
@@ -191,7 +196,8 @@ def pgic_improved(dataset: TrialDataset) -> pd.DataFrame:
     >>> improved["condition"].tolist(), list(improved.columns)
     (['active', 'placebo'], ['condition', 'n', 'improved', 'share_improved'])
     """
-    answers = pgic_answers(dataset)
+    if answers is None:
+        answers = pgic_answers(dataset)
     rows: list[dict[str, object]] = []
     for condition in _TREATMENT:
         scores = answers.loc[answers["condition"] == condition, "score"]
@@ -234,8 +240,12 @@ class PgicComparison:
     mcnemar_p: float
 
 
-def pgic_comparison(dataset: TrialDataset) -> PgicComparison:
+def pgic_comparison(
+    dataset: TrialDataset, *, answers: pd.DataFrame | None = None
+) -> PgicComparison:
     r"""Paired tests of the PGIC, active against placebo.
+
+    ``answers``, if given, is :func:`pgic_answers` of `dataset`, computed once by the caller.
 
     Among participants with an answer under both conditions:
 
@@ -259,7 +269,8 @@ def pgic_comparison(dataset: TrialDataset) -> PgicComparison:
     >>> 0 < result.pairs <= 12, 0 <= result.mcnemar_p <= 1
     (True, True)
     """
-    answers = pgic_answers(dataset)
+    if answers is None:
+        answers = pgic_answers(dataset)
     means = answers.groupby(["participant_id", "condition"], as_index=False).agg(
         score=("score", "mean")
     )

@@ -9,9 +9,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
 
-from diarytrial.analysis.mixed import Correlation, MixedModelResult, gls_ar1, mixed_model
+from diarytrial.analysis import _distributions as dist
+from diarytrial.analysis.mixed import (
+    Correlation,
+    MixedModelResult,
+    gls_ar1,
+    mixed_model,
+    mixed_model_several,
+)
 from diarytrial.dataset.model import TrialDataset
 
 
@@ -166,21 +172,126 @@ def primary_contrast(
     (two sequences) or a Wald chi-square test of all of them. The sensitivity analysis refits
     without AR(1) (``lmer(y ~ active + period + (1|id))``).
     """
+    setup = _setup(dataset, item)
+    main = _fit(setup.frame, setup.fixed, correlation=correlation, single=setup.single)
+    with_sequence: MixedModelResult | None = None
+    if setup.sequence_terms and not setup.single:
+        with_sequence = _fit(
+            setup.frame, setup.with_sequence, correlation=correlation, single=False
+        )
+    sensitivity = _fit(setup.frame, setup.fixed, correlation="none", single=setup.single)
+    return _contrast(dataset, setup, main, with_sequence, sensitivity)
+
+
+def primary_contrasts(
+    dataset: TrialDataset, items: list[str], *, correlation: Correlation = "ar1"
+) -> tuple[dict[str, PrimaryContrast], dict[str, str]]:
+    """:func:`primary_contrast` of every item in `items`, and why an item could not be fitted.
+
+    The items that share their model terms are fitted together
+    (:func:`~diarytrial.analysis.mixed.mixed_model_several`): the same models and the same
+    optimum as item by item, found in one search rather than one per item.
+    """
+    setups: dict[str, _Setup] = {}
+    problems: dict[str, str] = {}
+    for item in items:
+        try:
+            setups[item] = _setup(dataset, item)
+        except ValueError as error:
+            problems[item] = str(error)
+    fits: dict[tuple[str, str], MixedModelResult | ValueError] = {}
+    models: list[tuple[str, list[str], Correlation, str]] = []
+    for item, setup in setups.items():
+        models.append(("main", setup.fixed, correlation, item))
+        if setup.sequence_terms and not setup.single:
+            models.append(("with_sequence", setup.with_sequence, correlation, item))
+        models.append(("sensitivity", setup.fixed, "none", item))
+    # One batch per model and set of terms; a single-participant series keeps its own fit.
+    batches: dict[tuple[str, tuple[str, ...], Correlation], list[str]] = {}
+    for name, fixed, corr, item in models:
+        if setups[item].single:
+            try:
+                fits[name, item] = _fit(setups[item].frame, fixed, correlation=corr, single=True)
+            except ValueError as error:
+                fits[name, item] = error
+            continue
+        batches.setdefault((name, tuple(fixed), corr), []).append(item)
+    for (name, fixed_terms, corr), batch in batches.items():
+        results = mixed_model_several(
+            [setups[item].frame for item in batch],
+            outcome="y",
+            fixed=list(fixed_terms),
+            group="participant_id",
+            time="day",
+            correlation=corr,
+        )
+        fits.update({(name, item): result for item, result in zip(batch, results, strict=True)})
+    contrasts: dict[str, PrimaryContrast] = {}
+    for item in items:
+        if item not in setups:
+            continue
+        # The first failing fit, in primary_contrast's order, names the problem.
+        try:
+            main = _fitted(fits["main", item])
+            with_sequence = (
+                _fitted(fits["with_sequence", item]) if ("with_sequence", item) in fits else None
+            )
+            sensitivity = _fitted(fits["sensitivity", item])
+        except ValueError as error:
+            problems[item] = str(error)
+            continue
+        contrasts[item] = _contrast(dataset, setups[item], main, with_sequence, sensitivity)
+    ordered = {item: problems[item] for item in items if item in problems}
+    return contrasts, ordered
+
+
+@dataclass(frozen=True)
+class _Setup:
+    """The model frame of one item and the terms of its models."""
+
+    item: str
+    frame: pd.DataFrame
+    fixed: list[str]
+    period_terms: list[str]
+    sequence_terms: list[str]
+    single: bool
+
+    @property
+    def with_sequence(self) -> list[str]:
+        return [*self.fixed, *self.sequence_terms]
+
+
+def _setup(dataset: TrialDataset, item: str) -> _Setup:
     frame = model_frame(dataset, item)
     if frame.empty:
         raise ValueError(f"no daily values of {item!r} fall in the treatment periods")
     period_terms = adjustment_terms(frame, dataset)
-    sequence_terms = [c for c in frame.columns if c.startswith("sequence_")]
-    fixed = ["active", *period_terms]
-    single = frame["participant_id"].nunique() == 1
-    fit = _fit(frame, fixed, correlation="ar1" if correlation == "ar1" else "none", single=single)
-    carryover: float | None = None
-    if sequence_terms and not single:
-        with_sequence = _fit(
-            frame, [*fixed, *sequence_terms], correlation=correlation, single=False
-        )
-        carryover = _joint_p(with_sequence, sequence_terms)
-    sensitivity = _fit(frame, fixed, correlation="none", single=single)
+    return _Setup(
+        item=item,
+        frame=frame,
+        fixed=["active", *period_terms],
+        period_terms=period_terms,
+        sequence_terms=[c for c in frame.columns if c.startswith("sequence_")],
+        single=frame["participant_id"].nunique() == 1,
+    )
+
+
+def _fitted(fit: MixedModelResult | ValueError) -> MixedModelResult:
+    if isinstance(fit, ValueError):
+        raise fit
+    return fit
+
+
+def _contrast(
+    dataset: TrialDataset,
+    setup: _Setup,
+    fit: MixedModelResult,
+    with_sequence: MixedModelResult | None,
+    sensitivity: MixedModelResult,
+) -> PrimaryContrast:
+    """The contrast of one item from its three fits."""
+    item, single, period_terms = setup.item, setup.single, setup.period_terms
+    carryover = None if with_sequence is None else _joint_p(with_sequence, setup.sequence_terms)
     direction = dataset.protocol.protocol.diary.item(item).direction
     k = fit.terms.index("active")
     sign = -1.0 if direction == "higher_is_worse" else 1.0
@@ -199,7 +310,7 @@ def primary_contrast(
         sigma_b=fit.sigma_b,
         sigma=fit.sigma,
         n_obs=fit.n_obs,
-        n_participants=int(frame["participant_id"].nunique()),
+        n_participants=int(setup.frame["participant_id"].nunique()),
         boundary=fit.boundary,
         model=("gls" if single else "lme") + ("+AR(1)" if fit.correlation == "ar1" else ""),
         period={
@@ -238,8 +349,8 @@ def _least_squares(frame: pd.DataFrame, fixed: list[str]) -> MixedModelResult:
     se = np.sqrt(np.diag(cov))
     t = beta / se
     df = float(n - p)
-    p_values = 2 * stats.t.sf(np.abs(t), df)
-    q = float(stats.t.ppf(0.975, df))
+    p_values = 2 * dist.t_sf(np.abs(t), df)
+    q = float(dist.t_ppf(0.975, df))
     return MixedModelResult(
         terms=("(Intercept)", *fixed),
         estimate=tuple(map(float, beta)),
@@ -271,4 +382,4 @@ def _joint_p(fit: MixedModelResult, terms: list[str]) -> float:
     beta = np.array([fit.estimate[i] for i in index])
     cov = np.array([[fit.vcov[i][j] for j in index] for i in index])
     wald = float(beta @ np.linalg.solve(cov, beta))
-    return float(stats.chi2.sf(wald, len(index)))
+    return dist.chi2_sf(wald, len(index))

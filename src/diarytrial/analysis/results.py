@@ -30,13 +30,14 @@ from diarytrial.analysis.paired import (
 )
 from diarytrial.analysis.pgic import (
     PgicComparison,
+    pgic_answers,
     pgic_by_visit,
     pgic_comparison,
     pgic_improved,
     pgic_table,
 )
 from diarytrial.analysis.populations import analysis_populations
-from diarytrial.analysis.primary import PrimaryContrast, primary_contrast
+from diarytrial.analysis.primary import PrimaryContrast, primary_contrasts
 from diarytrial.analysis.safety import adverse_event_table, dose_reduction_table, side_effect_table
 from diarytrial.analysis.timecourse import TimeCourse, weekly_course
 from diarytrial.dataset.model import TrialDataset
@@ -121,14 +122,9 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
     improvement = percent_improvement(dataset)
     comparisons = {item: _compare(improvement[improvement["item"] == item], item) for item in items}
     responder_rows = responders(dataset)
-    primary: dict[str, PrimaryContrast] = {}
-    problems: dict[str, str] = {}
-    for item in items:
-        try:
-            primary[item] = primary_contrast(dataset, item)
-        except ValueError as error:
-            problems[item] = str(error)
+    primary, problems = primary_contrasts(dataset, items)
     compliance = diary_compliance(dataset)
+    answers = pgic_answers(dataset)
     nof1 = protocol.design.kind == "nof1"
     time_course = weekly_course(
         dataset, item=items[0], threshold=protocol.analysis.clinically_important_difference_pct
@@ -159,16 +155,16 @@ def analyze_trial(dataset: TrialDataset) -> TrialResults:
         primary=primary,
         primary_problems=problems,
         time_course=time_course,
-        pgic=pgic_table(dataset),
-        pgic_improved=pgic_improved(dataset),
-        pgic_comparison=pgic_comparison(dataset),
+        pgic=pgic_table(dataset, answers=answers),
+        pgic_improved=pgic_improved(dataset, answers=answers),
+        pgic_comparison=pgic_comparison(dataset, answers=answers),
         pgic_by_visit=pgic_by_visit(dataset),
         blinding=blinding_summary(dataset),
         adverse_events=adverse_event_table(dataset),
         side_effects=side_effect_table(dataset),
         dose_reductions=dose_reduction_table(dataset),
         compliance=compliance,
-        compliance_summary=compliance_summary(dataset),
+        compliance_summary=compliance_summary(dataset, table=compliance),
         nof1_blocks=nof1_blocks(dataset, item=items[0]) if nof1 else None,
         nof1=nof1_effects(dataset, item=items[0]) if nof1 else None,
         nof1_pooled=_pooled(dataset, items[0]) if nof1 else None,

@@ -12,13 +12,21 @@ Public functions:
 * :func:`mixed_model` -- one dataset (lme / lmer equivalent).
 * :func:`gls_ar1` -- one long series without a random intercept (n-of-1,
   ``nlme::gls``).
+* :func:`mixed_model_several` -- several datasets that share their fixed effects (the
+  items of one trial) at once, each as :func:`mixed_model` would fit it.
 * :func:`mixed_model_batch` / :func:`mixed_model_arrays` -- many simulated
   trials at once, for power analysis.
 
 See ``docs/statistics.md`` ("Linear mixed model (primary contrast)").
 """
 
-from ._api import gls_ar1, mixed_model, mixed_model_arrays, mixed_model_batch
+from ._api import (
+    gls_ar1,
+    mixed_model,
+    mixed_model_arrays,
+    mixed_model_batch,
+    mixed_model_several,
+)
 from ._result import Correlation, MixedModelResult
 
 __all__ = [
@@ -28,4 +36,5 @@ __all__ = [
     "mixed_model",
     "mixed_model_arrays",
     "mixed_model_batch",
+    "mixed_model_several",
 ]

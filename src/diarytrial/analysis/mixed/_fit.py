@@ -6,7 +6,8 @@ one-dimensional problems are root-finding on exact derivatives.
 
 gamma: df/dgamma is evaluated on a log grid over [0, 1e8]; every upward
 sign change is solved (Chandrupatla's bracketing method,
-:func:`scipy.optimize.elementwise.find_root`, vectorised over trials and
+:func:`diarytrial.analysis._roots.find_roots`, the steps of SciPy's
+``elementwise.find_root`` without its overhead, vectorised over trials and
 brackets) and the candidate with the lowest criterion wins, the boundary
 ``gamma = 0`` being a candidate whenever df/dgamma(0) >= 0.  Chandrupatla's
 method, like Brent's, keeps a sign-changing bracket and converges to machine
@@ -14,7 +15,7 @@ precision.
 
 rho: the profile is evaluated on a grid over [-0.999, 0.999] (all grid
 points at once); the root of g' in the bracket around the grid minimum is
-then found with brentq (single fit) or find_root (batch).  A minimum at the
+then found with Brent's method (single fit) or Chandrupatla's (batch).  A minimum at the
 edge of the grid is reported as a boundary fit.
 """
 
@@ -22,10 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq, elementwise, minimize_scalar
+
+from diarytrial.analysis._roots import brentq, find_roots
 
 from ._design import BoolArray, FloatArray, IntArray
 from ._reml import Evaluation, evaluate
@@ -47,6 +48,9 @@ BATCH_RHO_GRID = np.array(
 ROUGH = {"xrtol": 1e-6, "xatol": 1e-12}
 BATCH_GAMMA_TOL = {"xrtol": 1e-11, "xatol": 1e-14}
 BATCH_RHO_TOL = {"xatol": 1e-10, "xrtol": 0.0}
+# Several full-precision fits at once (the items of one trial): rho to the
+# precision brentq gives a single fit (xtol 1e-14, rtol 1e-15).
+EXACT_RHO_TOL = {"xatol": 1e-14, "xrtol": 1e-15}
 
 
 class DegenerateFitError(ValueError):
@@ -73,18 +77,10 @@ def _find_roots(
 ) -> FloatArray:
     """Roots of ``func(x, idx)`` in the brackets [lo, hi], NaN where not found.
 
-    ``find_root`` hands ``func`` only the still-active elements, with ``idx``
+    Chandrupatla's method hands ``func`` only the still-active elements, with ``idx``
     compressed alongside, so ``idx`` tells the criterion which trials to use.
     """
-
-    def scalar_func(x: FloatArray, *args: Any) -> FloatArray:
-        return func(x, args[0])
-
-    # The stubs type ``tolerances`` as a private TypedDict.
-    tol: Any = tolerances
-    res = elementwise.find_root(scalar_func, (lo, hi), args=(idx,), tolerances=tol)
-    found: FloatArray = np.where(res.success, res.x, np.nan)
-    return found
+    return find_roots(func, lo, hi, idx, **(tolerances or {}))
 
 
 def _gamma_hat(st: RhoState, tolerances: dict[str, float] | None = None) -> FloatArray:
@@ -103,6 +99,8 @@ def _gamma_hat(st: RhoState, tolerances: dict[str, float] | None = None) -> Floa
         roots = _find_roots(fprime, grid[cols], grid[cols + 1], rows, tolerances)
     cand_rows = np.concatenate([rows, np.flatnonzero(at_zero)])
     cand = np.concatenate([roots, np.zeros(int(at_zero.sum()))])
+    if cand_rows.shape[0] == 0:
+        return np.full(k, np.nan)  # no root and no boundary optimum anywhere: degenerate
     values = evaluate(st, np.nan_to_num(cand)[:, None], idx=cand_rows).f[:, 0]
     values = np.where(np.isfinite(cand) & np.isfinite(values), values, np.inf)
     order = np.lexsort((values, cand_rows))
@@ -219,12 +217,14 @@ def fit_single(sums: Sums, *, ar1: bool, random_intercept: bool) -> Optimum:
             return float(ev.f[0, 0]), float(ev.f_rho[0, 0])
 
         if br.refine[0]:
-            rho = float(brentq(lambda r: profile(r)[1], br.lo[0], br.hi[0], xtol=1e-14, rtol=1e-15))
+            rho = brentq(lambda r: profile(r)[1], br.lo[0], br.hi[0], xtol=1e-14, rtol=1e-15)
         elif br.edge[0]:
             rho, rho_bound = float(br.start[0]), True
         else:
             # g' did not bracket the grid minimum (a kink where gamma_hat
             # leaves the boundary): bounded Brent on g itself.
+            from scipy.optimize import minimize_scalar  # rare: not imported up front
+
             res = minimize_scalar(
                 lambda r: profile(float(r))[0],
                 bounds=(float(br.lo[0]), float(br.hi[0])),
@@ -240,6 +240,54 @@ def fit_single(sums: Sums, *, ar1: bool, random_intercept: bool) -> Optimum:
         rho=np.array([rho]),
         boundary=np.array([(random_intercept and gamma == 0.0) or rho_bound]),
         ok=np.array([True]),
+        evaluation=ev,
+    )
+
+
+# --- several full-precision fits at once -------------------------------------------
+
+
+def fit_several(sums: Sums, *, ar1: bool, random_intercept: bool) -> Optimum:
+    """Fit every trial in ``sums`` as :func:`fit_single` would, all at once.
+
+    The same rho grid, bracket and gamma solver as :func:`fit_single`, vectorised over the
+    trials (the root in rho by Chandrupatla's method at brentq's tolerance instead of brentq
+    itself, so rho agrees to about 1e-14).  ``ok`` is False where :func:`fit_single` would
+    take another path (a kink of the profile, a failure): refit those trials one by one.
+    """
+    n = sums.first_zq.shape[0]
+    everyone = np.arange(n)
+    rho = np.zeros(n)
+    rho_bound = np.zeros(n, dtype=bool)
+    ok: BoolArray = np.ones(n, dtype=bool)
+    if ar1:
+        r = RHO_GRID.shape[0]
+        values, slopes, _ = _profile(
+            sums, np.tile(RHO_GRID, n), np.repeat(everyone, r), random_intercept
+        )
+        values, slopes = values.reshape(n, r), slopes.reshape(n, r)
+        br = _bracket(RHO_GRID, values, slopes)
+        ok = np.isfinite(values).all(axis=1) & (br.refine | br.edge)
+        rho, rho_bound = br.start.copy(), br.edge & ~br.refine
+        todo = np.flatnonzero(ok & br.refine)
+        if todo.shape[0]:
+
+            def gprime(r: FloatArray, idx: IntArray) -> FloatArray:
+                return _profile(sums, r, idx, random_intercept)[1]
+
+            found = _find_roots(gprime, br.lo[todo], br.hi[todo], todo, EXACT_RHO_TOL)
+            ok[todo] &= np.isfinite(found)
+            rho[todo] = np.where(np.isfinite(found), found, rho[todo])
+    st = at_rho(sums, rho, everyone)
+    gamma = _gamma_hat(st) if random_intercept else np.zeros(n)
+    ok &= np.isfinite(gamma)
+    ev = evaluate(st, np.nan_to_num(gamma)[:, None], rho_derivative=ar1)
+    ok &= np.isfinite(ev.f[:, 0]) & np.isfinite(ev.rss[:, 0])
+    return Optimum(
+        gamma=gamma,
+        rho=rho,
+        boundary=(random_intercept & (gamma == 0.0)) | rho_bound,
+        ok=ok,
         evaluation=ev,
     )
 

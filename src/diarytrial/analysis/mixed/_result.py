@@ -8,7 +8,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
+from diarytrial.analysis import _distributions as dist
 
 from . import _fit
 from ._design import Design, FloatArray
@@ -124,6 +125,6 @@ def t_tests(
         tval = est / se
         good = df > 0
         safe_df = np.where(good, df, 1.0)
-        pval = np.where(good, 2.0 * stats.t.sf(np.abs(tval), safe_df), np.nan)
-        crit = np.where(good, stats.t.ppf(0.5 + conf_level / 2.0, safe_df), np.nan)
+        pval = np.where(good, 2.0 * dist.t_sf(np.abs(tval), safe_df), np.nan)
+        crit = np.where(good, dist.t_ppf(0.5 + conf_level / 2.0, safe_df), np.nan)
     return tval, pval, est - crit * se, est + crit * se

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy import stats
+from diarytrial.analysis import _distributions as dist
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,10 @@ def poisson_rate_comparison(
             xa, float(exposure_a), xb, float(exposure_b), math.nan, 0.0, math.inf, 1.0
         )
     p0 = exposure_a / (exposure_a + exposure_b)
-    p = float(stats.binomtest(xa, n, p0).pvalue)
+    p = dist.binomtest_p(xa, n, p0)
     alpha = 1 - confidence
-    low = 0.0 if xa == 0 else float(stats.beta.ppf(alpha / 2, xa, n - xa + 1))
-    high = 1.0 if xa == n else float(stats.beta.ppf(1 - alpha / 2, xa + 1, n - xa))
+    low = 0.0 if xa == 0 else float(dist.beta_ppf(alpha / 2, xa, n - xa + 1))
+    high = 1.0 if xa == n else float(dist.beta_ppf(1 - alpha / 2, xa + 1, n - xa))
     ratio = math.inf if xb == 0 else (xa / exposure_a) / (xb / exposure_b)
     return PoissonComparison(
         events_a=xa,
@@ -153,7 +153,7 @@ def rate_ratio_corrected(
     c = add if corrected else 0.0
     xa, xb = events_a + c, events_b + c
     log_ratio = math.log(xa / exposure_a) - math.log(xb / exposure_b)
-    half = float(stats.norm.ppf(0.5 + confidence / 2)) * math.sqrt(1 / xa + 1 / xb)
+    half = dist.norm_ppf(0.5 + confidence / 2) * math.sqrt(1 / xa + 1 / xb)
     return CorrectedRateRatio(
         rate_ratio=math.exp(log_ratio),
         ci_low=math.exp(log_ratio - half),
