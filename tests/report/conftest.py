@@ -41,3 +41,9 @@ def ldn() -> Rendered:
 def nof1() -> Rendered:
     """One patient's n-of-1 trial of LDN."""
     return _render("nof1-ldn", 1, 2013)
+
+
+@pytest.fixture(scope="session")
+def nof1_series() -> Rendered:
+    """A series of five patients' n-of-1 trials of LDN, pooled."""
+    return _render("nof1-ldn", 5, 4)

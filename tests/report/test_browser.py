@@ -67,8 +67,13 @@ def test_report_renders_in_a_browser(ldn: Rendered, tmp_path: Path) -> None:
     assert (ARTIFACTS / "report.png").stat().st_size > 50_000
 
 
-def test_the_ldn_report_passes_axe_core(ldn: Rendered, tmp_path: Path) -> None:
-    """The 31-participant LDN report (as the demo makes it) has 0 axe-core violations."""
+@pytest.mark.parametrize("trial", ["ldn", "nof1_series"])
+def test_the_report_passes_axe_core(
+    trial: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """The 31-participant LDN report (as the demo makes it), and the report of a series of
+    n-of-1 trials with its pooled table, have 0 axe-core violations."""
+    rendered: Rendered = request.getfixturevalue(trial)
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="the playwright package is not installed"
     )
@@ -76,7 +81,7 @@ def test_the_ldn_report_passes_axe_core(ldn: Rendered, tmp_path: Path) -> None:
         "axe_playwright_python.sync_playwright", reason="axe-playwright-python is not installed"
     )
     page_file = tmp_path / "report.html"
-    page_file.write_text(ldn.html, encoding="utf-8")
+    page_file.write_text(rendered.html, encoding="utf-8")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=pdf.CHROMIUM,

@@ -7,9 +7,11 @@ import re
 import pandas as pd
 from tests.report.conftest import HASH, Rendered
 
+from diarytrial.analysis.nof1_pooled import PooledEffects
 from diarytrial.analysis.results import analyze_trial
 from diarytrial.dataset import TrialDataset
 from diarytrial.protocol import load_example
+from diarytrial.report import format as fmt
 from diarytrial.report import render_report
 from diarytrial.report.document import SECTIONS
 from diarytrial.simulate import simulate_trial
@@ -185,3 +187,25 @@ def test_n_of_1_report_has_a_page_per_patient(nof1: Rendered) -> None:
 def test_design_wording_follows_the_protocol(nof1: Rendered) -> None:
     assert "An n-of-1 trial" in nof1.html
     assert "3 blocks of two treatment periods of 14 days each" in nof1.html
+
+
+def test_a_series_of_n_of_1_trials_is_reported_pooled(nof1_series: Rendered) -> None:
+    pooled = nof1_series.results.nof1_pooled
+    assert isinstance(pooled, PooledEffects)
+    section = nof1_series.html.split("<h3>The series, pooled</h3>")[1].split("</table>")[0]
+
+    rows = re.findall(r"<tr>(.*?)</tr>", section, re.S)
+    for row in pooled.participants.itertuples():
+        line = next(r for r in rows if f">{row.participant_id}<" in r)
+        assert fmt.estimate_with_interval(row.posterior_mean, row.ci_low, row.ci_high) in line
+        assert f">{fmt.share(row.p_exceeds_cid)}<" in line
+    assert "All patients (population mean)" in section
+    assert f">{fmt.decimal(pooled.population.mean)} (" in section
+    assert "A new patient like these" in section
+    assert "without sampling" in section
+
+
+def test_a_single_n_of_1_trial_says_why_it_is_not_pooled(nof1: Rendered) -> None:
+    assert "<h3>The series, pooled</h3><p>The patients' trials are not pooled: pooling needs 3" in (
+        nof1.html
+    )

@@ -20,7 +20,7 @@ from diarytrial.report.daily import condition_key, daily_series, series_panel
 from diarytrial.report.figures import TREATMENTS, pgic_figure, time_course_figure
 from diarytrial.report.labels import condition_label, item_label
 from diarytrial.report.methods import methods_section, seed_text
-from diarytrial.report.nof1 import patient_page
+from diarytrial.report.nof1 import patient_page, pooled_section
 from diarytrial.report.style import CSS
 from diarytrial.report.tables import (
     adverse_event_table,
@@ -248,7 +248,13 @@ def _nof1_section(dataset: TrialDataset, results: TrialResults) -> str:
             f"<p>No page for {_e(', '.join(missing))}: no block had enough completed diary days "
             "in both of its periods.</p>"
         )
-    return '<section id="nof1"><h2>n-of-1 results per patient</h2>' + intro + pages + "</section>"
+    return (
+        '<section id="nof1"><h2>n-of-1 results per patient</h2>'
+        + intro
+        + pages
+        + pooled_section(results.nof1_pooled)
+        + "</section>"
+    )
 
 
 def _modified_notice(modified_files: Sequence[str]) -> str:

@@ -1,10 +1,12 @@
-"""The per-patient page of an n-of-1 trial, after CENT 2015.
+"""The per-patient page of an n-of-1 trial, after CENT 2015, and the series pooled.
 
 CENT 2015 (Vohra et al., BMJ 2015;350:h1738) asks an n-of-1 report to show the patient's
 sequence of periods, the data of every period, the result of each block and the overall
 estimate with its uncertainty. Here: the blocks and the order of treatments, the daily series
 with the periods shaded, the benefit per block, and the mean benefit with its CI and the
-probability that it exceeds the clinically important difference (``results.nof1``).
+probability that it exceeds the clinically important difference (``results.nof1``). For a
+series of n-of-1 trials of one protocol, `pooled_section` gives the hierarchical model's
+estimates (``results.nof1_pooled``: the combined results CENT 2015 asks of a series).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from diarytrial.analysis.nof1_pooled import NormalMixture, PooledEffects
 from diarytrial.analysis.results import TrialResults
 from diarytrial.dataset.model import TrialDataset
 from diarytrial.protocol.schema import Protocol
@@ -210,3 +213,82 @@ def patient_page(
     )
     parts.append("</section>")
     return "".join(parts)
+
+
+def _posterior_cells(mixture: NormalMixture, credibility: float, cid: float) -> list[CellLike]:
+    tail = (1 - credibility) / 2
+    return [
+        fmt.estimate_with_interval(
+            mixture.mean, mixture.quantile(tail), mixture.quantile(1 - tail)
+        ),
+        fmt.share(mixture.prob_above(0.0)),
+        fmt.share(mixture.prob_above(cid)),
+    ]
+
+
+def pooled_section(pooled: PooledEffects | str | None) -> str:
+    """The series of n-of-1 trials pooled: each patient's benefit shrunk toward the others',
+    the population's and a new patient's, and the model in words; or why it is not pooled."""
+    if pooled is None:
+        return ""
+    title = "<h3>The series, pooled</h3>"
+    if isinstance(pooled, str):
+        return f"{title}<p>The patients' trials are not pooled: {html.escape(pooled)}.</p>"
+    level = fmt.decimal(100 * pooled.credibility, 0)
+    cid = fmt.decimal(pooled.cid, 0)
+    head = [
+        [
+            "Patient",
+            "Blocks",
+            "Observed mean benefit",
+            f"Pooled benefit ({level}% credible interval)",
+            "P(benefit > 0)",
+            f"P(benefit > {cid})",
+        ]
+    ]
+    body: list[list[CellLike]] = [
+        [
+            str(row.participant_id),
+            fmt.integer(row.blocks),
+            fmt.decimal(row.observed),
+            fmt.estimate_with_interval(row.posterior_mean, row.ci_low, row.ci_high),
+            fmt.share(row.p_benefit),
+            fmt.share(row.p_exceeds_cid),
+        ]
+        for row in pooled.participants.itertuples()
+    ]
+    body.append(
+        [
+            "All patients (population mean)",
+            "",
+            "",
+            *_posterior_cells(pooled.population, pooled.credibility, pooled.cid),
+        ]
+    )
+    body.append(
+        [
+            "A new patient like these",
+            "",
+            "",
+            *_posterior_cells(pooled.predictive, pooled.credibility, pooled.cid),
+        ]
+    )
+    median, low, high = pooled.tau
+    table = html_table(
+        "The patients' benefits, pooled by a hierarchical model",
+        head,
+        body,
+        text_columns=(0,),
+        notes=[
+            "Benefit: improvement on active − placebo, percentage points of the baseline. "
+            "Pooled: each patient's true benefit is drawn from the patients' common "
+            "distribution, so an estimate from few blocks borrows strength from the others' "
+            "(a normal hierarchical model with flat priors; Zucker et al. 2010).",
+            f"How much patients' true benefits differ (SD): {fmt.decimal(median)} "
+            f"({level}% credible interval {fmt.interval(low, high)}).",
+            "Computed exactly by numerical integration over the model's two variances, "
+            "without sampling: there is no chain whose convergence needs checking "
+            "(docs/statistics.md).",
+        ],
+    )
+    return title + table
